@@ -1,0 +1,31 @@
+"""Deployment settings, read from the environment (12-factor); one place for defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = Path("var") / "isoflow.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=default_database_url)
+    bpmn_dir: Path = REPO_ROOT / "bpmn"
+    trusted_scripts: bool = False
+    secret_key: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("ISOFLOW_DATABASE_URL") or default_database_url(),
+            bpmn_dir=Path(env.get("ISOFLOW_BPMN_DIR") or REPO_ROOT / "bpmn"),
+            trusted_scripts=env.get("ISOFLOW_TRUSTED_SCRIPTS", "").lower() in {"1", "true", "yes"},
+            secret_key=env.get("ISOFLOW_SECRET_KEY") or None,
+        )

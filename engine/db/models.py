@@ -1,0 +1,357 @@
+"""The relational model (SQLAlchemy 2.0 typed declarative).
+
+Dossier data lives here; a workflow's own serialized state holds only what its
+gateways need. Every human step is projected into `tasks` so inbox and deadline
+queries never deserialize a workflow.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from engine.db.types import JsonDocument, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+# --- organisation and people -------------------------------------------------------
+
+
+class OrgUnit(Base):
+    """The province or one of its communes (a tenant)."""
+
+    __tablename__ = "org_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # prefix of dossier codes
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # province | commune
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    category: Mapped[str] = mapped_column(String(32), default="normal")  # normal | mountainous
+    address: Mapped[str] = mapped_column(String(300), default="")
+    # Working sessions as [["07:00", "11:30"], ["13:30", "17:00"]]; None = the legal default.
+    sessions: Mapped[list[list[str]] | None] = mapped_column(JsonDocument)
+    same_day_cutoff: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    home_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    created_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
+
+    assignments: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", foreign_keys="RoleAssignment.user_id"
+    )
+
+
+class RoleAssignment(Base):
+    """A user holds a role in an org unit for a period (people rotate, DOMAIN.md §2)."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (Index("ix_role_assignments_unit_role", "org_unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    role: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)  # inclusive; None = open-ended
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(back_populates="assignments", foreign_keys=[user_id])
+    org_unit: Mapped[OrgUnit] = relationship()
+
+
+class Delegation(Base):
+    """`delegate` acts for `principal` (leave, absence) for a period."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """Bearer token for API clients; only a hash of the secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+# --- procedures and their controlled versions (ISO 9001 clause 7.5) ----------------
+
+
+class Procedure(Base):
+    __tablename__ = "procedures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    field: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+
+    versions: Mapped[list[ProcedureVersion]] = relationship(
+        back_populates="procedure", order_by="ProcedureVersion.version_no"
+    )
+
+
+class ProcedureVersion(Base):
+    """One controlled revision of a procedure model; immutable once approved."""
+
+    __tablename__ = "procedure_versions"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "version_no"),
+        UniqueConstraint("procedure_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    version_no: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    source: Mapped[bytes] = mapped_column(LargeBinary)
+    forms: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # ProcessMetadata as a dict: name, limits, legal basis... (denormalised for listing)
+    model_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument)
+    spec_json: Mapped[str] = mapped_column(Text)  # the parsed spec, serialized once
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | approved | retired
+    change_note: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    retired_at: Mapped[datetime | None]
+
+    procedure: Mapped[Procedure] = relationship(back_populates="versions")
+
+
+# --- dossiers, their steps and their workflow state --------------------------------
+
+
+class Dossier(Base):
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_unit_status_due", "org_unit_id", "status_code", "due_at"),
+        Index("ix_dossiers_unit_received", "org_unit_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_versions.id"), index=True)
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_id_number: Mapped[str] = mapped_column(String(32), default="")
+    applicant_address: Mapped[str] = mapped_column(String(300), default="")
+    applicant_phone: Mapped[str] = mapped_column(String(32), default="")
+    applicant_email: Mapped[str] = mapped_column(String(254), default="")
+    channel: Mapped[int] = mapped_column(Integer)  # 1 in person, 2 online, 3 postal
+    # National status code (DOMAIN.md §3) and our lifecycle state.
+    status_code: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime]  # the appointment; moves with pauses and an apology letter
+    original_due_at: Mapped[datetime]  # as first printed on the slip
+    finished_at: Mapped[datetime | None]  # processing done (status 9) or ended otherwise
+    returned_at: Mapped[datetime | None]
+    classification: Mapped[str | None] = mapped_column(String(16))  # early | on_time | late
+    result: Mapped[str | None] = mapped_column(String(16))  # granted | refused | withdrawn | stopped
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    supplement_count: Mapped[int] = mapped_column(Integer, default=0)
+    apology_issued_at: Mapped[datetime | None]
+    apology_reason: Mapped[str | None] = mapped_column(String(1000))
+    end_reason: Mapped[str | None] = mapped_column(String(1000))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+    procedure_version: Mapped[ProcedureVersion] = relationship()
+    pauses: Mapped[list[DossierPause]] = relationship(
+        back_populates="dossier", order_by="DossierPause.started_at"
+    )
+    tasks: Mapped[list[Task]] = relationship(back_populates="dossier", order_by="Task.id")
+
+
+class DossierPause(Base):
+    """An interval while the dossier waits on the citizen; the clock does not run."""
+
+    __tablename__ = "dossier_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # supplementation | financial_obligation
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+
+    dossier: Mapped[Dossier] = relationship(back_populates="pauses")
+
+
+class Task(Base):
+    """Projection of one human step of a dossier's workflow (process control sheet row)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_queue", "org_unit_id", "role", "state", "due_at"),
+        Index("ix_tasks_inbox", "assignee_id", "state", "due_at"),
+        Index("ix_tasks_open_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    workflow_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(64))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16))  # open | completed | cancelled
+    clock: Mapped[str] = mapped_column(String(16), default="running")
+    status_code: Mapped[int] = mapped_column(Integer)
+    form: Mapped[str | None] = mapped_column(String(128))
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]  # None while the step waits on the citizen
+    handed_over_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    form_data: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    classification: Mapped[str | None] = mapped_column(String(16))
+
+    dossier: Mapped[Dossier] = relationship(back_populates="tasks")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    handed_over_by: Mapped[User | None] = relationship(foreign_keys=[handed_over_by_id])
+
+
+class WorkflowState(Base):
+    """A dossier's serialized SpiffWorkflow instance, without its spec.
+
+    `version` is SQLAlchemy's optimistic lock: two writers of the same instance
+    cannot both commit.
+    """
+
+    __tablename__ = "workflow_states"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    state_json: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DossierSequence(Base):
+    """Daily counter behind dossier codes `<unit>-yymmdd-nnnn`."""
+
+    __tablename__ = "dossier_sequences"
+
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- calendar overrides --------------------------------------------------------------
+
+
+class CalendarOverrideRow(Base):
+    """A government decision the `holidays` package does not know: an extra day off,
+    a make-up working day, or a listed holiday that is cancelled."""
+
+    __tablename__ = "calendar_overrides"
+    __table_args__ = (UniqueConstraint("day", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))  # day_off | makeup_day | cancelled_holiday
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+# --- the append-only, hash-chained event log (ISO records) -------------------------
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    source_address: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class EventChainHead(Base):
+    """Single row holding the last event's hash; locked while appending so concurrent
+    transactions cannot fork the chain."""
+
+    __tablename__ = "event_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,123 @@
+"""The permission policy: one table, enforced for every action by the service layer.
+
+A user's roles come from role assignments valid on the day (people rotate), plus the
+roles of the people they act for (delegation). A role held at the province applies
+to every commune of the province. Objects of a commune the user has no role in are
+reported as not found, never as forbidden, so their existence does not leak.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.db.models import Delegation, OrgUnit, RoleAssignment
+from engine.errors import NotFound, PermissionDenied
+
+LEADERS = frozenset({"chair", "vice_chair"})
+OFFICERS = frozenset(
+    {"justice_officer", "land_officer", "culture_social_officer", "office_officer", "finance_officer"}
+)
+COMMUNE_STAFF = LEADERS | OFFICERS | {"one_stop_clerk"}
+
+# action -> roles that may perform it in the object's commune.
+POLICY: dict[str, frozenset[str]] = {
+    "dossier.view": COMMUNE_STAFF | {"province_admin"},
+    "dossier.receive": frozenset({"one_stop_clerk"}),
+    "dossier.supplement": frozenset({"one_stop_clerk"}),
+    "dossier.withdraw": frozenset({"one_stop_clerk"}),
+    "dossier.return_result": frozenset({"one_stop_clerk"}),
+    "dossier.refuse": LEADERS,
+    "dossier.stop": LEADERS,
+    "dossier.apology": LEADERS | {"one_stop_clerk"},
+    "task.view_queue": COMMUNE_STAFF,
+    "task.reassign": LEADERS,
+    "stats.view": LEADERS | {"province_admin"},
+    "audit.view": LEADERS | {"province_admin"},
+    "procedure.author": frozenset({"iso_consultant"}),
+    "procedure.approve": frozenset({"chair", "province_admin"}),
+    "calendar.manage": frozenset({"province_admin"}),
+    "users.manage": frozenset({"province_admin", "chair"}),
+}
+# Performing a step is granted by holding the step's own role (see `may_perform_step`).
+
+
+@dataclass
+class Principal:
+    """A user's effective roles per org unit on one day."""
+
+    user_id: int | None
+    roles_by_unit: dict[int, set[str]] = field(default_factory=dict)
+
+    def roles_in(self, org_unit_id: int) -> set[str]:
+        return self.roles_by_unit.get(org_unit_id, set())
+
+    def can(self, action: str, org_unit_id: int) -> bool:
+        return bool(self.roles_in(org_unit_id) & POLICY[action])
+
+    def can_anywhere(self, action: str) -> bool:
+        return any(roles & POLICY[action] for roles in self.roles_by_unit.values())
+
+    def sees(self, org_unit_id: int) -> bool:
+        return bool(self.roles_in(org_unit_id))
+
+    def visible_units(self) -> set[int]:
+        return {unit for unit, roles in self.roles_by_unit.items() if roles}
+
+
+def load_principal(session: Session, user_id: int, on: date) -> Principal:
+    """Roles valid on `on`, own and delegated, spread from the province to its communes."""
+    acting_for = [user_id] + list(
+        session.scalars(
+            select(Delegation.principal_id).where(
+                Delegation.delegate_id == user_id,
+                Delegation.valid_from <= on,
+                Delegation.valid_to >= on,
+                Delegation.revoked_at.is_(None),
+            )
+        )
+    )
+    rows = session.execute(
+        select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).join(OrgUnit).where(
+            RoleAssignment.user_id.in_(acting_for),
+            RoleAssignment.valid_from <= on,
+            or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= on),
+        )
+    ).all()
+    principal = Principal(user_id)
+    provinces: dict[int, set[str]] = {}
+    for unit_id, role, kind in rows:
+        principal.roles_by_unit.setdefault(unit_id, set()).add(role)
+        if kind == "province":
+            provinces.setdefault(unit_id, set()).add(role)
+    if provinces:
+        children = session.execute(
+            select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(provinces))
+        ).all()
+        for child_id, parent_id in children:
+            principal.roles_by_unit.setdefault(child_id, set()).update(provinces[parent_id])
+    return principal
+
+
+def require(principal: Principal, action: str, org_unit_id: int, *, what: str = "object") -> None:
+    """Raise NotFound when the user has no role in the unit, PermissionDenied when the
+    user sees the unit but may not perform the action."""
+    if not principal.sees(org_unit_id):
+        raise not_found(what)
+    if not principal.can(action, org_unit_id):
+        raise PermissionDenied(
+            f"your roles do not allow '{action}' here",
+            f"vai trò của bạn không được phép thực hiện '{action}' tại đơn vị này",
+            code="permission_denied",
+            hint="ask the commune chair for the role assignment this action needs",
+        )
+
+
+def may_perform_step(principal: Principal, step_role: str, org_unit_id: int) -> bool:
+    return step_role in principal.roles_in(org_unit_id)
+
+
+def not_found(what: str) -> NotFound:
+    return NotFound(f"{what} not found", f"không tìm thấy {what}", code="not_found")

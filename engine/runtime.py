@@ -1,0 +1,30 @@
+"""The runtime: what every use case needs (database, clock, settings, model cache).
+
+Built once per process by the app factory, the CLI or a test, and passed to the
+service functions. Nothing here is global, so several runtimes (tests, benchmarks)
+can live side by side.
+"""
+from __future__ import annotations
+
+from engine.audit import Actor
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.db.session import Database
+from engine.services.uow import UnitOfWork
+
+
+class Runtime:
+    def __init__(self, db: Database, clock: Clock | None = None, settings: Settings | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.settings = settings or Settings(database_url=db.url)
+        from engine.services.models import ModelCache  # late: avoids an import cycle
+
+        self.models = ModelCache(trusted_scripts=self.settings.trusted_scripts)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
+        return cls(Database(settings.database_url), clock, settings)
+
+    def unit_of_work(self, actor: Actor) -> UnitOfWork:
+        return UnitOfWork(self, actor)

@@ -1,0 +1,53 @@
+"""Secrets at rest: passwords, API tokens and appointment-slip PINs.
+
+Passwords and PINs are hashed with argon2id (argon2-cffi). API tokens are long random
+strings, so a fast SHA-256 digest is enough and lets a token be found by its hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# PINs guard a public status lookup that is rate-limited; a lighter cost keeps
+# receiving a dossier fast while a leaked table still resists brute force per row.
+_pin_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_pin(digits: int = 6) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
+
+
+def hash_pin(pin: str) -> str:
+    return _pin_hasher.hash(pin)
+
+
+def verify_pin(pin_hash: str, pin: str) -> bool:
+    try:
+        return _pin_hasher.verify(pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,89 @@
+"""Unit of work: one transaction, one clock reading, one actor, and the event log.
+
+Use case code writes rows and appends events through `uow`; nothing is visible to
+anyone until `commit()`, and an exception anywhere rolls everything back, so state,
+projection and log never disagree.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.audit import Actor, append_event
+from engine.errors import Conflict
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+
+class UnitOfWork:
+    def __init__(self, runtime: "Runtime", actor: Actor) -> None:
+        self.runtime = runtime
+        self.actor = actor
+        self.session: Session
+        self.now: datetime
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self.runtime.db.session_factory()
+        self.now = self.runtime.clock.now()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self.session.in_transaction():
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def log(
+        self,
+        kind: str,
+        entity_type: str,
+        entity_id: str | int,
+        *,
+        org_unit_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        append_event(
+            self.session,
+            at=self.now,
+            actor=self.actor,
+            kind=kind,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            org_unit_id=org_unit_id,
+            before=before,
+            after=after,
+        )
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            self.session.rollback()
+            raise Conflict(
+                "someone else changed this dossier at the same time; reload and try again",
+                "hồ sơ vừa được người khác cập nhật cùng lúc; hãy tải lại và thử lại",
+                code="concurrent_update",
+            ) from exc
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise Conflict(
+                f"the change collides with existing data: {exc.orig}",
+                f"thay đổi trùng với dữ liệu đã có: {exc.orig}",
+                code="integrity_conflict",
+            ) from exc
+        except OperationalError as exc:
+            self.session.rollback()
+            if "lock" in str(exc).lower() or "serializ" in str(exc).lower():
+                raise Conflict(
+                    "the database was busy with a concurrent change; try again",
+                    "cơ sở dữ liệu đang bận xử lý thay đổi đồng thời; hãy thử lại",
+                    code="concurrent_update",
+                ) from exc
+            raise

@@ -1,0 +1,81 @@
+"""Shared fixtures.
+
+The suite runs on SQLite by default. With ISOFLOW_TEST_DATABASE_URL set (a
+postgresql+psycopg:// URL) every database test runs on that database instead, as CI
+does; tests marked `postgres` skip with a message when it is not set.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from engine.clock import FixedClock
+from engine.db.migrate import upgrade
+from engine.db.models import Base
+from engine.db.session import Database
+
+TEST_DATABASE_URL = os.environ.get("ISOFLOW_TEST_DATABASE_URL", "").strip()
+
+
+def pytest_report_header(config):
+    return f"isoflow test database: {TEST_DATABASE_URL or 'SQLite (set ISOFLOW_TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set ISOFLOW_TEST_DATABASE_URL=postgresql+psycopg://... (CI does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory) -> str:
+    """Migrate once per session: a template SQLite file, or the PostgreSQL database."""
+    if TEST_DATABASE_URL:
+        db = Database(TEST_DATABASE_URL)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        db.dispose()
+        upgrade(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return str(path)
+
+
+@pytest.fixture
+def database_url(_migrated_template, tmp_path) -> str:
+    """URL of a freshly migrated, empty database for this test."""
+    if TEST_DATABASE_URL:
+        db = Database(TEST_DATABASE_URL)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.dispose()
+        return TEST_DATABASE_URL
+    path = tmp_path / "isoflow.db"
+    shutil.copyfile(_migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Tue 2026-03-03 10:00 in Hanoi: an ordinary working morning."""
+    return FixedClock(datetime(2026, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
