@@ -212,6 +212,7 @@ class Dossier(Base):
     pin_hash: Mapped[str] = mapped_column(String(255))
     supplement_count: Mapped[int] = mapped_column(Integer, default=0)
     apology_issued_at: Mapped[datetime | None]
+    apology_due_at: Mapped[datetime | None]  # the new appointment given in the apology letter
     apology_reason: Mapped[str | None] = mapped_column(String(1000))
     end_reason: Mapped[str | None] = mapped_column(String(1000))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
@@ -238,6 +239,7 @@ class DossierPause(Base):
     reason: Mapped[str] = mapped_column(String(1000), default="")
 
     dossier: Mapped[Dossier] = relationship(back_populates="pauses")
+    task: Mapped[Task | None] = relationship()
 
 
 class Task(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:22:32.255592
+Create Date: 2026-11-26 16:24:22.393308
 """
 from alembic import op
 import sqlalchemy as sa
@@ -204,6 +204,7 @@ def upgrade() -> None:
     sa.Column('pin_hash', sa.String(length=255), nullable=False),
     sa.Column('supplement_count', sa.Integer(), nullable=False),
     sa.Column('apology_issued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('apology_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('apology_reason', sa.String(length=1000), nullable=True),
     sa.Column('end_reason', sa.String(length=1000), nullable=True),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),

@@ -1,0 +1,86 @@
+"""Working calendars backed by the database: overrides are rows, every change is an
+audited event, and each org unit gets its own sessions and same-day cutoff."""
+from __future__ import annotations
+
+from datetime import date, time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import Actor
+from engine.calendar import (
+    DEFAULT_SAME_DAY_CUTOFF,
+    DEFAULT_SESSIONS,
+    AuditEntry,
+    CalendarOverrides,
+    OverrideKind,
+    WorkingCalendar,
+    WorkingSession,
+    apply_change,
+)
+from engine.db.models import CalendarOverrideRow, Event, OrgUnit
+
+
+def load_overrides(session: Session) -> CalendarOverrides:
+    maps: dict[str, dict[date, str]] = {"day_off": {}, "makeup_day": {}, "cancelled_holiday": {}}
+    for row in session.scalars(select(CalendarOverrideRow)):
+        maps[row.kind][row.day] = row.reason
+    return CalendarOverrides(maps["day_off"], maps["makeup_day"], maps["cancelled_holiday"])
+
+
+def calendar_for(session: Session, unit: OrgUnit | None, overrides: CalendarOverrides | None = None) -> WorkingCalendar:
+    if overrides is None:
+        overrides = load_overrides(session)
+    sessions = DEFAULT_SESSIONS
+    cutoff = DEFAULT_SAME_DAY_CUTOFF
+    if unit is not None and unit.sessions:
+        sessions = tuple(WorkingSession(time.fromisoformat(a), time.fromisoformat(b)) for a, b in unit.sessions)
+    if unit is not None and unit.same_day_cutoff:
+        cutoff = time.fromisoformat(unit.same_day_cutoff)
+    return WorkingCalendar(sessions=sessions, overrides=overrides, same_day_cutoff=cutoff)
+
+
+class DatabaseOverrideStore:
+    """`OverrideStore` on the database; changes are checked by the calendar's own
+    `apply_change` and appended to the hash-chained event log."""
+
+    def __init__(self, rt) -> None:
+        self.rt = rt
+
+    def load(self) -> CalendarOverrides:
+        with self.rt.db.session_factory() as session:
+            return load_overrides(session)
+
+    def add(self, kind: OverrideKind, day: date, *, reason: str, actor: str) -> AuditEntry:
+        return self._change("add", kind, day, reason, actor)
+
+    def remove(self, kind: OverrideKind, day: date, *, reason: str, actor: str) -> AuditEntry:
+        return self._change("remove", kind, day, reason, actor)
+
+    def audit(self) -> list[AuditEntry]:
+        with self.rt.db.session_factory() as session:
+            events = session.scalars(
+                select(Event).where(Event.entity_type == "calendar_override").order_by(Event.id)
+            ).all()
+            return [AuditEntry.from_json(e.after["entry"]) for e in events]
+
+    def _change(self, action, kind, day, reason, actor, *, actor_ref: Actor | None = None) -> AuditEntry:
+        with self.rt.unit_of_work(actor_ref or Actor.system(actor)) as uow:
+            session = uow.session
+            current = load_overrides(session)
+            _, entry = apply_change(current, action, kind, day, reason=reason, actor=actor, at=uow.now)
+            row = session.scalar(
+                select(CalendarOverrideRow).where(CalendarOverrideRow.day == day, CalendarOverrideRow.kind == kind)
+            )
+            if action == "add":
+                if row is None:
+                    session.add(CalendarOverrideRow(day=day, kind=kind, reason=entry.reason,
+                                                    created_at=uow.now, created_by=entry.actor))
+                else:
+                    row.reason = entry.reason
+            elif row is not None:
+                session.delete(row)
+            uow.log(f"calendar.{kind}.{action}", "calendar_override", f"{kind}:{day.isoformat()}",
+                    before={"reason": entry.before}, after={"reason": entry.after, "entry": entry.to_json()})
+            uow.commit()
+            return entry
