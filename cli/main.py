@@ -18,6 +18,7 @@ from engine.errors import IsoflowError, InvalidInput
 # Imported lazily so `isoflow --help` stays fast and one broken group cannot hide the others.
 COMMANDS: dict[str, str] = {
     "db": "cli.db",
+    "publish": "cli.publish",
 }
 
 
