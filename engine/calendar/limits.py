@@ -65,7 +65,7 @@ def _bad(field: str, text: str, en: str, vi: str, hint: str) -> InvalidInput:
         f"{field}: {en} (got {text!r})",
         f"{field}: {vi} (nhận được {text!r})",
         hint=hint,
-        problems=[Problem("invalid_time_limit", vi, en, hint=hint, field=field)],
+        problems=[Problem("invalid_time_limit", vi, en, field=field)],
     )
 
 

@@ -376,4 +376,6 @@ def check_pauses(pauses: Iterable[Pause]) -> list[Pause]:
 
 def _raise_pauses(problems: list[Problem]) -> list[Pause]:
     first = problems[0]
-    raise InvalidInput(f"pause: {first.message_en}", f"pause: {first.message_vi}", hint=first.hint, problems=problems)
+    hint = first.hint
+    problems = [Problem(p.code, p.message_vi, p.message_en, field=p.field) for p in problems]
+    raise InvalidInput(f"pause: {first.message_en}", f"pause: {first.message_vi}", hint=hint, problems=problems)
