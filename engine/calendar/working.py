@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from engine.calendar.holidays_vn import PACKAGE_SOURCE, package_makeup_days, public_holidays
 from engine.calendar.limits import (
-    WORKING_DAY,
+    MAX_WORKING_TIME,
     CalendarDaysLimit,
     SameDayLimit,
     TimeLimit,
@@ -24,6 +24,11 @@ from engine.calendar.overrides import CalendarOverrides
 from engine.errors import InvalidInput, Problem
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Instants outside these years are refused: the legal rules here start in the 1990s, and
+# the bound keeps every loop finite and away from datetime overflow.
+MIN_YEAR, MAX_YEAR = 1990, 2199
+# The most working time add_working_time accepts in one call (limits plus long pauses).
+MAX_ADD = 10 * MAX_WORKING_TIME
 OVERRIDE_SOURCE = "override"
 
 _ONE_DAY = timedelta(days=1)
@@ -172,7 +177,7 @@ class WorkingCalendar:
             else:
                 out.append(CalendarDay(d, "holiday", self.is_working_day(d), PACKAGE_SOURCE, name))
         for d, swap in package_makeup_days(year).items():
-            if d not in ov.days_off:
+            if d not in ov.days_off and d not in ov.makeup_days:
                 out.append(CalendarDay(d, "makeup_day", True, PACKAGE_SOURCE,
                                        f"Ngày làm bù cho ngày {swap.swapped_for:%d/%m/%Y}"))
         for d, reason in ov.makeup_days.items():
@@ -207,7 +212,17 @@ class WorkingCalendar:
                 hint="Pass an aware datetime; read user input in Asia/Ho_Chi_Minh at the edge.",
                 problems=[Problem("naive_datetime", "Thiếu múi giờ.", "Missing time zone.", field=what)],
             )
-        local = t.astimezone(VN_TZ)
+        try:
+            local = t.astimezone(VN_TZ)
+        except OverflowError:
+            local = None
+        if local is None or not MIN_YEAR <= local.year <= MAX_YEAR:
+            raise InvalidInput(
+                f"{what}: instant {t.isoformat()} is outside the supported years {MIN_YEAR}-{MAX_YEAR}",
+                f"{what}: thời điểm {t.isoformat()} nằm ngoài khoảng năm hỗ trợ {MIN_YEAR}-{MAX_YEAR}",
+                hint="Check the year.",
+                problems=[Problem("instant_out_of_range", "Năm không hợp lệ.", "Year out of range.", field=what)],
+            )
         return local.date(), _time_us(local.time())
 
     @staticmethod
@@ -227,6 +242,12 @@ class WorkingCalendar:
                 "amount: working time to add cannot be negative",
                 "amount: thời gian làm việc cộng thêm không được âm",
                 hint="Use working_time_between to measure backwards.",
+            )
+        if amount > MAX_ADD:
+            raise InvalidInput(
+                f"amount: {amount} of working time is beyond the supported maximum",
+                f"amount: thời gian làm việc {amount} vượt quá mức tối đa",
+                hint="Check the limit and the pauses.",
             )
         d, tod = self._local(start, "start")
         remaining = amount // _US
