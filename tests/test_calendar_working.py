@@ -96,6 +96,8 @@ def test_same_day_limit(start, expected, why):
 
 
 def test_same_day_cutoff_is_configurable_per_calendar_and_per_limit():
+    late_cutoff = WorkingCalendar(same_day_cutoff=time(17, 30))
+    assert late_cutoff.due(vn("2026-03-03T17:10"), SameDayLimit()) == vn("2026-03-04T17:00")
     cal = WorkingCalendar(same_day_cutoff=time(16, 0))
     assert cal.due(vn("2026-03-03T15:30"), SameDayLimit()) == vn("2026-03-03T17:00")
     assert CAL.due(vn("2026-03-03T15:30"), SameDayLimit(cutoff=time(16, 0))) == vn("2026-03-03T17:00")

@@ -325,13 +325,17 @@ class WorkingCalendar:
         elif isinstance(limit, SameDayLimit):
             cutoff = _time_us(limit.cutoff or self.same_day_cutoff)
             d, tod = self._local(start, "start")
-            if self.is_working_day(d) and tod < cutoff:
+            if self.is_working_day(d) and tod < cutoff and tod < self._close_us:
                 due = self.close_of(d)
             else:
                 due = self.close_of(self.next_working_day(d, include=False))
         elif isinstance(limit, CalendarDaysLimit):
-            if limit.days < 0:
-                raise InvalidInput("limit: calendar days cannot be negative", "limit: số ngày không được âm")
+            if limit.days < 1:
+                raise InvalidInput(
+                    "limit: a calendar-day limit is at least one day",
+                    "limit: thời hạn theo ngày lịch tối thiểu là một ngày",
+                    hint="Use same-day for limits within the day.",
+                )
             d, _ = self._local(start, "start")
             due = self.close_of(self.next_working_day(d + timedelta(days=limit.days)))
         else:
