@@ -74,3 +74,10 @@ def test_overrides_are_immutable():
         ov.days_off[date(2026, 3, 5)] = "x"  # type: ignore[index]
     assert ov.with_change("day_off", date(2026, 3, 5), "y").days_off == {date(2026, 3, 4): "storm", date(2026, 3, 5): "y"}
     assert CalendarOverrides.from_json(ov.to_json()) == ov
+
+
+def test_overrides_are_hashable_cache_keys():
+    a = CalendarOverrides(days_off={date(2026, 3, 4): "storm"})
+    b = CalendarOverrides(days_off={date(2026, 3, 4): "storm"})
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b, CalendarOverrides()}) == 2
