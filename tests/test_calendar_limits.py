@@ -68,7 +68,7 @@ def test_parse_limit_kinds():
     assert parse_limit("same-day", basis="calendar") == SameDayLimit()
 
 
-@pytest.mark.parametrize("text", ["P0.5D", "PT4H", "-P3D", "P731D", "30"])
+@pytest.mark.parametrize("text", ["P0.5D", "PT4H", "-P3D", "P731D", "30", "P0D"])
 def test_calendar_basis_needs_whole_days(text):
     with pytest.raises(InvalidInput):
         parse_limit(text, basis="calendar")

@@ -96,6 +96,8 @@ def test_same_day_limit(start, expected, why):
 
 
 def test_same_day_cutoff_is_configurable_per_calendar_and_per_limit():
+    late_cutoff = WorkingCalendar(same_day_cutoff=time(17, 30))
+    assert late_cutoff.due(vn("2026-03-03T17:10"), SameDayLimit()) == vn("2026-03-04T17:00")
     cal = WorkingCalendar(same_day_cutoff=time(16, 0))
     assert cal.due(vn("2026-03-03T15:30"), SameDayLimit()) == vn("2026-03-03T17:00")
     assert CAL.due(vn("2026-03-03T15:30"), SameDayLimit(cutoff=time(16, 0))) == vn("2026-03-03T17:00")
@@ -334,3 +336,16 @@ def test_classify_open():
 
 def test_calendar_days_limit_object():
     assert CAL.due(vn("2026-04-01T10:00"), CalendarDaysLimit(30)) == vn("2026-05-04T17:00")
+
+
+@pytest.mark.parametrize("start", [datetime(9999, 12, 31, 10, tzinfo=VN_TZ), datetime(1, 1, 1, 10, tzinfo=timezone.utc)])
+def test_instants_outside_supported_years_are_refused(start):
+    with pytest.raises(InvalidInput, match="supported years"):
+        CAL.due(start, parse_limit("P2D"))
+
+
+def test_absurd_amounts_are_refused():
+    with pytest.raises(InvalidInput, match="maximum"):
+        CAL.add_working_time(vn("2026-03-03T10:00"), timedelta(days=100_000))
+    with pytest.raises(InvalidInput, match="negative"):
+        CAL.add_working_time(vn("2026-03-03T10:00"), -timedelta(hours=1))

@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping
 
 import holidays
 
@@ -28,11 +30,11 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=512)
-def public_holidays(year: int) -> dict[date, str]:
+def public_holidays(year: int) -> Mapping[date, str]:
     """Date -> Vietnamese name of every public holiday (incl. observed and swapped days)."""
     with _lock:  # the package fills its dict lazily; keep it to one thread at a time
         table = holidays.country_holidays("VN", years=year, language="vi")
-        return {d: name for d, name in sorted(table.items()) if d.year == year}
+        return MappingProxyType({d: name for d, name in sorted(table.items()) if d.year == year})
 
 
 @lru_cache(maxsize=1)

@@ -65,7 +65,7 @@ def _bad(field: str, text: str, en: str, vi: str, hint: str) -> InvalidInput:
         f"{field}: {en} (got {text!r})",
         f"{field}: {vi} (nhận được {text!r})",
         hint=hint,
-        problems=[Problem("invalid_time_limit", vi, en, hint=hint, field=field)],
+        problems=[Problem("invalid_time_limit", vi, en, field=field)],
     )
 
 
@@ -134,6 +134,9 @@ def parse_limit(text: str, basis: Literal["working", "calendar"] = "working", *,
                 "Write P30D for 30 calendar days; fractions and hours only make sense in working time.",
             )
         days = int(m.group(1))
+        if days < 1:
+            raise _bad(field, text, "a calendar-day limit is at least one day", "thời hạn theo ngày lịch tối thiểu là một ngày",
+                       "Use same-day for limits within the day.")
         if days > MAX_CALENDAR_DAYS:
             raise _bad(
                 field, text,

@@ -51,6 +51,9 @@ class CalendarOverrides:
                 hint="Remove one of the two overrides for that date.",
             )
 
+    def __hash__(self) -> int:  # usable as a cache key (e.g. one WorkingCalendar per org unit)
+        return hash(tuple(tuple(self.of_kind(k).items()) for k in OVERRIDE_KINDS))
+
     def of_kind(self, kind: OverrideKind) -> Mapping[date, str]:
         return getattr(self, _FIELD_OF_KIND[kind])
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from engine.calendar.holidays_vn import PACKAGE_SOURCE, package_makeup_days, public_holidays
 from engine.calendar.limits import (
-    WORKING_DAY,
+    MAX_WORKING_TIME,
     CalendarDaysLimit,
     SameDayLimit,
     TimeLimit,
@@ -24,6 +24,11 @@ from engine.calendar.overrides import CalendarOverrides
 from engine.errors import InvalidInput, Problem
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Instants outside these years are refused: the legal rules here start in the 1990s, and
+# the bound keeps every loop finite and away from datetime overflow.
+MIN_YEAR, MAX_YEAR = 1990, 2199
+# The most working time add_working_time accepts in one call (limits plus long pauses).
+MAX_ADD = 10 * MAX_WORKING_TIME
 OVERRIDE_SOURCE = "override"
 
 _ONE_DAY = timedelta(days=1)
@@ -172,7 +177,7 @@ class WorkingCalendar:
             else:
                 out.append(CalendarDay(d, "holiday", self.is_working_day(d), PACKAGE_SOURCE, name))
         for d, swap in package_makeup_days(year).items():
-            if d not in ov.days_off:
+            if d not in ov.days_off and d not in ov.makeup_days:
                 out.append(CalendarDay(d, "makeup_day", True, PACKAGE_SOURCE,
                                        f"Ngày làm bù cho ngày {swap.swapped_for:%d/%m/%Y}"))
         for d, reason in ov.makeup_days.items():
@@ -207,7 +212,17 @@ class WorkingCalendar:
                 hint="Pass an aware datetime; read user input in Asia/Ho_Chi_Minh at the edge.",
                 problems=[Problem("naive_datetime", "Thiếu múi giờ.", "Missing time zone.", field=what)],
             )
-        local = t.astimezone(VN_TZ)
+        try:
+            local = t.astimezone(VN_TZ)
+        except OverflowError:
+            local = None
+        if local is None or not MIN_YEAR <= local.year <= MAX_YEAR:
+            raise InvalidInput(
+                f"{what}: instant {t.isoformat()} is outside the supported years {MIN_YEAR}-{MAX_YEAR}",
+                f"{what}: thời điểm {t.isoformat()} nằm ngoài khoảng năm hỗ trợ {MIN_YEAR}-{MAX_YEAR}",
+                hint="Check the year.",
+                problems=[Problem("instant_out_of_range", "Năm không hợp lệ.", "Year out of range.", field=what)],
+            )
         return local.date(), _time_us(local.time())
 
     @staticmethod
@@ -227,6 +242,12 @@ class WorkingCalendar:
                 "amount: working time to add cannot be negative",
                 "amount: thời gian làm việc cộng thêm không được âm",
                 hint="Use working_time_between to measure backwards.",
+            )
+        if amount > MAX_ADD:
+            raise InvalidInput(
+                f"amount: {amount} of working time is beyond the supported maximum",
+                f"amount: thời gian làm việc {amount} vượt quá mức tối đa",
+                hint="Check the limit and the pauses.",
             )
         d, tod = self._local(start, "start")
         remaining = amount // _US
@@ -304,13 +325,17 @@ class WorkingCalendar:
         elif isinstance(limit, SameDayLimit):
             cutoff = _time_us(limit.cutoff or self.same_day_cutoff)
             d, tod = self._local(start, "start")
-            if self.is_working_day(d) and tod < cutoff:
+            if self.is_working_day(d) and tod < cutoff and tod < self._close_us:
                 due = self.close_of(d)
             else:
                 due = self.close_of(self.next_working_day(d, include=False))
         elif isinstance(limit, CalendarDaysLimit):
-            if limit.days < 0:
-                raise InvalidInput("limit: calendar days cannot be negative", "limit: số ngày không được âm")
+            if limit.days < 1:
+                raise InvalidInput(
+                    "limit: a calendar-day limit is at least one day",
+                    "limit: thời hạn theo ngày lịch tối thiểu là một ngày",
+                    hint="Use same-day for limits within the day.",
+                )
             d, _ = self._local(start, "start")
             due = self.close_of(self.next_working_day(d + timedelta(days=limit.days)))
         else:
@@ -376,4 +401,6 @@ def check_pauses(pauses: Iterable[Pause]) -> list[Pause]:
 
 def _raise_pauses(problems: list[Problem]) -> list[Pause]:
     first = problems[0]
-    raise InvalidInput(f"pause: {first.message_en}", f"pause: {first.message_vi}", hint=first.hint, problems=problems)
+    hint = first.hint
+    problems = [Problem(p.code, p.message_vi, p.message_en, field=p.field) for p in problems]
+    raise InvalidInput(f"pause: {first.message_en}", f"pause: {first.message_vi}", hint=hint, problems=problems)
