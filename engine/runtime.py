@@ -9,7 +9,9 @@ from __future__ import annotations
 from engine.audit import Actor
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
+from engine.db.models import ProcedureVersion
 from engine.db.session import Database
+from engine.procedure import ModelCache, ProcedureModel
 from engine.services.uow import UnitOfWork
 
 
@@ -18,13 +20,15 @@ class Runtime:
         self.db = db
         self.clock = clock or SystemClock()
         self.settings = settings or Settings(database_url=db.url)
-        from engine.services.models import ModelCache  # late: avoids an import cycle
-
-        self.models = ModelCache(trusted_scripts=self.settings.trusted_scripts)
+        self.models = ModelCache()
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
         return cls(Database(settings.database_url), clock, settings)
+
+    def model(self, version: ProcedureVersion) -> ProcedureModel:
+        """The compiled model of a stored version (parsed once per process)."""
+        return self.models.get(version.source, version.forms, trusted_scripts=self.settings.trusted_scripts)
 
     def unit_of_work(self, actor: Actor) -> UnitOfWork:
         return UnitOfWork(self, actor)

@@ -69,3 +69,106 @@ def outcome_values(schema: dict[str, Any]) -> frozenset[str] | None:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def validate_submission(schema: dict[str, Any], data: Any, *, form_id: str | None = None) -> None:
+    """Check data submitted for a step against its form; every problem at once.
+
+    Raises InvalidInput whose problems name the field (JSON pointer style path) and
+    carry the field's Vietnamese title, so the desk sees which box to fix.
+    """
+    from engine.errors import InvalidInput, Problem
+
+    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    problems = []
+    for error in errors:
+        path = "/".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = "/".join(filter(None, [path, missing]))
+        if error.validator == "additionalProperties":
+            extra = ", ".join(sorted(set(error.instance) - set(error.schema.get("properties", {}))))
+            path = "/".join(filter(None, [path, extra]))
+        title = _field_title(schema, path) or path or "(form)"
+        problems.append(Problem(
+            f"form_{error.validator}", f"Trường '{title}': dữ liệu không hợp lệ ({error.message}).",
+            f"Field '{path or '(form)'}': {error.message}.",
+            hint=_hint(error), field=path or None,
+        ))
+    raise InvalidInput(
+        f"the data does not fit form {form_id or ''} ({len(problems)} problem(s))",
+        f"dữ liệu không khớp biểu mẫu {form_id or ''} ({len(problems)} lỗi)",
+        code="form_invalid", problems=problems,
+    )
+
+
+def _field_title(schema: dict[str, Any], path: str) -> str | None:
+    node: Any = schema
+    for part in filter(None, path.split("/")):
+        node = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node.get("title") if isinstance(node, dict) else None
+
+
+def _hint(error) -> str:
+    if error.validator == "required":
+        return "fill in this required field"
+    if error.validator == "additionalProperties":
+        return "remove fields the form does not define"
+    if error.validator in ("oneOf", "enum", "const"):
+        return "choose one of the values the form offers"
+    return "correct the value and submit again"
+
+
+def sample_submission(schema: dict[str, Any] | None, *, outcome: str | None = None) -> dict[str, Any]:
+    """The smallest valid data for a form: the chosen outcome (if the form has one and
+    allows it) and a plausible value for every other required field. Used to drive
+    models in tests and in the demo through the same validation a clerk meets."""
+    if not schema:
+        return {}
+    data: dict[str, Any] = {}
+    properties = schema.get("properties") or {}
+    allowed = outcome_values(schema)
+    if allowed:
+        data[OUTCOME] = outcome if outcome in allowed else sorted(allowed)[0]
+    for name in schema.get("required") or []:
+        if name in data:
+            continue
+        data[name] = _sample_value(properties.get(name) or {})
+    return data
+
+
+def _sample_value(prop: dict[str, Any]) -> Any:
+    if "const" in prop:
+        return prop["const"]
+    for key in ("oneOf", "anyOf"):
+        options = prop.get(key)
+        if options and isinstance(options[0], dict) and "const" in options[0]:
+            return options[0]["const"]
+    if prop.get("enum"):
+        return prop["enum"][0]
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "integer":
+        return max(int(prop.get("minimum", 1)), 1)
+    if kind == "number":
+        return float(max(prop.get("minimum", 1), 1))
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return [_sample_value(prop.get("items") or {"type": "string"})] * max(prop.get("minItems", 1), 1)
+    if kind == "object":
+        return sample_submission(prop)
+    fmt = prop.get("format")
+    if fmt == "date":
+        return "2026-01-15"
+    if fmt == "date-time":
+        return "2026-01-15T09:00:00+07:00"
+    if fmt == "email":
+        return "cong.dan@example.vn"
+    text = "Đã kiểm tra"
+    return text.ljust(prop.get("minLength", 0), ".")[: prop.get("maxLength", 200)]

@@ -84,13 +84,24 @@ class _Context:
     def sees(self, org_unit_id: int) -> bool:
         return self.principal is None or self.principal.sees(org_unit_id)
 
-    def dossier(self, ref: int | str) -> Dossier:
+    def dossier(self, ref: int | str, *, for_update: bool = False) -> Dossier:
+        """Load a visible dossier. `for_update` locks its row first, so use cases that
+        change one dossier run one after another and each sees the other's result."""
         query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
+        if for_update:
+            query = query.with_for_update(of=Dossier)
         query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
         dossier = self.session.scalar(query)
         if dossier is None or not self.sees(dossier.org_unit_id):
             raise not_found(f"dossier {ref}")
         return dossier
+
+    def task_of_locked_dossier(self, task_id: int) -> tuple[Task, Dossier]:
+        """A visible task and its dossier, the dossier row locked, the task re-read after the lock."""
+        task = self.task(task_id)
+        dossier = self.dossier(task.dossier_id, for_update=True)
+        self.session.refresh(task)
+        return task, dossier
 
     def task(self, task_id: int) -> Task:
         task = self.session.get(Task, task_id)
@@ -99,7 +110,7 @@ class _Context:
         return task
 
     def workflow(self, rt, dossier: Dossier) -> DossierWorkflow:
-        model = rt.models.get(dossier.procedure_version)
+        model = rt.model(dossier.procedure_version)
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: OrgUnit) -> WorkingCalendar:
@@ -140,7 +151,7 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
             raise not_found(f"org unit {unit_code}")
         ctx.require("dossier.receive", unit.id, "org unit")
         version = effective_version(ctx.session, procedure_code, ctx.today)
-        model = rt.models.get(version)
+        model = rt.model(version)
         calendar = ctx.calendar(unit)
         now = uow.now
         due = calendar.due(now, dossier_limit(model, unit))
@@ -189,7 +200,7 @@ def _next_code(session: Session, unit: OrgUnit, now: datetime) -> str:
 def claim(rt, actor: Actor, task_id: int) -> None:
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task = ctx.task(task_id)
+        task, _ = ctx.task_of_locked_dossier(task_id)
         _check_step_role(ctx, task)
         if task.state != "open":
             raise Conflict(f"task {task_id} is {task.state}", f"công việc {task_id} đã {task.state}", code="task_closed")
@@ -207,7 +218,7 @@ def claim(rt, actor: Actor, task_id: int) -> None:
 def unclaim(rt, actor: Actor, task_id: int) -> None:
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task = ctx.task(task_id)
+        task, _ = ctx.task_of_locked_dossier(task_id)
         if task.state != "open" or task.assignee_id != actor.user_id:
             raise Conflict(f"task {task_id} is not claimed by you", f"bạn chưa nhận công việc {task_id}",
                            code="not_claimed")
@@ -221,7 +232,7 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
     """The chair (or vice chair) hands an open step to another holder of its role."""
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task = ctx.task(task_id)
+        task, _ = ctx.task_of_locked_dossier(task_id)
         ctx.require("task.reassign", task.org_unit_id, "task")
         if task.state != "open":
             raise Conflict(f"task {task_id} is {task.state}", f"công việc {task_id} đã {task.state}", code="task_closed")
@@ -245,7 +256,7 @@ def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = 
     data = dict(data or {})
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task = ctx.task(task_id)
+        task, dossier = ctx.task_of_locked_dossier(task_id)
         _check_step_role(ctx, task)
         if task.state != "open":
             raise Conflict(f"task {task_id} is already {task.state}", f"công việc {task_id} đã được xử lý",
@@ -253,7 +264,6 @@ def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = 
         if task.assignee_id not in (None, actor.user_id) and actor.user_id is not None:
             raise Conflict(f"task {task_id} is claimed by another officer", f"công việc {task_id} do người khác xử lý",
                            code="claimed_by_other", hint="ask the chair to reassign it")
-        dossier = ctx.dossier(task.dossier_id)
         _require_open(dossier)
         flow = ctx.workflow(rt, dossier)
         schema = flow.model.forms.get(task.form) if task.form else None
@@ -310,7 +320,7 @@ def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any]
     """Hand the result to the citizen (status 10)."""
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        dossier = ctx.dossier(dossier_ref)
+        dossier = ctx.dossier(dossier_ref, for_update=True)
         ctx.require("dossier.return_result", dossier.org_unit_id, "dossier")
         _require_open(dossier)
         ready = [t for t in dossier.tasks if t.state == "open" and t.status_code == 9]
@@ -334,7 +344,7 @@ def _end(rt, actor: Actor, dossier_ref, *, action: str, status_code: int, result
                            problems=[Problem("required", "Phải ghi lý do.", "The reason is required.", field="reason")])
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        dossier = ctx.dossier(dossier_ref)
+        dossier = ctx.dossier(dossier_ref, for_update=True)
         ctx.require(action, dossier.org_unit_id, "dossier")
         _require_open(dossier)
         flow = ctx.workflow(rt, dossier)

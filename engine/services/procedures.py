@@ -3,7 +3,7 @@ effective from a date -> retired. An approved version is never edited; a change 
 new version. A dossier is pinned to the version effective when it was received."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
@@ -50,7 +50,7 @@ def submit_version(rt, actor: Actor, source: bytes, filename: str, *, forms: dic
                            .where(ProcedureVersion.procedure_id == procedure.id)) or 0) + 1
         version = ProcedureVersion(
             procedure_id=procedure.id, version_no=number, filename=filename, source=model.source,
-            forms=model.forms, content_hash=model.content_hash, model_metadata=model.metadata.to_dict(),
+            forms=model.forms, content_hash=model.content_hash, model_metadata=asdict(model.metadata),
             spec_json=model.serialized_spec, status="draft", change_note=change_note,
             created_at=uow.now, created_by_id=actor.user_id,
         )
@@ -59,7 +59,6 @@ def submit_version(rt, actor: Actor, source: bytes, filename: str, *, forms: dic
         uow.log("procedure_version.submitted", "procedure_version", version.id,
                 after={"procedure_code": meta.procedure_code, "version_no": number, "content_hash": model.content_hash})
         uow.commit()
-        rt.models.put(model)
         return _info(version, meta.procedure_code, created=True)
 
 
@@ -148,7 +147,7 @@ def effective_version(session: Session, procedure_code: str, on: date) -> Proced
 
 
 def load_model(rt, version: ProcedureVersion) -> ProcedureModel:
-    return rt.models.get(version)
+    return rt.model(version)
 
 
 def _get(session: Session, version_id: int) -> ProcedureVersion:

@@ -33,11 +33,13 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if self.session.in_transaction():
-                self.session.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed and detaches the objects with
+        # their loaded state, so read-only use cases can hand them to the caller.
+        self.session.close()
+        if exc is not None and not isinstance(exc, Conflict):
+            conflict = _as_conflict(exc)
+            if conflict is not None:  # a flush inside the use case hit a concurrent writer
+                raise conflict from exc
 
     def log(
         self,
@@ -64,26 +66,32 @@ class UnitOfWork:
     def commit(self) -> None:
         try:
             self.session.commit()
-        except StaleDataError as exc:
+        except Exception as exc:
             self.session.rollback()
-            raise Conflict(
-                "someone else changed this dossier at the same time; reload and try again",
-                "hồ sơ vừa được người khác cập nhật cùng lúc; hãy tải lại và thử lại",
-                code="concurrent_update",
-            ) from exc
-        except IntegrityError as exc:
-            self.session.rollback()
-            raise Conflict(
-                f"the change collides with existing data: {exc.orig}",
-                f"thay đổi trùng với dữ liệu đã có: {exc.orig}",
-                code="integrity_conflict",
-            ) from exc
-        except OperationalError as exc:
-            self.session.rollback()
-            if "lock" in str(exc).lower() or "serializ" in str(exc).lower():
-                raise Conflict(
-                    "the database was busy with a concurrent change; try again",
-                    "cơ sở dữ liệu đang bận xử lý thay đổi đồng thời; hãy thử lại",
-                    code="concurrent_update",
-                ) from exc
-            raise
+            conflict = _as_conflict(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
+
+
+def _as_conflict(exc: BaseException) -> Conflict | None:
+    """Database errors that mean "someone else changed the same thing first"."""
+    if isinstance(exc, StaleDataError):
+        return Conflict(
+            "someone else changed this dossier at the same time; reload and try again",
+            "hồ sơ vừa được người khác cập nhật cùng lúc; hãy tải lại và thử lại",
+            code="concurrent_update",
+        )
+    if isinstance(exc, IntegrityError):
+        return Conflict(
+            f"the change collides with existing data: {exc.orig}",
+            f"thay đổi trùng với dữ liệu đã có: {exc.orig}",
+            code="integrity_conflict",
+        )
+    if isinstance(exc, OperationalError) and any(w in str(exc).lower() for w in ("lock", "serializ")):
+        return Conflict(
+            "the database was busy with a concurrent change; try again",
+            "cơ sở dữ liệu đang bận xử lý thay đổi đồng thời; hãy thử lại",
+            code="concurrent_update",
+        )
+    return None

@@ -33,8 +33,7 @@ PAUSE_KIND_BY_STATUS = {STATUS_FINANCIAL: "financial_obligation"}
 def dossier_limit(model: ProcedureModel, unit: OrgUnit):
     """The statutory limit for this commune's category (DOMAIN.md §2)."""
     meta = model.metadata
-    text = meta.limits_by_category.get(unit.category) or meta.time_limit
-    return parse_limit(text, meta.time_basis)
+    return parse_limit(meta.limit_for(unit.category), meta.time_basis)
 
 
 def recompute_due(dossier: Dossier, calendar: WorkingCalendar, model: ProcedureModel, now: datetime) -> datetime:
