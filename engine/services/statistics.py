@@ -346,7 +346,7 @@ def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
             Procedure, Procedure.id == ProcedureVersion.procedure_id)
     labels = _labels(session, group_by, units)
     rows: dict[Any, StatisticsRow] = {}
-    for key, carried, new, c1, c2, c3, early, on_time, late, ended, within, over in session.execute(query):
+    for key, carried, new, c1, c2, c3, early, on_time, late, ended, within, over in session.connection().execute(query):
         code, label = labels(key)
         rows[key] = StatisticsRow(code, label, carried_over=int(carried), received_new=int(new),
                                   received_by_channel={"1": int(c1), "2": int(c2), "3": int(c3)},
@@ -368,7 +368,7 @@ def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
         finished = finished.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
             Procedure, Procedure.id == ProcedureVersion.procedure_id)
     pauses = _pauses_of(session, finished.with_only_columns(d.id))
-    _add_processing_time(session.execute(finished), pauses, calendars, rows)
+    _add_processing_time(session.connection().execute(finished), pauses, calendars, rows)
     return list(rows.values())
 
 
@@ -402,7 +402,7 @@ def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
         .where(*relevant)
         .group_by(officer)
     )
-    result = session.execute(query).all()
+    result = session.connection().execute(query).all()
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in result if r[0]])))}
     rows: dict[Any, StatisticsRow] = {}
     for uid, carried, new, c1, c2, c3, early, on_time, late, within, over in result:
@@ -424,7 +424,7 @@ def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
     )
     pauses = _pauses_of(session, finished.with_only_columns(t.dossier_id))
     measured = ((uid if uid in users else None, dossier_id, unit, a, b)
-                for uid, dossier_id, unit, a, b in session.execute(finished))
+                for uid, dossier_id, unit, a, b in session.connection().execute(finished))
     _add_processing_time(measured, pauses, calendars, rows)
     return list(rows.values())
 
@@ -442,7 +442,7 @@ def _pauses_of(session: Session, dossier_ids) -> dict[int, list[tuple[datetime, 
     out: dict[int, list[tuple[datetime, datetime | None]]] = {}
     query = select(DossierPause.dossier_id, DossierPause.started_at, DossierPause.ended_at).where(
         DossierPause.dossier_id.in_(dossier_ids.distinct().scalar_subquery()))
-    for dossier_id, start, end in session.execute(query):
+    for dossier_id, start, end in session.connection().execute(query):
         out.setdefault(dossier_id, []).append((start, end))
     return out
 
@@ -465,42 +465,55 @@ def _add_processing_time(measured, pauses, calendars: dict[int, WorkingCalendar]
 
 class WorkingTimeline:
     """Working time elapsed since an origin day, per instant, for one calendar, so the
-    working time between a and b is `at(b) - at(a)` (working time is additive). Each
-    day is measured once by the calendar, then every instant costs one dictionary look-up
-    and one same-day measurement."""
+    working time between a and b is `at(b) - at(a)` (working time is additive).
+
+    Which days work and how long each works is asked of the calendar once per day; an
+    instant then costs one dictionary look-up and a walk over the day's sessions.
+    tests/test_statistics.py checks it against `WorkingCalendar.working_time_between`.
+    """
 
     def __init__(self, calendar: WorkingCalendar) -> None:
         self.calendar = calendar
-        self._before: dict[date, int] = {}  # working µs from the origin day to this day's midnight
-        self._lo: date | None = None
-        self._hi: date | None = None
+        self._sessions = tuple((_us_of(s.start), _us_of(s.end)) for s in calendar.sessions)
+        # local day ordinal -> (working µs from the origin to the day's midnight, works that day?)
+        self._days: dict[int, tuple[int, bool]] = {}
+        self._lo: int | None = None
+        self._hi: int | None = None
 
     def at(self, instant: datetime) -> int:
         """Working microseconds from the origin to `instant`."""
         local = instant.astimezone(VN_TZ)
-        day = local.date()
-        midnight = datetime.combine(day, time(), tzinfo=VN_TZ)
-        within = self.calendar.working_time_between(midnight, local)
-        return self._before_day(day) + within // _MICROSECOND
+        day = self._days.get(local.toordinal()) or self._extend(local.toordinal())
+        before, working = day
+        if not working:
+            return before
+        tod = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000 + local.microsecond
+        for start, end in self._sessions:
+            if tod <= start:
+                break
+            before += (tod if tod < end else end) - start
+        return before
 
-    def _before_day(self, day: date) -> int:
-        value = self._before.get(day)
-        if value is not None:
-            return value
+    def _extend(self, ordinal: int) -> tuple[int, bool]:
         if self._lo is None or self._hi is None:
-            self._lo = self._hi = day
-            self._before[day] = 0
-            return 0
-        while self._hi < day:
-            following = self._hi + timedelta(days=1)
-            self._before[following] = self._before[self._hi] + self._day_us(self._hi)
-            self._hi = following
-        while self._lo > day:
-            previous = self._lo - timedelta(days=1)
-            self._before[previous] = self._before[self._lo] - self._day_us(previous)
-            self._lo = previous
-        return self._before[day]
+            self._lo = self._hi = ordinal
+            self._days[ordinal] = (0, self._works(ordinal))
+        while self._hi < ordinal:
+            before, working = self._days[self._hi]
+            self._hi += 1
+            self._days[self._hi] = (before + self._length(working), self._works(self._hi))
+        while self._lo > ordinal:
+            self._lo -= 1
+            working = self._works(self._lo)
+            self._days[self._lo] = (self._days[self._lo + 1][0] - self._length(working), working)
+        return self._days[ordinal]
 
-    def _day_us(self, day: date) -> int:
-        midnight = datetime.combine(day, time(), tzinfo=VN_TZ)
-        return self.calendar.working_time_between(midnight, midnight + timedelta(days=1)) // _MICROSECOND
+    def _works(self, ordinal: int) -> bool:
+        return self.calendar.is_working_day(date.fromordinal(ordinal))
+
+    def _length(self, working: bool) -> int:
+        return sum(end - start for start, end in self._sessions) if working else 0
+
+
+def _us_of(t: time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
