@@ -190,6 +190,8 @@ def test_by_commune_march(scenario):
     assert (total.pending_within_limit, total.pending_overdue) == (2, 1)
     assert (total.indicator_2_1, total.indicator_2_2_days) == (66.7, 2.21)  # 106 h / 6
     assert total.satisfaction_percent is None and "chưa ghi nhận" in report.notes[0]
+    for row in (*report.rows, total):  # every relevant dossier ends the period in exactly one state
+        assert row.received_total == row.finished_total + row.ended_without_result + row.pending_total
 
 
 def test_by_field_and_by_procedure_march(scenario):

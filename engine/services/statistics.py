@@ -32,6 +32,8 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
@@ -231,6 +233,10 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
         )
     unit_code = (unit_code or "").strip() or None
     with rt.db.session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # These few aggregate queries cost more to JIT-compile than to run (measured:
+            # 1.1 s of compilation for a 0.4 s year report); SET LOCAL ends with the transaction.
+            session.execute(text("SET LOCAL jit = off"))
         now = rt.clock.now()
         units = _visible_communes(session, actor, now.astimezone(VN_TZ).date(), unit_code)
         overrides = load_overrides(session)
@@ -473,11 +479,14 @@ def _processing_time(session: Session, measured, calendars: dict[int, WorkingCal
     overlap_end = _least(dialect, func.coalesce(pause.ended_at, m.c.ended), m.c.ended)
     overlaps = (select(m.c.key, m.c.unit_id, overlap_start.label("a"), overlap_end.label("b"))
                 .join(pause, pause.dossier_id == m.c.dossier_id).subquery())
+    # each row read once: joined with the two signs, it yields +W(end) and -W(start)
+    signs = union_all(select(literal(1).label("sign")), select(literal(-1))).subquery()
     instants = union_all(
-        select(literal(1).label("sign"), m.c.key, m.c.unit_id, m.c.ended.label("at")),
-        select(literal(-1), m.c.key, m.c.unit_id, m.c.started),
-        select(literal(-1), overlaps.c.key, overlaps.c.unit_id, overlaps.c.b).where(overlaps.c.b > overlaps.c.a),
-        select(literal(1), overlaps.c.key, overlaps.c.unit_id, overlaps.c.a).where(overlaps.c.b > overlaps.c.a),
+        select(signs.c.sign, m.c.key, m.c.unit_id,
+               case((signs.c.sign == 1, m.c.ended), else_=m.c.started).label("at")).join(signs, true()),
+        select(-signs.c.sign, overlaps.c.key, overlaps.c.unit_id,
+               case((signs.c.sign == 1, overlaps.c.b), else_=overlaps.c.a)).join(signs, true())
+        .where(overlaps.c.b > overlaps.c.a),
     ).subquery()
     day, since_midnight = _local_day_and_time(dialect, instants.c.at)
     within = _working_within_day(dialect, since_midnight, instants.c.unit_id, calendars)
