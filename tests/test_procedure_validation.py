@@ -409,3 +409,13 @@ def test_compile_model_raises_with_every_problem():
         compile_model(xml.encode(), "x.bpmn", forms=FORMS)
     assert {p.code for p in info.value.problems} >= {"duration_missing", "duration_invalid"}
     assert info.value.code == "model_invalid"
+
+
+def test_hostile_forms_are_refused_not_raised():
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["properties"] = {"x": {}}
+        node = node["properties"]["x"]
+    for bad in ({"decision": deep}, {"decision": {"type": "object", "default": {1, 2}}}):
+        assert_problem(small_valid_model(), "form_invalid", "appraise", forms=bad)
