@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 from SpiffWorkflow import TaskState  # noqa: E402
 
 from engine.procedure import compile_model, validate_source  # noqa: E402
-from engine.procedure.expressions import compile_expression  # noqa: E402
+from engine.procedure.expressions import _compile_cached  # noqa: E402
 from engine.procedure.forms import _form_error  # noqa: E402
 from engine.procedure.serializer import SERIALIZER, instance_from_json, instance_to_json, new_workflow  # noqa: E402
 from engine.procedure.serializer import spec_to_json  # noqa: E402
@@ -69,7 +69,7 @@ def main() -> None:
 
         def cold() -> None:
             _form_error.cache_clear()
-            compile_expression.cache_clear()
+            _compile_cached.cache_clear()
             validate_source(source, label, **kwargs)
 
         vc = median_ms(cold, repeat)

@@ -419,3 +419,23 @@ def test_hostile_forms_are_refused_not_raised():
         node = node["properties"]["x"]
     for bad in ({"decision": deep}, {"decision": {"type": "object", "default": {1, 2}}}):
         assert_problem(small_valid_model(), "form_invalid", "appraise", forms=bad)
+
+
+def test_root_must_be_definitions():
+    xml = ('<?xml version="1.0"?>\n<bpmn:process xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'id="lonely" />\n')
+    problem = one(xml, "bpmn_not_definitions")
+    assert problem.line == 2
+
+
+def test_missing_end_event():
+    xml = model(start() + task("t", "Bước", {"duration": "PT1H"}) + flow("f", "start", "t"),
+                lane_xml=lanes({"chair": ["start", "t"]}))
+    assert_problem(xml, "end_event_missing", "proc")
+
+
+def test_every_problem_is_reported_at_once():
+    xml = small_valid_model().replace('name="chair"', 'name="janitor"').replace('value="PT45M"', 'value="soon"')
+    xml = xml.replace("outcome == 'refuse'", "outcome == 'nope'")
+    codes = {p.code for p in problems_of(xml)}
+    assert {"role_unknown", "duration_invalid", "outcome_value_unknown"} <= codes

@@ -110,9 +110,31 @@ class CompiledExpression:
         return _Interpreter(names, self.source).visit(self.tree.body)
 
 
-@lru_cache(maxsize=4096)
 def compile_expression(expression: str) -> CompiledExpression:
-    """Parse and check an expression; raise UnsafeExpression saying what is wrong."""
+    """Parse and check an expression; raise UnsafeExpression saying what is wrong.
+
+    Results, refusals included, are cached by text: a model repeats its conditions and
+    the runtime evaluates the same few expressions all day.
+    """
+    result = _compile_cached(expression) if isinstance(expression, str) else _compile(expression)
+    if isinstance(result, Problem):
+        raise UnsafeExpression(result)
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _compile_cached(expression: str) -> CompiledExpression | Problem:
+    return _compile(expression)
+
+
+def _compile(expression: object) -> CompiledExpression | Problem:
+    try:
+        return _compile_or_raise(expression)
+    except UnsafeExpression as exc:
+        return exc.problem
+
+
+def _compile_or_raise(expression) -> CompiledExpression:  # type: ignore[no-untyped-def]
     if not isinstance(expression, str):
         raise _problem("expression_not_allowed", "Biểu thức phải là văn bản.", "An expression must be text.", "")
     text = expression.strip()
