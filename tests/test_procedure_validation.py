@@ -66,9 +66,10 @@ def test_small_valid_model_has_no_problem():
 # --- XML safety and size ----------------------------------------------------------------
 
 def test_not_xml():
-    problems = problems_of("<bpmn:definitions>\n<oops>\n")
+    problems = problems_of("<definitions>\n<task>\n</definitions>\n")
     assert [p.code for p in problems] == ["xml_not_well_formed"]
-    assert problems[0].line is not None
+    assert problems[0].line == 3  # where the mismatched end tag is
+    assert problems[0].hint
 
 
 def test_empty_file_is_not_xml():
@@ -79,7 +80,9 @@ def test_doctype_is_refused():
     xml = model(start() + end() + flow("f", "start", "end"), prolog="")
     xml = xml.replace('<?xml version="1.0" encoding="UTF-8"?>\n',
                       '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE bpmn:definitions [<!ENTITY x "y">]>\n')
-    assert [p.code for p in problems_of(xml)] == ["xml_doctype_forbidden"]
+    problems = problems_of(xml)
+    assert [p.code for p in problems] == ["xml_doctype_forbidden"]
+    assert problems[0].line == 2
 
 
 def test_external_entity_is_never_read(tmp_path):
