@@ -442,3 +442,9 @@ def test_every_problem_is_reported_at_once():
     xml = xml.replace("outcome == 'refuse'", "outcome == 'nope'")
     codes = {p.code for p in problems_of(xml)}
     assert {"role_unknown", "duration_invalid", "outcome_value_unknown"} <= codes
+
+
+def test_spiff_errors_are_reported_with_ours():
+    xml = small_valid_model().replace("<bpmn:conditionExpression>outcome == 'refuse'</bpmn:conditionExpression>", "")
+    xml = xml.replace('name="chair"', 'name="janitor"')
+    assert {"spiff_parse_error", "role_unknown"} <= {p.code for p in problems_of(xml)}

@@ -156,14 +156,12 @@ class _Checker:
         self.check_outcomes()
         if metadata is not None:
             self.check_limits(process, metadata)
-        if self.problems:
-            return None
-        try:
+        try:  # SpiffWorkflow's own checks run even when ours found problems: every problem at once
             spec, subprocess_specs = parse_specs(self.root, self.filename, process.get("id"))
         except Exception as exc:  # noqa: BLE001 - any parser failure is reported, never raised
             self.report_spiff_error(exc, process)
+        if self.problems or metadata is None:
             return None
-        assert metadata is not None
         return Analysis(
             root=self.root, metadata=metadata, steps=self.steps, step_order=self.step_order(),
             forms=self.forms, remaining=self.total_remaining, gateway_variables=frozenset(self.variables),

@@ -42,7 +42,6 @@ PROCEDURE_CODE_PATTERN = re.compile(r"^\d+\.\d{6}$")
 BASIS_WORKING = "working"
 BASIS_CALENDAR = "calendar"
 TIME_BASES = (BASIS_WORKING, BASIS_CALENDAR)
-SAME_DAY = "same-day"
 
 # --- task properties ----------------------------------------------------------------
 ROLE = "role"
