@@ -1,0 +1,60 @@
+"""Serialization of the ISO dialect: the spec is stored once per model version, instances
+are stored without it (SPIFFWORKFLOW_NOTES.md, Serialization) and come back with the safe
+script engine attached (the engine is never serialized)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+if TYPE_CHECKING:
+    from .model import ProcedureModel
+
+SPEC_KEYS = ("spec", "subprocess_specs")
+
+
+def _registry():  # type: ignore[no-untyped-def]
+    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    # Form values may hold dates; Spiff's registry knows datetime but not date.
+    registry.register(date, lambda d: {"value": d.isoformat()}, lambda d: date.fromisoformat(d["value"]))
+    return registry
+
+
+SERIALIZER = BpmnWorkflowSerializer(_registry())
+
+
+def spec_to_json(spec: Any, subprocess_specs: dict[str, Any]) -> str:
+    return json.dumps({
+        "spec": SERIALIZER.to_dict(spec),
+        "subprocess_specs": {name: SERIALIZER.to_dict(s) for name, s in subprocess_specs.items()},
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def new_workflow(model: "ProcedureModel") -> BpmnWorkflow:
+    """A fresh instance of the model, running on the safe script engine."""
+    return BpmnWorkflow(model.spec, model.subprocess_specs, script_engine=model.script_engine())
+
+
+def instance_to_json(workflow: BpmnWorkflow) -> str:
+    """The instance's state without its spec (the model version is stored once)."""
+    dct = SERIALIZER.to_dict(workflow)
+    for key in SPEC_KEYS:
+        dct.pop(key, None)
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+
+
+def instance_from_json(text: str, model: "ProcedureModel") -> BpmnWorkflow:
+    dct = json.loads(text)
+    dct.update(json.loads(model.serialized_spec))
+    version = dct.pop(SERIALIZER.VERSION_KEY, None)
+    if version in MIGRATIONS:
+        MIGRATIONS[version](dct)
+    workflow = SERIALIZER.from_dict(dct)
+    workflow.script_engine = model.script_engine()
+    return workflow

@@ -1,0 +1,160 @@
+"""The ISO dialect's vocabulary: property names, allowed values and how values are read.
+
+Consultants author in SpiffWorkflow's modeler (`spiffworkflow:properties`) or in Camunda
+Modeler (`camunda:properties`, `camunda:candidateGroups`); both spell the same names.
+Everything here is data about the vocabulary; reading XML lives in `parser`, judging a
+model lives in `validator`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS}
+
+# --- process properties -------------------------------------------------------------
+PROCEDURE_CODE = "procedure_code"
+FIELD = "field"
+TIME_LIMIT = "time_limit"
+TIME_BASIS = "time_basis"
+LEGAL_BASIS = "legal_basis"
+FEE = "fee"
+ISO_DOCUMENT_CODE = "iso_document_code"
+REVISION = "revision"
+NAME_EN = "name_en"
+PROCESS_PROPERTIES = frozenset(
+    {PROCEDURE_CODE, FIELD, TIME_LIMIT, TIME_BASIS, LEGAL_BASIS, FEE, ISO_DOCUMENT_CODE, REVISION, NAME_EN}
+)
+# `time_limit.<category>`: a limit for communes of that category (DOMAIN.md §2).
+CATEGORY_LIMIT_PREFIX = TIME_LIMIT + "."
+COMMUNE_CATEGORIES = {
+    "normal": ("xã thường", "normal commune"),
+    "mountainous": ("xã miền núi, vùng sâu, vùng xa", "mountainous or remote commune"),
+}
+PROCEDURE_CODE_PATTERN = re.compile(r"^\d+\.\d{6}$")
+
+BASIS_WORKING = "working"
+BASIS_CALENDAR = "calendar"
+TIME_BASES = (BASIS_WORKING, BASIS_CALENDAR)
+SAME_DAY = "same-day"
+
+# --- task properties ----------------------------------------------------------------
+ROLE = "role"
+DURATION = "duration"
+CLOCK = "clock"
+FORM = "form"
+RECORD = "record"
+STATUS = "status"
+TASK_PROPERTIES = frozenset({ROLE, DURATION, CLOCK, FORM, RECORD, STATUS, NAME_EN})
+
+CLOCK_RUNNING = "running"
+CLOCK_PAUSED = "paused"
+CLOCKS = (CLOCK_RUNNING, CLOCK_PAUSED)
+
+# National status codes (DOMAIN.md §3) a dossier shows while a step is open.
+STATUS_PROCESSING = 4
+STATUS_SUPPLEMENTATION = 5
+STATUS_FINANCIAL_OBLIGATION = 6
+STATUS_PROCESSED = 9
+NATIONAL_STATUSES = {
+    1: "newly registered",
+    2: "received",
+    3: "not received",
+    4: "processing",
+    5: "supplementation requested",
+    6: "awaiting financial obligation",
+    7: "citizen withdrew",
+    8: "processing stopped",
+    9: "processed",
+    10: "result returned",
+}
+DEFAULT_STATUS = {CLOCK_RUNNING: STATUS_PROCESSING, CLOCK_PAUSED: STATUS_SUPPLEMENTATION}
+
+# --- gateways and forms -------------------------------------------------------------
+OUTCOME = "outcome"
+RESERVED_OUTCOMES = ("approve", "refuse", "supplement")
+
+# --- time ---------------------------------------------------------------------------
+WORKING_DAY = timedelta(hours=8)
+# Same-day limits: a dossier received just before the 15:00 cutoff is due at the 17:00
+# close, so the steps that run on the clock must fit in those two working hours.
+SAME_DAY_BUDGET = timedelta(hours=2)
+# Calendar-day limits are turned into working time conservatively: N calendar days hold
+# at least floor(N * 5 / 7) working days (holidays aside, which only shorten the count).
+CALENDAR_WORKING_RATIO = (5, 7)
+MAX_DURATION = WORKING_DAY * 1000
+
+_DURATION = re.compile(
+    r"^P(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
+)
+_UNIT_SECONDS = {"days": WORKING_DAY.total_seconds(), "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+class DurationError(ValueError):
+    """A duration or limit text that cannot be read; the message says what is allowed."""
+
+
+def parse_working_duration(text: str) -> timedelta:
+    """`P3D`, `P0.5D`, `PT4H`, `P1DT2H`, `PT30M` -> working time (1 day = 8 working hours).
+
+    Years, months and weeks are refused: their working length is ambiguous.
+    The one rule for reading durations in models; `engine.calendar` may take it over.
+    """
+    candidate = text.strip().upper()
+    match = _DURATION.match(candidate)
+    if not match or candidate in ("P", "PT") or candidate.endswith("T") or not any(match.groupdict().values()):
+        raise DurationError(
+            f"{text!r} is not an ISO 8601 working duration such as P3D, P0.5D, PT4H or P1DT2H"
+        )
+    seconds = Decimal(0)
+    for unit, value in match.groupdict().items():
+        if value is None:
+            continue
+        try:
+            seconds += Decimal(value.replace(",", ".")) * Decimal(_UNIT_SECONDS[unit])
+        except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
+            raise DurationError(f"{text!r}: bad number {value!r}") from exc
+    result = timedelta(seconds=int(seconds.to_integral_value()))
+    if result > MAX_DURATION:
+        raise DurationError(f"{text!r} is longer than 1000 working days")
+    return result
+
+
+def parse_calendar_days(text: str) -> int:
+    """`P30D` -> 30. Calendar-basis limits are whole days."""
+    match = re.fullmatch(r"P(\d{1,4})D", text.strip().upper())
+    if not match:
+        raise DurationError(f"{text!r} is not a whole number of calendar days such as P30D")
+    return int(match.group(1))
+
+
+def limit_budget(text: str, basis: str) -> timedelta:
+    """The working time the running steps of a procedure may use under a statutory limit.
+
+    `same-day` -> 2 working hours (15:00 cutoff to 17:00 close); a working-basis limit ->
+    itself; a calendar-basis `PnD` -> floor(n * 5 / 7) working days.
+    """
+    text = text.strip()
+    if text.lower() == SAME_DAY:
+        return SAME_DAY_BUDGET
+    if basis == BASIS_CALENDAR:
+        days = parse_calendar_days(text)
+        num, den = CALENDAR_WORKING_RATIO
+        return WORKING_DAY * (days * num // den)
+    return parse_working_duration(text)
+
+
+def format_working(delta: timedelta) -> str:
+    """Working time for people: `1d 2h 30m` with 8-hour days."""
+    seconds = int(delta.total_seconds())
+    day = int(WORKING_DAY.total_seconds())
+    days, rest = divmod(seconds, day)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    return " ".join(p for p in parts if p) or "0h"

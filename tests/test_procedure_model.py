@@ -1,0 +1,182 @@
+"""ProcedureModel, the spec-once serializer and the runtime safety of a compiled model."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from SpiffWorkflow import TaskState
+
+from engine.procedure import MODEL_CACHE, ModelCache, ProcedureModel, UnsafeExpression, compile_model, validate_source
+from engine.procedure.serializer import instance_from_json, instance_to_json, new_workflow
+from tests.procedure_fixtures.builder import FORMS, small_valid_model
+
+REPO = Path(__file__).resolve().parent.parent
+BIRTH = REPO / "bpmn" / "1.001193-birth-registration.bpmn"
+
+
+@pytest.fixture(scope="module")
+def birth() -> ProcedureModel:
+    return compile_model(BIRTH.read_bytes(), BIRTH.name, forms_dir=BIRTH.parent / "forms")
+
+
+def test_metadata(birth):
+    meta = birth.metadata
+    assert (meta.process_id, meta.name, meta.name_en) == ("birth_registration", "Đăng ký khai sinh", "Birth registration")
+    assert (meta.procedure_code, meta.field, meta.time_limit, meta.time_basis) == ("1.001193", "civil_status", "same-day", "working")
+    assert meta.iso_document_code == "QT-HT-01" and meta.revision == "01"
+    assert meta.legal_basis.startswith("Luật Hộ tịch")
+    assert meta.limits_by_category == {}
+    assert meta.limit_for("mountainous") == "same-day"
+
+
+def test_steps(birth):
+    order = [s.bpmn_id for s in birth.steps_in_order()]
+    assert order == ["receive_dossier", "appraise_dossier", "request_supplementation", "sign_certificate",
+                     "return_result", "notify_refusal"]
+    supplementation = birth.steps["request_supplementation"]
+    assert (supplementation.clock, supplementation.status, supplementation.role) == ("paused", 5, "one_stop_clerk")
+    assert supplementation.pauses_clock
+    sign = birth.steps["sign_certificate"]
+    assert (sign.role, sign.duration, sign.status, sign.form, sign.lane) == ("chair", timedelta(minutes=30), 4,
+                                                                            "birth_signature", "chair")
+    assert birth.steps["return_result"].status == 9
+    assert set(birth.forms) == {s.form for s in birth.steps.values()}
+
+
+def test_remaining_duration(birth):
+    assert birth.remaining_duration("receive_dossier") == timedelta(minutes=105)
+    assert birth.remaining_duration("appraise_dossier") == timedelta(minutes=90)
+    # inside the supplementation loop: appraisal, signature and return are still ahead
+    assert birth.remaining_duration("request_supplementation") == timedelta(minutes=90)
+    assert birth.remaining_duration("return_result") == timedelta(minutes=15)
+    with pytest.raises(KeyError):
+        birth.remaining_duration("gw_receipt")
+
+
+def test_gateway_variables(birth):
+    assert birth.gateway_variables == frozenset({"outcome"})
+
+
+def test_content_hash_covers_source_and_forms(birth):
+    again = compile_model(BIRTH.read_bytes(), "other-name.bpmn", forms=birth.forms)
+    assert again.content_hash == birth.content_hash
+    forms = json.loads(json.dumps(birth.forms))
+    forms["birth_return"]["title"] = "Khác"
+    assert compile_model(BIRTH.read_bytes(), "x", forms=forms).content_hash != birth.content_hash
+
+
+def test_serialized_spec_is_made_once(birth):
+    first = birth.serialized_spec
+    assert birth.serialized_spec is first
+    assert set(json.loads(first)) == {"spec", "subprocess_specs"}
+
+
+def test_from_serialized_and_cache(birth):
+    rebuilt = ProcedureModel.from_serialized(birth.source, birth.forms)
+    assert rebuilt.content_hash == birth.content_hash
+    cache = ModelCache(capacity=1)
+    first = cache.get(birth.source, birth.forms)
+    assert cache.get(birth.source, birth.forms) is first
+    small = small_valid_model().encode()
+    cache.get(small, FORMS)
+    assert cache.get(birth.source, birth.forms) is not first  # evicted at capacity 1
+    assert MODEL_CACHE.get(birth.source, birth.forms).content_hash == birth.content_hash
+
+
+def run_ready(workflow, **data):
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert len(ready) == 1
+    task = ready[0]
+    task.data.update(data)
+    task.run()
+    workflow.do_engine_steps()
+    return task.task_spec.name
+
+
+def test_birth_registration_runs_with_supplementation_round_trip(birth):
+    workflow = new_workflow(birth)
+    workflow.do_engine_steps()
+    done = []
+    for data in ({"outcome": "approve"}, {"outcome": "supplement"}, {"documents_received": "Giấy chứng sinh"},
+                 {"outcome": "approve"}, {"outcome": "approve"}, {"recipient_full_name": "Nguyễn Văn A"}):
+        done.append(run_ready(workflow, **data))
+        text = instance_to_json(workflow)
+        assert '"spec"' not in text[:50] and "task_specs" not in text  # the spec is stored once, elsewhere
+        workflow = instance_from_json(text, birth)
+    assert done == ["receive_dossier", "appraise_dossier", "request_supplementation", "appraise_dossier",
+                    "sign_certificate", "return_result"]
+    assert workflow.is_completed()
+    assert workflow.last_task.task_spec.name in {"end_returned", "End"} or workflow.is_completed()
+
+
+def test_refusal_path(birth):
+    workflow = new_workflow(birth)
+    workflow.do_engine_steps()
+    assert run_ready(workflow, outcome="refuse") == "receive_dossier"
+    assert run_ready(workflow, refusal_reason="Không thuộc thẩm quyền") == "notify_refusal"
+    assert workflow.is_completed()
+
+
+def test_instance_is_much_smaller_than_with_spec(birth):
+    from engine.procedure.serializer import SERIALIZER
+
+    workflow = new_workflow(birth)
+    workflow.do_engine_steps()
+    assert len(instance_to_json(workflow)) * 2 < len(SERIALIZER.serialize_json(workflow))
+
+
+def test_deserialized_instance_uses_safe_engine(birth):
+    workflow = instance_from_json(instance_to_json(new_workflow(birth)), birth)
+    with pytest.raises(UnsafeExpression):
+        workflow.script_engine.environment.evaluate("__import__('os')", {})
+
+
+def test_tampered_spec_cannot_escape_at_run_time(tmp_path, monkeypatch):
+    """Even a condition that bypassed validation (edited spec) runs through the allow-list."""
+    monkeypatch.chdir(tmp_path)
+    model = compile_model(small_valid_model().encode(), "x.bpmn", forms=FORMS)
+    workflow = new_workflow(model)
+    condition, _ = workflow.spec.task_specs["gw"].cond_task_specs[0]
+    condition.args = ["__import__('os').system('touch isoflow-pwned')"]
+    workflow.do_engine_steps()
+    run_ready(workflow)
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    ready[0].data["outcome"] = "approve"
+    with pytest.raises(Exception) as info:
+        ready[0].run()
+        workflow.do_engine_steps()
+    chain = [info.value, info.value.__cause__, info.value.__context__, getattr(info.value, "exception", None)]
+    assert any(isinstance(e, UnsafeExpression) for e in chain), chain
+    assert not (tmp_path / "isoflow-pwned").exists()
+
+
+def test_camunda_authored_variant_validates_the_same():
+    """camunda:properties and camunda:candidateGroups give the same model as spiffworkflow:."""
+    spiff = BIRTH.read_text(encoding="utf-8")
+    camunda = (spiff.replace("spiffworkflow:", "camunda:")
+               .replace('xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"',
+                        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'))
+    # Camunda Modeler users assign the role with candidateGroups instead of (or on top of) lanes
+    camunda = camunda.replace('<bpmn:userTask id="sign_certificate" name="Ký Giấy khai sinh">',
+                              '<bpmn:userTask id="sign_certificate" name="Ký Giấy khai sinh" camunda:candidateGroups="vice_chair">')
+    forms_dir = BIRTH.parent / "forms"
+    report = validate_source(camunda.encode("utf-8"), "camunda.bpmn", forms_dir=forms_dir)
+    assert report.ok, report.problems
+    from_camunda = compile_model(camunda.encode("utf-8"), "camunda.bpmn", forms_dir=forms_dir)
+    from_spiff = compile_model(spiff.encode("utf-8"), "spiff.bpmn", forms_dir=forms_dir)
+    assert from_camunda.metadata == from_spiff.metadata
+    for step_id, step in from_spiff.steps.items():
+        expected = step if step_id != "sign_certificate" else step.__class__(**{**step.__dict__, "role": "vice_chair"})
+        assert from_camunda.steps[step_id] == expected
+    # the Spiff task spec carries the Camunda properties too
+    spec = from_camunda.spec.task_specs["appraise_dossier"]
+    assert spec.extensions["properties"]["duration"] == "PT45M"
+
+
+def test_camunda_unknown_candidate_group_is_reported():
+    xml = small_valid_model().replace('<bpmn:userTask id="sign" name="Ký">',
+                                      '<bpmn:userTask id="sign" name="Ký" camunda:candidateGroups="managers">')
+    report = validate_source(xml.encode(), "x.bpmn", forms=FORMS)
+    assert [(p.code, p.element_id) for p in report.problems] == [("role_unknown", "sign")]
