@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser, VALIDATOR
 
 from engine.fields import FIELDS
+from engine.procedure import validate_file
 from engine.procedure.table_import import bpmn_to_table, check_forms, output_name, table_to_bpmn
 from engine.procedure.table_model import read_table
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).parent.parent / "bpmn"
 FORMS = ROOT / "forms"
 TABLES = sorted((ROOT / "tables").glob("*.yaml"))
 GENERATED = [ROOT / output_name(t) for t in TABLES]
+MODELS = sorted(ROOT.glob("*.bpmn"))  # the generated ones and the hand-written reference model
 
 
 def test_library_covers_twenty_procedures_in_eight_fields():
@@ -101,7 +103,13 @@ def _status(model: Path, task_name: str) -> str:
     return wf.spec.task_specs[task_name].extensions["properties"]["status"]
 
 
-@pytest.mark.parametrize("model", GENERATED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
+def test_model_passes_the_validator(model):
+    report = validate_file(model)
+    assert report.ok, [(p.code, p.element_id, p.message_en) for p in report.problems]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_happy_path_approves_everything_and_returns_the_result(model):
     path = _run(model, lambda task, offered: "approve")
     last = path[-1][0]
@@ -109,7 +117,7 @@ def test_happy_path_approves_everything_and_returns_the_result(model):
     assert all(outcome in (None, "approve") for _, outcome in path)
 
 
-@pytest.mark.parametrize("model", GENERATED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_alternative_path_supplement_once_or_refuse(model):
     asked = []
 

@@ -12,7 +12,7 @@ from engine.errors import InvalidInput
 from engine.procedure.table_import import (
     BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, SPIFF_NS, bpmn_to_table, check_forms, table_to_bpmn,
 )
-from engine.procedure.table_model import parse_yaml_table, read_table, working_minutes
+from engine.procedure.table_model import is_time_limit, is_working_duration, parse_yaml_table, read_table
 
 DATA = Path(__file__).parent / "data"
 FORMS = Path(__file__).parent.parent / "bpmn" / "forms"
@@ -174,14 +174,24 @@ steps:
     assert {p.element_id for p in err.value.problems} == {"a", "b"}
 
 
-def test_working_minutes_reads_iso_working_durations():
-    assert working_minutes("P3D") == 3 * 8 * 60
-    assert working_minutes("P0.5D") == 240
-    assert working_minutes("PT4H") == 240
-    assert working_minutes("PT1H30M") == 90
-    assert working_minutes("P1DT2H") == 600
-    for bad in ("P", "PT", "3D", "P1W", "", "P1.D"):
-        assert working_minutes(bad) is None
+def test_durations_and_limits_follow_the_vocabulary():
+    for good in ("P3D", "P0.5D", "PT4H", "PT1H30M", "P1DT2H"):
+        assert is_working_duration(good)
+    for bad in ("P", "PT", "3D", "P1W", "", "two days"):
+        assert not is_working_duration(bad)
+    assert is_time_limit("same-day") and is_time_limit("P3D")
+    assert is_time_limit("P30D", "calendar") and not is_time_limit("P0.5D", "calendar")
+
+
+def test_calendar_limit_must_be_whole_days():
+    text = """
+procedure: {code: "1.000001", name: T, field: land, time_limit: P2.5D, time_basis: calendar, legal_basis: x, fee: Không}
+steps:
+  - {id: a, name: A, role: one_stop_clerk, duration: PT1H, form: common_receive}
+"""
+    with pytest.raises(InvalidInput) as err:
+        parse_yaml_table(text)
+    assert [(p.field, p.line) for p in err.value.problems] == [("time_limit", 2)]
 
 
 def test_check_forms_wants_exactly_the_gateway_outcomes(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 from lxml import etree
 
 from engine.errors import InvalidInput, Problem
+from engine.procedure.forms import FormError, check_form, load_form_file, outcome_values
 from engine.procedure.table_model import (
     COMMUNE_CATEGORIES,
     ProcedureMeta,
@@ -26,14 +27,13 @@ from engine.procedure.table_model import (
     StepRow,
     read_table,
 )
+from engine.procedure.vocabulary import BPMN_NS, SPIFF_NS
 from engine.roles import role_label
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS,
          "xsi": XSI_NS, "spiffworkflow": SPIFF_NS}
 TARGET_NAMESPACE = "https://isoflow.vn/bpmn/procedures"
@@ -406,38 +406,36 @@ def output_name(table_path: str | Path) -> str:
 
 
 def check_forms(table: ProcedureTable, forms_dir: str | Path) -> list[Problem]:
-    """Problems with the step forms found in `forms_dir`: missing files, and deciding
-    steps whose form does not require an `outcome` offering every outcome used."""
-    import json
-
+    """Problems with the step forms found in `forms_dir`: missing or unreadable files, and
+    deciding steps whose form does not offer exactly the outcomes the step branches on
+    (an extra choice would silently take the default branch)."""
     problems: list[Problem] = []
     base = Path(forms_dir)
     for step in table.steps:
-        path = base / f"{step.form}.json"
-        if not path.is_file():
-            problems.append(Problem("missing_form", f"Bước {step.id}: không có biểu mẫu {path}",
-                                    f"step {step.id}: form file {path} does not exist",
+        try:
+            schema = load_form_file(base, step.form)
+            check_form(schema)
+        except FileNotFoundError:
+            problems.append(Problem("missing_form", f"Bước {step.id}: không có biểu mẫu {base / (step.form + '.json')}",
+                                    f"step {step.id}: form file {base / (step.form + '.json')} does not exist",
                                     "write the JSON Schema form (see docs/import-table.md)",
+                                    element_id=step.id, line=step.line, field="form"))
+            continue
+        except FormError as exc:
+            problems.append(Problem("invalid_form", f"Bước {step.id}: biểu mẫu {step.form} không dùng được: {exc}",
+                                    f"step {step.id}: form {step.form} is not usable: {exc}", "fix the JSON Schema",
                                     element_id=step.id, line=step.line, field="form"))
             continue
         if not step.decides:
             continue
-        try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, OSError) as exc:
-            problems.append(Problem("invalid_form", f"Biểu mẫu {path} không đọc được: {exc}",
-                                    f"form {path} cannot be read: {exc}", "fix the JSON",
-                                    element_id=step.id, field="form"))
-            continue
-        outcome = (schema.get("properties") or {}).get("outcome") or {}
-        offered = {o.get("const") for o in outcome.get("oneOf", []) if isinstance(o, dict)}
-        # exactly the gateway's outcomes: an extra choice would silently take the default branch
-        if "outcome" not in (schema.get("required") or []) or set(step.outcomes) != offered:
+        offered = outcome_values(schema) or frozenset()
+        required = "outcome" in (schema.get("required") or [])
+        if not required or set(step.outcomes) != offered:
             wanted = sorted(step.outcomes)
             problems.append(Problem(
                 "form_outcome",
-                f"Bước {step.id}: biểu mẫu {step.form} phải có trường bắt buộc 'outcome' với đúng các giá trị {wanted} (hiện có {sorted(o for o in offered if o)})",
-                f"step {step.id}: form {step.form} must require 'outcome' offering exactly {wanted} (it offers {sorted(o for o in offered if o)})",
+                f"Bước {step.id}: biểu mẫu {step.form} phải có trường bắt buộc 'outcome' với đúng các giá trị {wanted} (hiện có {sorted(offered)})",
+                f"step {step.id}: form {step.form} must require 'outcome' offering exactly {wanted} (it offers {sorted(offered)})",
                 "use a form whose outcome choices match the step's outcomes, or change the outcomes",
                 element_id=step.id, line=step.line, field="form"))
     return problems

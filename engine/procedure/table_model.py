@@ -19,14 +19,13 @@ import yaml
 from engine.errors import ErrorCollector, InvalidInput, Problem
 from engine.fields import FIELDS
 from engine.roles import STEP_ROLES
+from engine.procedure import vocabulary as v
+from engine.procedure.forms import FORM_ID_PATTERN
 
-# Commune categories whose limit may differ from the general one (DOMAIN.md §2).
-COMMUNE_CATEGORIES = ("normal", "mountainous")
-TIME_BASES = ("working", "calendar")
-CLOCKS = ("running", "paused")
-RESERVED_OUTCOMES = {"approve": "Đồng ý", "refuse": "Từ chối", "supplement": "Yêu cầu bổ sung"}
-DEFAULT_STATUS = {"running": 4, "paused": 5}
-NATIONAL_STATUSES = range(1, 11)
+# The vocabulary (names, allowed values, how durations and limits read) lives in
+# `vocabulary`; the table only adds its own column names and the reserved-outcome labels.
+COMMUNE_CATEGORIES = tuple(v.COMMUNE_CATEGORIES)
+RESERVED_OUTCOME_LABELS = {"approve": "Đồng ý", "refuse": "Từ chối", "supplement": "Yêu cầu bổ sung"}
 
 STEP_COLUMNS = (
     "id", "name", "role", "duration", "form", "clock", "status", "record",
@@ -35,30 +34,26 @@ STEP_COLUMNS = (
 META_KEYS = (
     "code", "name", "name_en", "field", "time_limit", "time_basis", "legal_basis", "fee",
     "iso_document_code", "revision", "description", "sources", "unverified",
-) + tuple(f"time_limit.{c}" for c in COMMUNE_CATEGORIES)
+) + tuple(v.CATEGORY_LIMIT_PREFIX + c for c in COMMUNE_CATEGORIES)
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FORM_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_CODE = re.compile(r"^\d\.\d{6}$")
-# ISO 8601 durations in working time: days of 8 h, hours, minutes; decimals allowed.
-_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?)?$"
-)
-WORKING_DAY_HOURS = 8
 
 
-def working_minutes(duration: str) -> float | None:
-    """Working minutes of an ISO duration like `P3D`, `P0.5D`, `PT4H`, `PT30M` (1 day = 8 h);
-    None when the text is not such a duration."""
-    m = _DURATION.match(duration.strip()) if isinstance(duration, str) else None
-    if not m or not any(m.group(k) for k in ("d", "h", "m")):
-        return None
-    days, hours, minutes = (float(m.group(k) or 0) for k in ("d", "h", "m"))
-    return (days * WORKING_DAY_HOURS + hours) * 60 + minutes
+def is_working_duration(text: str) -> bool:
+    try:
+        v.parse_working_duration(text)
+    except v.DurationError:
+        return False
+    return True
 
 
-def is_time_limit(text: str) -> bool:
-    return text == "same-day" or working_minutes(text) is not None
+def is_time_limit(text: str, basis: str = v.BASIS_WORKING) -> bool:
+    """`same-day`, a working duration, or whole calendar days when the basis is calendar."""
+    try:
+        v.limit_budget(text, basis)
+    except v.DurationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ class ProcedureMeta:
     time_limit: str
     legal_basis: str
     fee: str
-    time_basis: str = "working"
+    time_basis: str = v.BASIS_WORKING
     category_limits: dict[str, str] = field(default_factory=dict)  # e.g. {"mountainous": "P30D"}
     name_en: str = ""
     iso_document_code: str = ""
@@ -93,8 +88,8 @@ class StepRow:
     role: str
     duration: str
     form: str
-    clock: str = "running"
-    status: int = 4
+    clock: str = v.CLOCK_RUNNING
+    status: int = v.STATUS_PROCESSING
     record: str = ""
     outcomes: dict[str, str] = field(default_factory=dict)  # outcome -> step id or "next"; first = default
     then: str = ""
@@ -105,7 +100,7 @@ class StepRow:
     line: int | None = None
 
     def outcome_label(self, outcome: str) -> str:
-        return self.outcome_labels.get(outcome) or RESERVED_OUTCOMES.get(outcome, outcome)
+        return self.outcome_labels.get(outcome) or RESERVED_OUTCOME_LABELS.get(outcome, outcome)
 
     @property
     def decides(self) -> bool:
@@ -328,24 +323,24 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         if not values[key]:
             bad(key, f"Thiếu {vi_name} ({key})", f"missing procedure {key}",
                 "write 'Không' when there is no fee" if key == "fee" else "")
-    if values["code"] and not _CODE.match(values["code"]):
+    if values["code"] and not v.PROCEDURE_CODE_PATTERN.match(values["code"]):
         bad("code", f"Mã thủ tục '{values['code']}' không đúng dạng", f"procedure code '{values['code']}' is not like 1.000894",
             "use the national database code: one digit, a dot, six digits (quote it in YAML)")
     if values["field"] and values["field"] not in FIELDS:
         bad("field", f"Lĩnh vực '{values['field']}' không có trong danh mục", f"unknown field '{values['field']}'",
             "use a code from engine/fields.py, e.g. " + ", ".join(list(FIELDS)[:6]))
-    if values["time_limit"] and not is_time_limit(values["time_limit"]):
+    basis = values["time_basis"] or v.BASIS_WORKING
+    if values["time_limit"] and not is_time_limit(values["time_limit"], basis if basis in v.TIME_BASES else v.BASIS_WORKING):
         bad("time_limit", f"Thời hạn '{values['time_limit']}' không hợp lệ", f"invalid time limit '{values['time_limit']}'",
-            "use 'same-day' or an ISO duration such as P3D, P0.5D, PT4H")
-    basis = values["time_basis"] or "working"
-    if basis not in TIME_BASES:
+            "use 'same-day' or an ISO duration such as P3D, P0.5D, PT4H; with time_basis calendar, whole days such as P30D")
+    if basis not in v.TIME_BASES:
         bad("time_basis", f"Cách tính thời hạn '{basis}' không hợp lệ", f"invalid time basis '{basis}'",
             "use 'working' (ngày làm việc) or 'calendar' (ngày)")
     category_limits: dict[str, str] = {}
     for cat in COMMUNE_CATEGORIES:
-        key = f"time_limit.{cat}"
+        key = v.CATEGORY_LIMIT_PREFIX + cat
         if values[key]:
-            if is_time_limit(values[key]):
+            if is_time_limit(values[key], basis if basis in v.TIME_BASES else v.BASIS_WORKING):
                 category_limits[cat] = values[key]
             else:
                 bad(key, f"Thời hạn '{values[key]}' không hợp lệ", f"invalid time limit '{values[key]}'",
@@ -421,22 +416,22 @@ def _check_steps(raw: Any, step_lines: list[tuple[int, dict[str, int]]], errors:
             bad("role", f"vai trò '{role}' không hợp lệ", f"unknown role '{role}'",
                 "one of: " + ", ".join(sorted(STEP_ROLES)))
         duration = _text(item.get("duration"))
-        if working_minutes(duration) is None:
+        if not is_working_duration(duration):
             bad("duration", f"thời gian '{duration}' không hợp lệ", f"invalid duration '{duration}'",
                 "an ISO duration in working time: PT30M, PT2H, P0.5D, P3D (1 day = 8 h)")
         form = _text(item.get("form"))
-        if not _FORM_ID.match(form):
+        if not FORM_ID_PATTERN.match(form):
             bad("form", f"mã biểu mẫu '{form}' không hợp lệ" if form else "thiếu biểu mẫu",
                 f"invalid form id '{form}'" if form else "missing form id",
                 "every step has a form: lowercase id of bpmn/forms/<id>.json, e.g. common_receive")
-        clock = _text(item.get("clock")) or "running"
-        if clock not in CLOCKS:
+        clock = _text(item.get("clock")) or v.CLOCK_RUNNING
+        if clock not in v.CLOCKS:
             bad("clock", f"giá trị '{clock}' không hợp lệ", f"invalid clock '{clock}'",
                 "'running' (counts toward the limit) or 'paused' (waiting on the citizen)")
         status_text = _text(item.get("status"))
-        status = DEFAULT_STATUS.get(clock, 4)
+        status = v.DEFAULT_STATUS.get(clock, v.STATUS_PROCESSING)
         if status_text:
-            if status_text.isdigit() and int(status_text) in NATIONAL_STATUSES:
+            if status_text.isdigit() and int(status_text) in v.NATIONAL_STATUSES:
                 status = int(status_text)
             else:
                 bad("status", f"mã trạng thái '{status_text}' không hợp lệ", f"invalid status '{status_text}'",
