@@ -3,6 +3,7 @@ SpiffWorkflow's XSD check, and runs its happy path and one alternative path."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser, VALIDATOR
 
 from engine.fields import FIELDS
 from engine.procedure import validate_file
+from engine.procedure.vocabulary import limit_budget, parse_working_duration
 from engine.procedure.table_import import bpmn_to_table, check_forms, output_name, table_to_bpmn
 from engine.procedure.table_model import read_table
 
@@ -140,3 +142,68 @@ def test_alternative_path_supplement_once_or_refuse(model):
         assert any(outcome == "refuse" for _, outcome in refused)
         assert _status(model, refused[-1][0]) == "9"
     assert _status(model, names[-1]) == "9"
+
+
+@pytest.mark.parametrize("model", GENERATED, ids=lambda p: p.stem)
+def test_generated_diagram_edges_do_not_cross_other_nodes(model):
+    from lxml import etree
+
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+          "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}
+    root = etree.parse(str(model)).getroot()
+    process = root.find("bpmn:process", ns)
+    node_ids = {el.get("id") for el in process if etree.QName(el).localname in
+                ("userTask", "exclusiveGateway", "startEvent", "endEvent")}
+    boxes = {}
+    for shape in root.iterfind(".//bpmndi:BPMNShape", ns):
+        if shape.get("bpmnElement") in node_ids:
+            b = shape.find("dc:Bounds", ns)
+            boxes[shape.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+    flows = {f.get("id"): f for f in process.iterfind("bpmn:sequenceFlow", ns)}
+    for edge in root.iterfind(".//bpmndi:BPMNEdge", ns):
+        flow = flows[edge.get("bpmnElement")]
+        points = [(float(p.get("x")), float(p.get("y"))) for p in edge.iterfind("di:waypoint", ns)]
+        for node, (x, y, w, h) in boxes.items():
+            if node in (flow.get("sourceRef"), flow.get("targetRef")):
+                continue
+            for (x1, y1), (x2, y2) in zip(points, points[1:]):
+                if y1 == y2:  # horizontal
+                    crosses = y < y1 < y + h and min(x1, x2) < x + w and max(x1, x2) > x
+                else:  # vertical
+                    crosses = x < x1 < x + w and min(y1, y2) < y + h and max(y1, y2) > y
+                assert not crosses, (flow.get("id"), node)
+
+
+def _longest_running_trail(table) -> timedelta:
+    """Longest path of running steps when every step may run twice, so each supplementation
+    or revision loop goes round once more: stricter than the validator's rule on purpose."""
+    best = timedelta(0)
+
+    def walk(step, visits: dict, total: timedelta) -> None:
+        nonlocal best
+        if step.clock == "running":
+            total += parse_working_duration(step.duration)
+        best = max(best, total)
+        for target in table.successors(step):
+            if visits.get(target, 0) < 2:
+                walk(table.step(target), {**visits, target: visits.get(target, 0) + 1}, total)
+
+    walk(table.steps[0], {table.steps[0].id: 1}, timedelta(0))
+    return best
+
+
+@pytest.mark.parametrize("table_path", TABLES, ids=lambda p: p.stem)
+def test_running_steps_fit_the_limit_even_when_a_loop_runs_again(table_path):
+    table = read_table(table_path)
+    budgets = [limit_budget(table.meta.time_limit, table.meta.time_basis)]
+    budgets += [limit_budget(limit, table.meta.time_basis) for limit in table.meta.category_limits.values()]
+    assert _longest_running_trail(table) <= min(budgets)
+
+
+def test_every_library_procedure_is_listed_with_its_sources_in_the_docs():
+    text = (ROOT.parent / "docs" / "library-sources.md").read_text(encoding="utf-8")
+    for table_path in TABLES:
+        meta = read_table(table_path).meta
+        assert f"## {meta.code} " in text
+        for source in meta.sources:
+            assert source.title in text
