@@ -173,10 +173,14 @@ def _problem(code: str, vi: str, en: str, hint: str = "", *, line: int | None = 
                    field=field_name, element_id=element_id)
 
 
+# libyaml's loader when PyYAML was built with it (several times faster), else pure Python.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml_table(text: str, slug: str = "") -> ProcedureTable:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_YAML_LOADER)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InvalidInput(
