@@ -131,6 +131,15 @@ def test_round_trip_gives_back_steps_roles_durations_and_decisions():
     assert back.meta.sources[0].title.startswith(table.meta.sources[0].title)
 
 
+def test_reading_back_accepts_camunda_properties():
+    table = read_table(DATA / "marriage.yaml")
+    xml = table_to_bpmn(table).replace(SPIFF_NS.encode(), b"http://camunda.org/schema/1.0/bpmn")
+    xml = xml.replace(b"spiffworkflow:", b"camunda:").replace(b"xmlns:spiffworkflow", b"xmlns:camunda")
+    back = bpmn_to_table(xml)
+    assert [(s.id, s.duration, s.clock, s.form) for s in back.steps] == [(s.id, s.duration, s.clock, s.form) for s in table.steps]
+    assert back.meta.time_limit == "same-day"
+
+
 def test_bad_table_reports_every_problem_with_its_line_and_column():
     with pytest.raises(InvalidInput) as err:
         read_table(DATA / "bad.yaml")
@@ -230,3 +239,31 @@ def test_cli_bad_table_exits_2_with_located_messages_and_writes_nothing(tmp_path
     assert result.exit_code == 2
     result = CliRunner().invoke(cli, ["import-table", str(DATA / "marriage.yaml"), str(DATA / "marriage.csv"), "-o", str(out)])
     assert result.exit_code == 2
+
+
+def test_csv_problems_point_at_the_csv_line(tmp_path):
+    text = (DATA / "marriage.csv").read_text(encoding="utf-8")
+    text = text.replace("field,civil_status", "field,astrology").replace(",chair,PT15M,", ",mayor,PT15M,")
+    path = tmp_path / "bad.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        read_table(path)
+    located = {(p.field, p.line, p.element_id) for p in err.value.problems}
+    assert ("field", 4, None) in located
+    assert ("role", 15, "sign") in located
+
+
+def test_yaml_syntax_error_is_located(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("procedure:\n  code: '1.000894\nsteps: []\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        read_table(path)
+    assert err.value.problems[0].code == "yaml_syntax" and err.value.problems[0].line
+
+
+def test_unsupported_file_type_is_refused(tmp_path):
+    path = tmp_path / "table.xlsx"
+    path.write_bytes(b"PK")
+    with pytest.raises(InvalidInput) as err:
+        read_table(path)
+    assert ".xlsx" in err.value.message_en

@@ -27,7 +27,9 @@ from engine.procedure.table_model import (
     StepRow,
     read_table,
 )
+from engine.procedure.parser import read_properties
 from engine.procedure.vocabulary import BPMN_NS, SPIFF_NS
+from engine.procedure.xmlsafe import load_xml
 from engine.roles import role_label
 
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -298,18 +300,17 @@ def bpmn_to_table(xml: bytes) -> ProcedureTable:
     """Read a model made by `table_to_bpmn` (or written by hand in the same vocabulary)
     back into a procedure table: steps in table order with roles, durations, forms and
     decisions. Used for the round trip and, later, for the ISO procedure document."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(xml, parser)
-    ns = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
-    process = root.find("bpmn:process", ns)
+    loaded = load_xml(xml)
+    if loaded.root is None:
+        raise InvalidInput("the BPMN file cannot be read", "không đọc được tệp BPMN", problems=loaded.problems,
+                           hint="export the model again from the modeller")
+    ns = {"bpmn": BPMN_NS}
+    process = loaded.root.find("bpmn:process", ns)
     if process is None:
         raise InvalidInput("the BPMN has no process", "tệp BPMN không có quy trình (process)",
                            hint="export the model again from the modeller")
 
-    def props(element: etree._Element) -> dict[str, str]:
-        return {p.get("name"): p.get("value", "") for p in
-                element.findall("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", ns)}
-
+    props = read_properties  # spiffworkflow: and camunda: properties alike
     p = props(process)
     doc = process.findtext("bpmn:documentation", default="", namespaces=ns)
     sources, unverified, description = [], [], []
@@ -376,7 +377,7 @@ def bpmn_to_table(xml: bytes) -> ProcedureTable:
             elif target != nxt:
                 then = target
         steps.append(StepRow(
-            id=tid, name=task.get("name", ""), role=lane_of.get(tid, ""), duration=tp.get("duration", ""),
+            id=tid, name=task.get("name", ""), role=lane_of.get(tid) or tp.get("role", ""), duration=tp.get("duration", ""),
             form=tp.get("form", ""), clock=tp.get("clock", "running"), status=int(tp.get("status", "4") or 4),
             record=tp.get("record", ""), outcomes=outcomes, then=then, end=end,
             gateway_name=gateway_name, end_name=end_name, outcome_labels=labels,
