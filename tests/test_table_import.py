@@ -10,7 +10,7 @@ from lxml import etree
 from cli.main import cli
 from engine.errors import InvalidInput
 from engine.procedure.table_import import (
-    BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, SPIFF_NS, bpmn_to_table, check_forms, table_to_bpmn,
+    BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, SPIFF_NS, bpmn_to_table, check_forms, table_to_bpmn, validate_table_model,
 )
 from engine.procedure.table_model import is_time_limit, is_working_duration, parse_yaml_table, read_table
 
@@ -267,3 +267,30 @@ def test_unsupported_file_type_is_refused(tmp_path):
     with pytest.raises(InvalidInput) as err:
         read_table(path)
     assert ".xlsx" in err.value.message_en
+
+
+def test_cli_runs_the_validator_and_points_at_the_table(tmp_path):
+    text = (DATA / "marriage.yaml").read_text(encoding="utf-8").replace("duration: PT30M", "duration: PT2H")
+    table = tmp_path / "slow.yaml"
+    table.write_text(text, encoding="utf-8")
+    out = tmp_path / "slow.bpmn"
+    result = CliRunner().invoke(cli, ["import-table", str(table), "-o", str(out), "--forms-dir", str(FORMS)])
+    assert result.exit_code == 2
+    assert "limit_exceeded (--time_limit element proc_1_000894 line 6)" in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(cli, ["import-table", str(table), "-o", str(out), "--forms-dir", str(FORMS), "--no-validate"])
+    assert result.exit_code == 0 and out.exists()
+
+
+def test_cli_finds_the_library_forms_above_the_tables(tmp_path):
+    result = CliRunner().invoke(cli, ["import-table", str(Path(__file__).parent.parent / "bpmn" / "tables" /
+                                                         "1.000894-marriage-registration.yaml"), "-o", str(tmp_path / "m.bpmn")])
+    assert result.exit_code == 0, result.output
+    assert "not validated" not in result.output
+
+
+def test_validator_problems_are_located_on_table_rows():
+    text = (DATA / "marriage.yaml").read_text(encoding="utf-8").replace("form: marriage_appraise", "form: common_sign")
+    table = parse_yaml_table(text)
+    problems = validate_table_model(table, table_to_bpmn(table), FORMS)
+    assert {(p.code, p.element_id, p.line) for p in problems} == {("outcome_value_unknown", "appraise", 19)}

@@ -28,6 +28,7 @@ from engine.procedure.table_model import (
     read_table,
 )
 from engine.procedure.parser import read_properties
+from engine.procedure import vocabulary as v
 from engine.procedure.vocabulary import BPMN_NS, SPIFF_NS
 from engine.procedure.xmlsafe import load_xml
 from engine.roles import role_label
@@ -440,3 +441,43 @@ def check_forms(table: ProcedureTable, forms_dir: str | Path) -> list[Problem]:
                 "use a form whose outcome choices match the step's outcomes, or change the outcomes",
                 element_id=step.id, line=step.line, field="form"))
     return problems
+
+
+def validate_table_model(table: ProcedureTable, xml: bytes, forms_dir: str | Path) -> list[Problem]:
+    """The procedure validator's verdict on the model generated from `table` (statutory
+    limit, forms, expressions...), each problem pointed back at the table row it comes from."""
+    from engine.procedure.validator import validate_source  # the validator imports Spiff: load on use
+
+    report = validate_source(xml, f"{table.meta.code}.bpmn", forms_dir=Path(forms_dir))
+    steps = {s.id: s for s in table.steps}
+    by_length = sorted(steps, key=len, reverse=True)
+
+    def step_of(element_id: str | None) -> StepRow | None:
+        if not element_id:
+            return None
+        if element_id in steps:
+            return steps[element_id]
+        for prefix in ("gw_", "end_", "flow_"):
+            if element_id.startswith(prefix):
+                rest = element_id[len(prefix):]
+                match = next((sid for sid in by_length if rest == sid or rest.startswith(sid + "_")), None)
+                if match:
+                    return steps[match]
+        return None
+
+    located = []
+    for problem in report.problems:
+        step = step_of(problem.element_id)
+        if step is not None:
+            column = next((c for c in ("form", "duration", "clock", "status", "role") if c in problem.code), None)
+            if column is None and "outcome" in problem.code:
+                column = "form"
+            located.append(Problem(problem.code, problem.message_vi, problem.message_en, problem.hint,
+                                   element_id=step.id, field=problem.field or column,
+                                   line=step.key_lines.get(column, step.line) if column else step.line))
+        else:  # a process-level problem: the limit ones belong to the time_limit row
+            key = v.TIME_LIMIT if problem.code.startswith("limit") else None
+            located.append(Problem(problem.code, problem.message_vi, problem.message_en, problem.hint,
+                                   element_id=problem.element_id, field=problem.field or key,
+                                   line=table.meta.key_lines.get(key) if key else None))
+    return located

@@ -79,6 +79,7 @@ class ProcedureMeta:
     description: str = ""
     sources: tuple[Source, ...] = ()
     unverified: tuple[str, ...] = ()
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False)  # metadata key -> line in the table file
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class StepRow:
     end_name: str = ""
     outcome_labels: dict[str, str] = field(default_factory=dict)  # outcome -> Vietnamese flow label
     line: int | None = None
+    key_lines: dict[str, int] = field(default_factory=dict, compare=False)  # column -> line in the table file
 
     def outcome_label(self, outcome: str) -> str:
         return self.outcome_labels.get(outcome) or RESERVED_OUTCOME_LABELS.get(outcome, outcome)
@@ -376,6 +378,7 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         iso_document_code=values["iso_document_code"], revision=values["revision"] or "1",
         description=values["description"], sources=tuple(sources),
         unverified=tuple(_text(u) for u in unverified if _text(u)),
+        key_lines=dict(mline),
     )
 
 
@@ -479,7 +482,7 @@ def _check_steps(raw: Any, step_lines: list[tuple[int, dict[str, int]]], errors:
             id=sid, name=name, role=role, duration=duration, form=form, clock=clock, status=status,
             record=_text(item.get("record")), outcomes=outcomes, then=then, end=bool(end),
             gateway_name=_text(item.get("gateway_name")), end_name=_text(item.get("end_name")),
-            outcome_labels=labels, line=start_line,
+            outcome_labels=labels, line=start_line, key_lines=dict(key_lines),
         ))
     return steps
 
