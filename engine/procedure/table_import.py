@@ -51,7 +51,9 @@ TASK_W, TASK_H = 110, 80
 GATEWAY_SIZE = 50
 EVENT_SIZE = 36
 CHANNEL_MARGIN = 12  # distance of the first edge channel above a lane's bottom border
-CHANNEL_STEP = 6
+CHANNEL_STEP = 10
+CHANNELS_PER_LANE = 3  # 12, 22, 32 px above the border: all below the nodes (40 px margin)
+PORT_OFFSET = 15  # channel edges leave a node right of its centre and enter left of it, never on one line
 
 
 def _q(ns: str, tag: str) -> str:
@@ -282,16 +284,17 @@ def _diagram(definitions: etree._Element, collab_id: str, pool_id: str, lanes: l
             row = max(lane_row[source.lane], lane_row[target.lane])
             used = channel_use.get(row, 0)
             channel_use[row] = used + 1
-            channel = POOL_Y + (row + 1) * LANE_H - CHANNEL_MARGIN - CHANNEL_STEP * (used % 4)
+            channel = POOL_Y + (row + 1) * LANE_H - CHANNEL_MARGIN - CHANNEL_STEP * (used % CHANNELS_PER_LANE)
             target_entry = ty + th if channel > tcy else ty
-            points = [(scx, sy + sh), (scx, channel), (tcx, channel), (tcx, target_entry)]
+            exit_x, entry_x = scx + PORT_OFFSET, tcx - PORT_OFFSET
+            points = [(exit_x, sy + sh), (exit_x, channel), (entry_x, channel), (entry_x, target_entry)]
         edge = etree.SubElement(plane, _q("bpmndi", "BPMNEdge"), id=f"{flow.id}_di", bpmnElement=flow.id)
         for px, py in points:
             etree.SubElement(edge, _q("di", "waypoint"), x=str(px), y=str(py))
-        if flow.name:
-            lx, ly = points[1] if len(points) > 2 else points[0]
+        if flow.name:  # beside the source for short edges, beside the target for channel edges
+            lx, ly = points[0] if len(points) <= 4 and target.column == source.column + 1 else points[-2]
             label = etree.SubElement(edge, _q("bpmndi", "BPMNLabel"))
-            etree.SubElement(label, _q("dc", "Bounds"), x=str(lx + 4), y=str(ly - 20), width="90", height="14")
+            etree.SubElement(label, _q("dc", "Bounds"), x=str(lx + 4), y=str(ly - 18), width="90", height="14")
 
 
 # ---------------------------------------------------------------- reading back
