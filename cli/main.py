@@ -17,7 +17,9 @@ from engine.errors import IsoflowError, InvalidInput
 # command name -> module defining a click command or group named `command`.
 # Imported lazily so `isoflow --help` stays fast and one broken group cannot hide the others.
 COMMANDS: dict[str, str] = {
+    "calendar": "cli.calendar",
     "import-table": "cli.import_table",
+    "validate": "cli.validate",
 }
 
 

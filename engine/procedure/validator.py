@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ast
 import heapq
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -84,7 +85,7 @@ class Analysis:
     steps: dict[str, StepDefinition]
     step_order: list[str]
     forms: dict[str, dict[str, Any]]
-    remaining: dict[str, timedelta]
+    remaining: Callable[[], dict[str, timedelta]]  # computed on demand: validation alone does not need it
     gateway_variables: frozenset[str]
     spec: Any
     subprocess_specs: dict[str, Any]
@@ -146,7 +147,7 @@ class _Checker:
                      "Split the procedure; ISO procedures have tens of steps.", process)
             return None
         metadata = self.check_process(process)
-        self.collect_lanes(process, inherited=None)
+        self.collect_lanes(process)
         self.collect_scope(process, parent_node=None)
         self.check_nodes()
         self.check_expressions()
@@ -165,7 +166,7 @@ class _Checker:
         assert metadata is not None
         return Analysis(
             root=self.root, metadata=metadata, steps=self.steps, step_order=self.step_order(),
-            forms=self.forms, remaining=self.total_remaining(), gateway_variables=frozenset(self.variables),
+            forms=self.forms, remaining=self.total_remaining, gateway_variables=frozenset(self.variables),
             spec=spec, subprocess_specs=subprocess_specs,
         )
 
@@ -258,7 +259,7 @@ class _Checker:
             return False
 
     # -- structure ------------------------------------------------------------------
-    def collect_lanes(self, container: etree._Element, inherited: str | None) -> None:
+    def collect_lanes(self, container: etree._Element) -> None:
         for lane_set in container.findall(f"{BPMN}laneSet"):
             self._collect_lane_set(lane_set)
 
@@ -303,7 +304,7 @@ class _Checker:
                     scope.successors[attached].append(node_id)
         for node_id in list(scope.nodes):
             if self.kind[node_id] == "subProcess":
-                self.collect_lanes(self.elements[node_id], None)
+                self.collect_lanes(self.elements[node_id])
                 self.collect_scope(self.elements[node_id], parent_node=node_id)
         self.check_reachability(scope)
 
@@ -746,23 +747,28 @@ def _outcome_constants(tree: ast.Expression) -> set[str]:
     return values
 
 
+_XSD_LOCK = threading.Lock()  # an lxml XMLSchema keeps one error log: one validation at a time
+
+
 def _xsd_problems(root: etree._Element) -> list[Problem]:
     VALIDATOR.preprocess(root)
     schema = VALIDATOR.validator
-    if schema.validate(root):
-        return []
+    with _XSD_LOCK:
+        if schema.validate(root):
+            return []
+        errors = [(error.message, error.line) for error in schema.error_log]
     problems = []
     ids_by_line: dict[int, str] = {}
     for element in root.iter():
         if isinstance(element.tag, str) and element.get("id") and element.sourceline not in ids_by_line:
             ids_by_line[element.sourceline] = element.get("id")
-    for error in schema.error_log:
+    for message, line in errors:
         problems.append(Problem(
             code="bpmn_xsd_invalid",
-            message_vi=f"Mô hình không đúng lược đồ BPMN 2.0: {error.message}",
-            message_en=f"The model violates the BPMN 2.0 schema: {error.message}",
+            message_vi=f"Mô hình không đúng lược đồ BPMN 2.0: {message}",
+            message_en=f"The model violates the BPMN 2.0 schema: {message}",
             hint="Re-export from the modeler, or fix the element at this line (misspelt tag, attribute or missing id).",
-            line=error.line or None, element_id=ids_by_line.get(error.line),
+            line=line or None, element_id=ids_by_line.get(line),
         ))
     return problems
 
