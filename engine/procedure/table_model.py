@@ -37,6 +37,7 @@ META_KEYS = (
 ) + tuple(v.CATEGORY_LIMIT_PREFIX + c for c in COMMUNE_CATEGORIES)
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_TABLE_BYTES = 1024 * 1024
 
 
 def is_working_duration(text: str) -> bool:
@@ -143,7 +144,20 @@ class ProcedureTable:
 def read_table(path: str | Path) -> ProcedureTable:
     """Read a `.yaml`/`.yml` or `.csv` procedure table; raise InvalidInput with every problem."""
     p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".csv"):
+        raise InvalidInput(
+            f"unsupported table file type {suffix or '(none)'}",
+            f"không hỗ trợ loại tệp bảng {suffix or '(không có)'}",
+            hint="use a .yaml, .yml or .csv file (from Excel: save as 'CSV UTF-8'; see docs/import-table.md)",
+        )
     try:
+        if p.stat().st_size > MAX_TABLE_BYTES:
+            raise InvalidInput(
+                f"table file {p} is larger than {MAX_TABLE_BYTES // 1024} KiB",
+                f"tệp bảng {p} lớn hơn {MAX_TABLE_BYTES // 1024} KiB",
+                hint="a procedure table has tens of rows; check that this is the right file",
+            )
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InvalidInput(
@@ -157,16 +171,10 @@ def read_table(path: str | Path) -> ProcedureTable:
             f"tệp bảng {p} không phải văn bản UTF-8",
             hint="save the table as UTF-8 (in Excel: 'CSV UTF-8')",
         ) from None
-    suffix = p.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return parse_yaml_table(text, slug=p.stem.split("-", 1)[-1] if "-" in p.stem else p.stem)
+    slug = p.stem.split("-", 1)[-1] if "-" in p.stem else p.stem
     if suffix == ".csv":
-        return parse_csv_table(text, slug=p.stem.split("-", 1)[-1] if "-" in p.stem else p.stem)
-    raise InvalidInput(
-        f"unsupported table file type {suffix or '(none)'}",
-        f"không hỗ trợ loại tệp bảng {suffix or '(không có)'}",
-        hint="use a .yaml, .yml or .csv file (see docs/import-table.md)",
-    )
+        return parse_csv_table(text, slug=slug)
+    return parse_yaml_table(text, slug=slug)
 
 
 def _problem(code: str, vi: str, en: str, hint: str = "", *, line: int | None = None,
