@@ -110,7 +110,7 @@ class _Context:
         return task
 
     def workflow(self, rt, dossier: Dossier) -> DossierWorkflow:
-        model = rt.model(dossier.procedure_version)
+        model = rt.model_of_version(self.session, dossier.procedure_version_id)
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: OrgUnit) -> WorkingCalendar:
