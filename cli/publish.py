@@ -12,7 +12,7 @@ from engine.services.procedures import publish_file
 
 
 @click.command("publish")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--effective-from", type=click.DateTime(["%Y-%m-%d"]), help="first day the version applies (default: today)")
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL or sqlite:///var/isoflow.db")
 @click.option("--actor", default="cli", show_default=True, help="name recorded in the event log")

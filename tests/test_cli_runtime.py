@@ -46,7 +46,7 @@ def test_publish_refuses_an_invalid_model_and_stores_nothing(tmp_path):
 def test_publish_reports_a_missing_file(tmp_path):
     result = CliRunner().invoke(cli, ["publish", str(tmp_path / "nope.bpmn"),
                                       "--database-url", f"sqlite:///{tmp_path / 'x.db'}"])
-    assert result.exit_code == 2 and "cannot read" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output
 
 
 def test_publish_on_a_database_without_schema_says_what_to_do(tmp_path):
