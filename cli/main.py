@@ -19,6 +19,7 @@ from engine.errors import IsoflowError, InvalidInput
 COMMANDS: dict[str, str] = {
     "calendar": "cli.calendar",
     "db": "cli.db",
+    "document": "cli.document",
     "import-table": "cli.import_table",
     "publish": "cli.publish",
     "validate": "cli.validate",
