@@ -8,6 +8,8 @@ MODULES = (
     "api.resources.auth",
     "api.resources.people",
     "api.resources.procedures",
+    "api.resources.dossiers",
+    "api.resources.statistics",
     "api.resources.calendar",
     "api.resources.audit",
     "api.resources.public",

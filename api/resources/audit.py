@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response, stream_with_context
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Instant, PageArgs, PageMeta
@@ -67,7 +67,7 @@ def _filter(args) -> audit_log.EventFilter:
 
 
 @blp.get("/events")
-@blp.arguments(ListArgs, location="query")
+@blp.arguments(ListArgs, location="query", unknown=RAISE)
 @blp.response(200, EventPageSchema)
 def list_events(args):
     """Events of the units the caller may audit (chair, vice chair, province_admin), newest first."""
@@ -84,7 +84,7 @@ def verify():
 
 
 @blp.get("/export")
-@blp.arguments(ExportArgs, location="query")
+@blp.arguments(ExportArgs, location="query", unknown=RAISE)
 @blp.response(200, description="CSV (text/csv) or a JSON array (application/json), in chain order",
               content_type="text/csv")
 @blp.alt_response(200, description="JSON array", content_type="application/json", success=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Instant
@@ -42,7 +42,7 @@ class OverrideChangeSchema(Schema):
 
 
 @blp.get("")
-@blp.arguments(YearArgs, location="query")
+@blp.arguments(YearArgs, location="query", unknown=RAISE)
 @blp.response(200, EntrySchema(many=True))
 def year(args):
     """Holidays and overrides of one year, by day."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Instant, PageArgs, PageMeta
@@ -142,7 +142,7 @@ def create_unit(body):
 
 
 @blp.get("/users")
-@blp.arguments(UserListArgs, location="query")
+@blp.arguments(UserListArgs, location="query", unknown=RAISE)
 @blp.response(200, UserPageSchema)
 def list_users(args):
     """Users of the caller's units, by username."""

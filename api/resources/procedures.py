@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Instant, PageArgs, PageMeta, ProblemItemSchema
@@ -25,7 +25,7 @@ class UploadSchema(Schema):
     change_note = fields.String(load_default="", validate=validate.Length(0, 1000))
 
 
-class ReportSchema(Schema):
+class ValidationReportSchema(Schema):
     file = fields.String(required=True)
     ok = fields.Boolean(required=True)
     problems = fields.List(fields.Nested(ProblemItemSchema), required=True)
@@ -104,7 +104,7 @@ class DiffSchema(Schema):
 
 
 @blp.get("/procedures")
-@blp.arguments(ProcedureListArgs, location="query")
+@blp.arguments(ProcedureListArgs, location="query", unknown=RAISE)
 @blp.response(200, ProcedurePageSchema)
 def list_procedures(args):
     """Procedures by code, each with its versions and the version in effect today."""
@@ -116,7 +116,7 @@ def list_procedures(args):
 
 @blp.post("/procedures/validate")
 @blp.arguments(UploadSchema)
-@blp.response(200, ReportSchema)
+@blp.response(200, ValidationReportSchema)
 def validate_model(body):
     """The validation report of a model, without storing it (iso_consultant)."""
     report = library.validate_upload(runtime(), current_actor(), body["source"].encode("utf-8"), body["filename"],
@@ -175,7 +175,7 @@ def retire(version_id: int):
 
 
 @blp.get("/procedure-versions/<int:version_id>/diff")
-@blp.arguments(DiffArgs, location="query")
+@blp.arguments(DiffArgs, location="query", unknown=RAISE)
 @blp.response(200, DiffSchema)
 def diff(args, version_id: int):
     """What changed from version `against` to this one: metadata, steps and the BPMN text."""

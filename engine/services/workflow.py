@@ -41,7 +41,9 @@ def recompute_due(dossier: Dossier, calendar: WorkingCalendar, model: ProcedureM
 
     After an apology letter the new appointment is the base and only later pauses count.
     """
-    closed = [Pause(p.started_at, p.ended_at) for p in dossier.pauses if p.ended_at is not None]
+    # A pause closed at the instant it opened (the citizen was still at the desk) moved nothing.
+    closed = [Pause(p.started_at, p.ended_at) for p in dossier.pauses
+              if p.ended_at is not None and p.ended_at > p.started_at]
     if dossier.apology_due_at is not None and dossier.apology_issued_at is not None:
         start = dossier.apology_issued_at
         base = WorkingTimeLimit(calendar.working_time_between(start, dossier.apology_due_at))
