@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "calendar": "cli.calendar",
     "db": "cli.db",
     "publish": "cli.publish",
+    "scheduler": "cli.scheduler",
     "validate": "cli.validate",
 }
 
