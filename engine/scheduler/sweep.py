@@ -16,6 +16,7 @@ writers and the unique key alone does the job.)
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -182,11 +183,12 @@ class _Caches:
 
 
 class Sweeper:
-    def __init__(self, rt, *, channel_settings: ChannelSettings | None = None, batch_size: int = 500) -> None:
+    def __init__(self, rt, *, channel_settings: ChannelSettings | None = None, batch_size: int | None = None) -> None:
         self.rt = rt
         self.channel_settings = channel_settings or ChannelSettings.from_env()
         self.channels = channels_from(self.channel_settings)
-        self.batch_size = batch_size
+        # rows per transaction (ISOFLOW_SCHEDULER_BATCH); small batches let processes interleave
+        self.batch_size = batch_size or max(int(os.environ.get("ISOFLOW_SCHEDULER_BATCH") or 500), 1)
 
     # --- the pass ---------------------------------------------------------------------
 
