@@ -6,7 +6,6 @@ import io
 import re
 import unicodedata
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
