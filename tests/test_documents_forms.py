@@ -16,6 +16,7 @@ from sqlalchemy import select
 from cli.main import cli
 from engine.calendar import VN_TZ
 from engine.db.models import Task, User
+from engine.documents import qr_svg
 from engine.documents.dossier_forms import control_sheet_data, form_spec, render_dossier_form
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime import Runtime
@@ -92,7 +93,10 @@ def test_slip_at_receipt_shows_code_pin_appointment_and_qr(world):
                      "Thời gian trả kết quả giải quyết hồ sơ: 10:00 ngày 06/03/2026", "Tri Phú, ngày 03 tháng 03 năm 2026",
                      f"{LOOKUP}?code={r.code}", "Clerk"):
         assert expected in text, expected
-    assert lxml_html.fromstring(html.decode()).xpath("//td[contains(@class,'qr')]//svg")
+    [qr] = lxml_html.fromstring(html.decode()).xpath("//td[contains(@class,'qr')]//svg")
+    # the QR code encodes the lookup page with the dossier code (and never the PIN)
+    expected = lxml_html.fromstring(str(qr_svg(f"{LOOKUP}?code={r.code}", scale=2)))
+    assert lxml_html.tostring(qr) == lxml_html.tostring(expected)
 
 
 def test_a_reprinted_slip_never_shows_a_pin_and_has_no_qr_without_a_lookup_page(world):
@@ -119,7 +123,9 @@ def test_every_form_of_a_worked_dossier_renders_to_html_and_pdf(world, worked):
         "02": ["PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ", "Bản sao Giấy chứng sinh",
                "Giấy tờ tùy thân của người đi đăng ký", "Công chức Tư pháp - Hộ tịch - Officer, 13:00 ngày 03/03/2026"],
         "04": ["PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Cần xác minh thêm thông tin hộ tịch",
-               "Thời hạn trả kết quả giải quyết hồ sơ ghi trên Giấy tiếp nhận hồ sơ và hẹn trả kết quả là 10:00 ngày 06/03/2026"],
+               # Fri 06/03 10:00 moved by the 5.5 working hours the citizen took (Tue 13:30-17:00, Wed 07:00-09:00)
+               "Thời hạn trả kết quả giải quyết hồ sơ theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả "
+               "(đã cộng thời gian chờ bổ sung hồ sơ) là 07:30 ngày 09/03/2026"],
         "05": ["PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ", "Thẩm định hồ sơ", "Công dân bổ sung hồ sơ"],
     }
     view = views.dossier_view(rt, world.actor("clerk"), worked.code)
@@ -155,7 +161,7 @@ def test_control_sheet_has_one_row_per_task(world, worked):
     assert sheet.rows[0].from_label.startswith("Bộ phận một cửa")
     assert sheet.rows[1].from_label == "Công chức tiếp nhận và trả kết quả - Clerk"
     assert sheet.rows[1].note.startswith("Yêu cầu bổ sung; Bản sao Giấy chứng sinh")
-    assert sheet.rows[2].result == "Công dân đã bổ sung"
+    assert sheet.rows[2].result == "Xong (không tính hạn)"
     assert sheet.rows[3].result == "Trong hạn (đang xử lý)"
     world.rt.clock.set(at(2026, 3, 20, 10, 0))
     assert control_sheet_data(rt, world.actor("vice"), worked.code).rows[3].result == "Quá hạn (đang xử lý)"
