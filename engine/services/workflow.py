@@ -110,7 +110,7 @@ class DossierWorkflow:
     def open_spiff_tasks(self):
         return self.workflow.get_tasks(state=TaskState.READY, manual=True)
 
-    def sync(self, *, handed_over_by: int | None) -> list[Task]:
+    def sync(self, *, handed_over_by: int | None, pause_reason: str | None = None) -> list[Task]:
         """Project newly opened steps, cancel vanished ones, update pauses, status, due.
         Returns the newly opened task rows."""
         uow, dossier, now = self.uow, self.dossier, self.uow.now
@@ -138,7 +138,7 @@ class DossierWorkflow:
             created.append(row)
             if step.clock == "paused":
                 pause = DossierPause(dossier_id=dossier.id, kind=PAUSE_KIND_BY_STATUS.get(step.status, "supplementation"),
-                                     started_at=now, reason=step.name)
+                                     started_at=now, reason=pause_reason or step.name)
                 pause.task = row
                 session.add(pause)
                 dossier.pauses.append(pause)
