@@ -2,9 +2,9 @@
 (DOMAIN.md §7) per period, grouped by commune, field, procedure or officer.
 
 Counting happens in SQL (one GROUP BY query with conditional sums), so a report over
-100,000s of dossiers reads each row once. Only indicator 2.2 (average processing time
-in working days) needs the calendar per dossier; it streams the finished rows and
-measures them against a per-day running total of working time (`WorkingTimeline`).
+100,000s of dossiers reads each row once. Indicator 2.2 (average processing time in
+working days) is summed in SQL too, per key, commune and local day; Python only adds
+each day's running total of working time from the calendar (`WorkingTimeline`).
 
 What each column means per grouping is documented in docs/statistics.md.
 """
@@ -197,7 +197,9 @@ class StatisticsReport:
     period: Period
     group_by: str
     unit_code: str | None
-    as_of: datetime  # pending counts are judged at min(now, close of the period's last day)
+    # when open items were judged: the close of the period's last day, or now while the
+    # period runs (the latest such instant when communes keep different hours)
+    as_of: datetime
     rows: list[StatisticsRow]
     total: StatisticsRow
     notes: tuple[str, ...] = (SATISFACTION_NOTE,)
@@ -253,7 +255,7 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
         _add_into(total, row)
         row.finish()
     total.finish()
-    as_of = min(now, the_period.end_instant)
+    as_of = max(judge_at.values(), default=min(now, the_period.end_instant))
     return StatisticsReport(the_period, group_by, unit_code, as_of, rows, total)
 
 
