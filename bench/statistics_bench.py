@@ -90,6 +90,7 @@ def seed(rt: Runtime, n: int, communes: int, seed_value: int) -> dict[str, int]:
     year_start = datetime(2026, 1, 1, tzinfo=VN_TZ)
     span_minutes = int((datetime(2026, 12, 1, tzinfo=VN_TZ) - year_start).total_seconds() // 60)
     dossiers, tasks, pauses = [], [], []
+    spent_by_finished: list[timedelta] = []  # what indicator 2.2 must find, known by construction
     sequence: dict[tuple[str, date], int] = {}
     for i in range(n):
         code, unit_id = unit_list[i % len(unit_list)]
@@ -124,6 +125,7 @@ def seed(rt: Runtime, n: int, communes: int, seed_value: int) -> dict[str, int]:
         else:
             row.update(state="closed", status_code=10, result="granted", finished_at=finished, returned_at=finished,
                        classification=cal.classify_finished(due, finished))
+            spent_by_finished.append(spend)
         dossiers.append(row)
         if paused:
             pauses.append({"dossier_id": i + 1, "kind": "supplementation", "started_at": paused[0],
@@ -154,7 +156,8 @@ def seed(rt: Runtime, n: int, communes: int, seed_value: int) -> dict[str, int]:
     with rt.db.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     return {"dossiers": len(dossiers), "tasks": len(tasks), "pauses": len(pauses), "users": len(user_rows),
-            "insert_seconds": round(time.perf_counter() - t0, 1)}
+            "insert_seconds": round(time.perf_counter() - t0, 1),
+            "expected_2_2_days": round(sum(spent_by_finished, timedelta(0)) / len(spent_by_finished) / WORKING_DAY, 2)}
 
 
 def _task(dossier_id, unit_id, bpmn_id, role, created, due, completed, user_id, classification) -> dict:
@@ -221,6 +224,10 @@ def main() -> None:
             month.setdefault(group_by, ms)
             print(f"{period:<8} {group_by:<10} {len(report.rows):>5} {report.total.finished_total:>8} "
                   f"{ms:>8.0f} {statistics.median(cpus) * 1000:>7.0f} {ms / month[group_by]:>8.1f}")
+    year = compute_statistics(rt, SYSTEM, period="2026", group_by="commune").total
+    print(f"year totals (same on every database for the same seed): finished {year.finished_total}, "
+          f"pending {year.pending_within_limit}+{year.pending_overdue}, 2.1 = {year.indicator_2_1} %, "
+          f"2.2 = {year.indicator_2_2_days} working days")
     db.dispose()
     if tmp is not None:
         tmp.cleanup()
