@@ -22,8 +22,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor
@@ -43,6 +41,7 @@ from engine.db.models import (
     WorkflowState,
 )
 from engine.procedure.model import ProcedureModel
+from engine.scheduler.bulk import bulk_insert, bulk_update
 from engine.scheduler.channels import ChannelSettings, DeliveryFailed, channels_from
 from engine.scheduler.deadlines import (
     Policy,
@@ -127,6 +126,15 @@ class SweepReport:
 
 
 @dataclass(frozen=True)
+class _DossierRef:
+    id: int
+    code: str
+    org_unit_id: int
+    applicant_name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class _Plan:
     """One escalation decided in memory, fired with the rest of its batch."""
 
@@ -135,8 +143,8 @@ class _Plan:
     level: str
     threshold: datetime
     skipped: tuple[str, ...]
-    dossier: Dossier
-    task: Task | None
+    dossier: _DossierRef
+    task: Any  # the task's row (id, name, bpmn_id, due_at), None for a dossier level
     message: Message
     recipients: tuple[tuple[int, str, str | None], ...]
     deliver_after: datetime  # the next working instant: notices wait for office hours
@@ -158,8 +166,9 @@ def _webhook_payload(escalation_id: int, p: _Plan, now: datetime) -> dict[str, A
 class _Caches:
     """Per-sweep caches: calendars per unit (they load overrides), models, policies, pools."""
 
-    def __init__(self, rt) -> None:
+    def __init__(self, rt, calendars: dict | None = None) -> None:
         self.rt = rt
+        self.lasting_calendars = calendars if calendars is not None else {}  # survives sweeps (see calendar())
         self.overrides: CalendarOverrides | None = None
         self.calendars: dict[int, WorkingCalendar] = {}
         self.models: dict[int, ProcedureModel] = {}
@@ -174,7 +183,16 @@ class _Caches:
             if self.overrides is None:
                 self.overrides = load_overrides(session)
             unit = session.get(OrgUnit, unit_id)
-            cal = self.calendars[unit_id] = calendar_for(session, unit, self.overrides)
+            # A calendar computes its years' holidays lazily (costly): keep it across sweeps
+            # for as long as the unit's sessions and the overrides are unchanged.
+            key = (unit_id, repr(unit.sessions) if unit else None, unit.same_day_cutoff if unit else None,
+                   self.overrides)
+            cal = self.lasting_calendars.get(key)
+            if cal is None:
+                if len(self.lasting_calendars) > 1000:
+                    self.lasting_calendars.clear()
+                cal = self.lasting_calendars[key] = calendar_for(session, unit, self.overrides)
+            self.calendars[unit_id] = cal
             self.unit_codes[unit_id] = unit.code if unit else str(unit_id)
         return cal
 
@@ -218,13 +236,14 @@ class Sweeper:
         self.channels = channels_from(self.channel_settings)
         # rows per transaction (ISOFLOW_SCHEDULER_BATCH); small batches let processes interleave
         self.batch_size = batch_size or max(int(os.environ.get("ISOFLOW_SCHEDULER_BATCH") or 500), 1)
+        self._calendars: dict = {}
 
     # --- the pass ---------------------------------------------------------------------
 
     def run_once(self) -> SweepReport:
         now = self.rt.clock.now()
         report = SweepReport(now)
-        caches = _Caches(self.rt)
+        caches = _Caches(self.rt, self._calendars)
         self.fire_timers(now, report, caches)
         self.escalate_tasks(now, report, caches)
         self.escalate_dossiers(now, report, caches)
@@ -295,29 +314,40 @@ class Sweeper:
     # --- tasks ------------------------------------------------------------------------
 
     def escalate_tasks(self, now: datetime, report: SweepReport, caches: _Caches) -> None:
+        """Due tasks in batches, read and written with Core statements (no ORM objects:
+        at 1,000 due rows the ORM's loading and flushing cost more than the SQL)."""
+        tasks = Task.__table__
+        columns = [tasks.c.id, tasks.c.state, tasks.c.clock, tasks.c.due_at, tasks.c.duration_seconds,
+                   tasks.c.created_at, tasks.c.escalation_level, tasks.c.org_unit_id, tasks.c.assignee_id,
+                   tasks.c.role, tasks.c.name, tasks.c.bpmn_id, tasks.c.dossier_id,
+                   Dossier.code.label("dossier_code"), Dossier.state.label("dossier_state"),
+                   Dossier.org_unit_id.label("dossier_unit_id"), Dossier.procedure_version_id,
+                   Dossier.applicant_name, Dossier.due_at.label("dossier_due_at")]
         while True:
             with self._uow() as uow:
                 session = uow.session
-                query = (select(Task, Dossier).join(Dossier, Task.dossier_id == Dossier.id)
-                         .where(Task.next_escalation_at <= now).order_by(Task.next_escalation_at, Task.id)
-                         .limit(self.batch_size))
+                query = (select(*columns).join(Dossier, tasks.c.dossier_id == Dossier.id)
+                         .where(tasks.c.next_escalation_at <= now)
+                         .order_by(tasks.c.next_escalation_at, tasks.c.id).limit(self.batch_size))
                 if self._is_pg(session):
-                    query = query.with_for_update(of=Task, skip_locked=True)
+                    query = query.with_for_update(of=tasks, skip_locked=True)
                 rows = session.execute(query).all()
                 if not rows:
                     return
-                paused = self._paused(session, {d.id for _, d in rows})
+                paused = self._paused(session, {r.dossier_id for r in rows})
                 plans: list[_Plan] = []
-                for task, dossier in rows:
+                updates: list[dict[str, Any]] = []
+                for row in rows:
                     try:
-                        plan = self._plan_task(session, task, dossier, dossier.id in paused, now, caches)
+                        level, next_at, plan = self._plan_task(session, row, row.dossier_id in paused, now, caches)
                     except Exception as exc:  # one bad row never stops the sweep; it is retried later
-                        log.exception("escalation of task %s failed", task.id)
-                        report.errors.append(f"task {task.id}: {exc}")
-                        task.next_escalation_at = now + RETRY_AFTER_ERROR
-                        continue
+                        log.exception("escalation of task %s failed", row.id)
+                        report.errors.append(f"task {row.id}: {exc}")
+                        level, next_at, plan = row.escalation_level, now + RETRY_AFTER_ERROR, None
+                    updates.append({"id": row.id, "escalation_level": level, "next_escalation_at": next_at})
                     if plan is not None:
                         plans.append(plan)
+                bulk_update(session.connection(), tasks, "id", updates)
                 self._fire(uow, plans, now, report, caches)
                 uow.commit()
             if len(rows) < self.batch_size:
@@ -330,29 +360,28 @@ class Sweeper:
         return set(session.scalars(select(DossierPause.dossier_id).where(
             DossierPause.dossier_id.in_(dossier_ids), DossierPause.ended_at.is_(None))))
 
-    def _plan_task(self, session: Session, task: Task, dossier: Dossier, paused: bool, now: datetime,
-                   caches: _Caches) -> "_Plan | None":
-        """Decide (in memory) what this task fires now, and move its next instant on."""
-        if task.state != "open" or dossier.state != "open" or paused:
-            task.next_escalation_at = None  # a closed step or a paused clock never escalates
-            return None
-        calendar = caches.calendar(session, task.org_unit_id)
-        policy = caches.policy(session, dossier.org_unit_id, dossier.procedure_version_id)
-        thresholds = task_thresholds(task, calendar, policy)
-        found = due_level(thresholds, task.escalation_level, now)
-        plan = None
-        if found is not None:
-            level, threshold, skipped = found
-            today = now.astimezone(VN_TZ).date()
-            recipients = self._task_recipients(session, level, task, policy, today, caches)
-            assignee = caches.user(session, task.assignee_id) if task.assignee_id else None
-            message = task_message(level, step=task.name, dossier_code=dossier.code, due_at=task.due_at,
-                                   remind_at=policy.remind_at, assignee=assignee[1] if assignee else None)
-            plan = _Plan("task", task.id, level, threshold, tuple(skipped), dossier, task, message, tuple(recipients),
-                         calendar.next_working_instant(now))
-            task.escalation_level = level
-        task.next_escalation_at = next_instant(thresholds, task.escalation_level)
-        return plan
+    def _plan_task(self, session: Session, row, paused: bool, now: datetime,
+                   caches: _Caches) -> tuple[str | None, datetime | None, "_Plan | None"]:
+        """Decide (in memory) what this task fires now: (level fired so far, next instant, plan)."""
+        if row.state != "open" or row.dossier_state != "open" or paused:
+            return row.escalation_level, None, None  # a closed step or a paused clock never escalates
+        calendar = caches.calendar(session, row.org_unit_id)
+        policy = caches.policy(session, row.dossier_unit_id, row.procedure_version_id)
+        thresholds = task_thresholds(row, calendar, policy)
+        found = due_level(thresholds, row.escalation_level, now)
+        if found is None:
+            return row.escalation_level, next_instant(thresholds, row.escalation_level), None
+        level, threshold, skipped = found
+        today = now.astimezone(VN_TZ).date()
+        recipients = self._task_recipients(session, level, row, policy, today, caches)
+        assignee = caches.user(session, row.assignee_id) if row.assignee_id else None
+        message = task_message(level, step=row.name, dossier_code=row.dossier_code, due_at=row.due_at,
+                               remind_at=policy.remind_at, assignee=assignee[1] if assignee else None)
+        dossier = _DossierRef(row.dossier_id, row.dossier_code, row.dossier_unit_id, row.applicant_name,
+                              row.dossier_due_at)
+        plan = _Plan("task", row.id, level, threshold, tuple(skipped), dossier, row, message, tuple(recipients),
+                     calendar.next_working_instant(now))
+        return level, next_instant(thresholds, level), plan
 
     def _task_recipients(self, session, level, task, policy, today, caches):
         assignee = caches.user(session, task.assignee_id) if task.assignee_id else None
@@ -417,7 +446,8 @@ class Sweeper:
         message = apology_message(dossier_code=dossier.code, applicant=dossier.applicant_name, due_at=dossier.due_at)
         dossier.escalation_level = "apology_due"
         dossier.next_escalation_at = None
-        return _Plan("dossier", dossier.id, "apology_due", threshold, (), dossier, None, message, tuple(recipients),
+        ref = _DossierRef(dossier.id, dossier.code, dossier.org_unit_id, dossier.applicant_name, dossier.due_at)
+        return _Plan("dossier", dossier.id, "apology_due", threshold, (), ref, None, message, tuple(recipients),
                      calendar.next_working_instant(now))
 
     # --- firing -----------------------------------------------------------------------
@@ -430,16 +460,14 @@ class Sweeper:
         A few statements per batch, not per escalation."""
         if not plans:
             return
-        session = uow.session
-        insert = pg_insert if self._is_pg(session) else sqlite_insert
-        inserted = session.execute(  # executemany form: compiled once, sent as multi-row VALUES
-            insert(Escalation).on_conflict_do_nothing(index_elements=["entity_type", "entity_id", "level"])
-            .returning(Escalation.id, Escalation.entity_type, Escalation.entity_id, Escalation.level),
+        conn = uow.session.connection()  # Core: the ORM's per-row bulk bookkeeping is not needed
+        inserted = bulk_insert(
+            conn, Escalation.__table__,
             [{"entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
               "dossier_id": p.dossier.id, "task_id": p.task.id if p.task else None,
               "org_unit_id": p.dossier.org_unit_id, "threshold_at": p.threshold, "fired_at": now,
               "skipped": list(p.skipped)} for p in plans],
-        ).all()
+            returning=("id", "entity_type", "entity_id", "level"), conflict_on=("entity_type", "entity_id", "level"))
         ids = {(e_type, e_id, level): esc_id for esc_id, e_type, e_id, level in inserted}
         fresh = [(ids[(p.entity_type, p.entity_id, p.level)], p) for p in plans
                  if (p.entity_type, p.entity_id, p.level) in ids]
@@ -454,8 +482,7 @@ class Sweeper:
         } for esc_id, p in fresh for user_id, _name, _email in p.recipients]
         deliveries = []
         if notices:
-            rows = session.execute(insert(Notification).returning(
-                Notification.id, Notification.escalation_id, Notification.recipient_id), notices).all()
+            rows = bulk_insert(conn, Notification.__table__, notices, returning=("id", "escalation_id", "recipient_id"))
             if "email" in self.channels:
                 notice_ids = {(esc_id, user_id): n_id for n_id, esc_id, user_id in rows}
                 for esc_id, p in fresh:
@@ -475,7 +502,7 @@ class Sweeper:
                     "address": self.channel_settings.webhook_url, "payload": _webhook_payload(esc_id, p, now),
                     "state": "pending", "attempts": 0, "next_attempt_at": p.deliver_after})
         if deliveries:
-            session.execute(insert(Delivery), deliveries)
+            bulk_insert(conn, Delivery.__table__, deliveries)
         uow.log("scheduler.escalated", "scheduler", "sweep", after={"fired": [
             {"escalation_id": esc_id, "entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
              "dossier_code": p.dossier.code, "threshold_at": p.threshold, "skipped": list(p.skipped),
