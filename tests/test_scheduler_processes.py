@@ -93,6 +93,11 @@ def test_embedded_scheduler_sweeps_until_stopped(world):
     assert count(rt, Escalation) == 1
 
 
+def test_embedding_can_be_switched_off():
+    assert embedded.embedded_enabled({}) and embedded.embedded_enabled({"ISOFLOW_SCHEDULER_EMBEDDED": "yes"})
+    assert not embedded.embedded_enabled({"ISOFLOW_SCHEDULER_EMBEDDED": "off"})
+
+
 def test_interval_comes_from_the_environment():
     assert embedded.interval_from_env({}) == 60
     assert embedded.interval_from_env({"ISOFLOW_SCHEDULER_INTERVAL": "5"}) == 5
