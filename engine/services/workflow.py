@@ -43,7 +43,9 @@ def recompute_due(dossier: Dossier, calendar: WorkingCalendar, model: ProcedureM
 
     After an apology letter the new appointment is the base and only later pauses count.
     """
-    closed = [Pause(p.started_at, p.ended_at) for p in dossier.pauses if p.ended_at is not None]
+    # A pause closed at the instant it opened (the citizen was still at the desk) moved nothing.
+    closed = [Pause(p.started_at, p.ended_at) for p in dossier.pauses
+              if p.ended_at is not None and p.ended_at > p.started_at]
     if dossier.apology_due_at is not None and dossier.apology_issued_at is not None:
         start = dossier.apology_issued_at
         base = WorkingTimeLimit(calendar.working_time_between(start, dossier.apology_due_at))
@@ -114,7 +116,7 @@ class DossierWorkflow:
     def open_spiff_tasks(self):
         return self.workflow.get_tasks(state=TaskState.READY, manual=True)
 
-    def sync(self, *, handed_over_by: int | None) -> list[Task]:
+    def sync(self, *, handed_over_by: int | None, pause_reason: str | None = None) -> list[Task]:
         """Project newly opened steps, cancel vanished ones, update pauses, status, due.
         Returns the newly opened task rows."""
         uow, dossier, now = self.uow, self.dossier, self.uow.now
@@ -142,7 +144,7 @@ class DossierWorkflow:
             created.append(row)
             if step.clock == "paused":
                 pause = DossierPause(dossier_id=dossier.id, kind=PAUSE_KIND_BY_STATUS.get(step.status, "supplementation"),
-                                     started_at=now, reason=step.name)
+                                     started_at=now, reason=pause_reason or step.name)
                 pause.task = row
                 session.add(pause)
                 dossier.pauses.append(pause)
