@@ -277,3 +277,19 @@ def test_spiff_timers_see_each_threads_own_clock():
         t.join()
     assert seen == {"a": at(2026, 3, 3, 10, 0), "b": at(2030, 1, 2, 8, 0)}
     assert abs(timer.datetime.now(VN_TZ) - datetime.now(VN_TZ)) < timedelta(seconds=5)  # outside: real time
+
+
+def test_reschedule_after_a_new_day_off(world):
+    from engine.services.calendars import DatabaseOverrideStore
+    from engine.scheduler.policies import reschedule_open
+    from datetime import date
+
+    rt = world.rt
+    r = receive(world)  # Tue 10:00, P3D: the desk is prompted 2 working days before Fri 10:00
+    with rt.db.session_factory() as s:
+        assert s.get(Dossier, r.dossier_id).next_escalation_at == at(2026, 3, 4, 10, 0)
+    DatabaseOverrideStore(rt).add("day_off", date(2026, 3, 4), reason="nghỉ đột xuất", actor="admin")
+    assert reschedule_open(rt, SYSTEM) == 1
+    with rt.db.session_factory() as s:  # the stored due instant stays (the law fixed it at receipt);
+        d = s.get(Dossier, r.dossier_id)  # the prompt now counts back over the day off
+        assert d.next_escalation_at == at(2026, 3, 3, 10, 0)
