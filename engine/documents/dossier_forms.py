@@ -226,7 +226,15 @@ def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: s
     last = requests[-1]
     return SupplementationData(_header(rt, view), spec, requested_at=last.completed_at,
                                requested_by=last.completed_by or "", requesting_role=role_label(last.to_role),
-                               reason=last.note)
+                               reason=_pause_reason(view, last.completed_at) or last.note)
+
+
+def _pause_reason(view: views.DossierView, requested_at: datetime | None) -> str:
+    """What the citizen was asked for: kept on the pause the request opened."""
+    for pause in view.pauses:
+        if pause.started_at == requested_at and pause.reason:
+            return pause.reason
+    return ""
 
 
 def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> RefusalData:
@@ -287,7 +295,9 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         if row.from_user:
             from_label += f" - {row.from_user}"
         to_label = role_label(row.to_role) + (f" - {row.to_user}" if row.to_user else "")
-        note = "; ".join(part for part in (OUTCOME_LABELS.get(row.outcome or "", ""), row.note) if part)
+        reason = _pause_reason(view, row.completed_at) if row.outcome == "supplement" else ""
+        parts = (OUTCOME_LABELS.get(row.outcome or "", ""), row.note, reason if reason not in row.note else "")
+        note = "; ".join(part for part in parts if part)
         rows.append(ControlRow(number, row.step, from_label, to_label, row.handed_over_at, row.step_due_at,
                                row.completed_at, result, note))
     return ControlSheetData(_header(rt, view), form_spec("control_sheet", edition), rows, printed_at=now)
