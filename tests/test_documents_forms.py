@@ -269,3 +269,43 @@ def test_cli_other_communes_dossier_is_bad_input(world, database_url, tmp_path):
     result = CliRunner().invoke(cli, ["document", "form", r.code, "--user", "nh_clerk", "-o", str(tmp_path / "x.pdf"),
                                       "--database-url", database_url])
     assert result.exit_code == 2 and "error [not_found]" in result.output
+
+
+# --- documents from the database -------------------------------------------------------
+
+
+def test_stored_procedure_document_follows_its_version_history(world):
+    """Version 1 published by the test setup; version 2 drafted by the consultant, then
+    approved by the chair: the header, signatures and amendment log follow."""
+    from engine.documents import render_procedure
+    from engine.services.procedures import approve_version, publish_version, submit_version
+
+    rt, clock = world.rt, world.rt.clock
+    source = SIMPLE_MODEL.read_bytes().replace(b'value="P1D"', b'value="P0.5D"')
+    clock.set(at(2026, 3, 10, 9, 0))
+    info = submit_version(rt, world.actor("consultant"), source, SIMPLE_MODEL.name,
+                          forms_dir=SIMPLE_MODEL.parent / "forms", change_note="Rút thời gian thẩm định còn 0,5 ngày")
+    draft = page_text(render_procedure(rt, "9.000001"))
+    assert "Lần ban hành: 02 DỰ THẢO" in draft and "0,5 ngày làm việc" in draft
+    clock.set(at(2026, 3, 12, 14, 0))
+    approve_version(rt, world.actor("chair"), info.version_id)
+    publish_version(rt, world.actor("chair"), info.version_id, at(2026, 3, 16, 0, 0).date())
+    tree = lxml_html.fromstring(render_procedure(rt, "9.000001", unit_name="Xã Tri Phú").decode())
+    text = flat(tree.text_content())
+    assert "Lần ban hành: 02" in text and "DỰ THẢO" not in text
+    assert "Ngày ban hành: 12/03/2026" in text and "Ngày hiệu lực: 16/03/2026" in text
+    signatures = [flat(td.text_content()) for td in tree.xpath("//table[contains(@class,'approval')]//tr[3]/td")]
+    assert signatures == ["Họ và tên", "Consultant", "", "Chair"]
+    log = [[flat(td.text_content()) for td in tr.xpath("./td")]
+           for tr in tree.xpath("//h2[contains(., 'Theo dõi sửa đổi')]/following-sibling::table[1]//tr[td]")]
+    assert log == [["1", "03/03/2026", "Ban hành lần đầu", "01", "Đã phê duyệt"],
+                   ["2", "12/03/2026", "Rút thời gian thẩm định còn 0,5 ngày", "02", "Đã phê duyệt"]]
+    assert render_procedure(rt, "9.000001", "pdf").startswith(b"%PDF-")
+
+
+def test_what_people_typed_is_printed_as_text_never_as_markup(world):
+    r = dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                         applicant=Applicant('<img src="http://example.invalid/x.png"> Lê "Bá" & Con'), channel=1)
+    payload = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01").decode()
+    assert "<img" not in payload and "&lt;img src=" in payload
+    assert '<img src="http://example.invalid/x.png"> Lê "Bá" & Con' in page_text(payload.encode())
