@@ -127,15 +127,17 @@ def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Pat
 
 @command.command("form")
 @click.argument("dossier")
-@click.option("--form", "form", default="01", show_default=True, help="01 slip, 02 supplementation, 03 refusal, "
-              "04 apology, 05 control sheet (or receipt, supplementation, refusal, apology, control_sheet)")
+@click.option("--form", "form", default="01", show_default=True, help="number in the edition (01/2018: 01 slip, "
+              "02 supplementation, 03 refusal, 04 apology, 05 control sheet; 03/2025: 05 stop notice, 06 control "
+              "sheet) or kind: receipt, supplementation, refusal, apology, stop, control_sheet")
+@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form numbers to print")
 @click.option("--user", "username", required=True, help="print as this user (their commune's dossiers only)")
 @click.option("--lookup-url", envvar="ISOFLOW_PUBLIC_LOOKUP_URL", help="public lookup page for the slip's QR code")
 @click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
-def form_command(dossier: str, form: str, username: str, lookup_url: str | None, fmt: str, output: Path,
-                 database_url: str | None) -> None:
+def form_command(dossier: str, form: str, edition: str, username: str, lookup_url: str | None, fmt: str,
+                 output: Path, database_url: str | None) -> None:
     """A dossier form for DOSSIER (its code, e.g. TRIPHU-260303-0001)."""
     from sqlalchemy import select
 
@@ -151,7 +153,8 @@ def form_command(dossier: str, form: str, username: str, lookup_url: str | None,
                                              f"No active user {username!r}.", field="user")])
     ref: int | str = int(dossier) if dossier.isdigit() else dossier
     try:
-        payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url)
+        payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url,
+                                      edition=edition)
     except NotFound as exc:
         raise _bad_input(exc, "dossier", "check the dossier code; other communes' dossiers are not visible") from exc
     _write_bytes(output, payload)

@@ -193,6 +193,22 @@ def test_refusal_letter_states_the_reason(world):
     assert "Không thuộc thẩm quyền giải quyết của UBND xã" in text
 
 
+def test_the_2025_edition_renumbers_the_control_sheet_and_adds_the_stop_notice(world):
+    edition = "03/2025/TT-VPCP"
+    r = receive(world)
+    text = page_text(render_dossier_form(world.rt, world.actor("clerk"), r.code, "06", edition=edition))
+    assert "Mẫu số 06 (kèm theo Thông tư 03/2025/TT-VPCP)" in text
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text.upper()
+    with pytest.raises(Conflict):
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "05", edition=edition)
+    dossiers.stop(world.rt, world.actor("chair"), r.code, "Người yêu cầu không đến thực hiện nghĩa vụ tài chính")
+    text = page_text(render_dossier_form(world.rt, world.actor("clerk"), r.code, "05", edition=edition))
+    assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in text.upper()
+    assert "Người yêu cầu không đến thực hiện nghĩa vụ tài chính" in text
+    with pytest.raises(InvalidInput):  # the 2018 edition has no stop notice
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "stop")
+
+
 def test_form_numbers_are_data_and_bad_requests_are_refused(world):
     assert form_spec("1").kind == "receipt" and form_spec("control_sheet").number == "05"
     r = receive(world)
@@ -256,6 +272,8 @@ def test_cli_posting_sheet_and_form(world, database_url, tmp_path):
     (["posting-sheet", "--unit", "NOWHERE", "--lookup-url", LOOKUP], "unknown_unit"),
     (["posting-sheet", "--unit", "TRIPHU", "--lookup-url", " "], "lookup_url_required"),
     (["form", "TRIPHU-260303-0001", "--user", "nobody"], "unknown_user"),
+    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--form", "06"], "unknown_form"),
+    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--edition", "1999"], "unknown_edition"),
 ])
 def test_cli_bad_input_exits_2_with_a_clear_message(world, database_url, tmp_path, args, code):
     result = CliRunner().invoke(cli, ["document", *args, "-o", str(tmp_path / "x.pdf"), "--database-url", database_url])
