@@ -93,6 +93,18 @@ class Unauthenticated(IsoflowError):
     code = "unauthenticated"
 
 
+class TooManyAttempts(IsoflowError):
+    """Too many attempts in a short time (login throttling, public lookup rate limit).
+
+    `retry_after` is how many seconds the caller should wait (HTTP 429 Retry-After)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message_en: str, message_vi: str | None = None, *, retry_after: int, **kwargs) -> None:
+        super().__init__(message_en, message_vi, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+
+
 @dataclass
 class ErrorCollector:
     """Gathers problems so a whole input is reported at once, not one error at a time."""

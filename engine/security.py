@@ -17,6 +17,26 @@ _hasher = PasswordHasher()
 _pin_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
+def use_password_cost(*, time_cost: int, memory_cost: int, parallelism: int = 1) -> None:
+    """Change the argon2 cost of new password hashes (existing hashes carry their own
+    parameters). The test suite lowers it: hashing at production cost for every seeded
+    user would dominate its run time."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def dummy_password_hash() -> str:
+    """A hash at the current cost, verified when a username is unknown so that both
+    failures take the same time."""
+    params = (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism)
+    if _dummy.get("params") != params:
+        _dummy.update(params=params, hash=_hasher.hash("isoflow-timing-equaliser"))
+    return _dummy["hash"]
+
+
+_dummy: dict = {}
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

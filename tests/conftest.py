@@ -23,6 +23,13 @@ from engine.db.session import Database
 TEST_DATABASE_URL = os.environ.get("ISOFLOW_TEST_DATABASE_URL", "").strip()
 
 
+def pytest_configure(config):
+    # Real argon2id, at a test cost: production cost for every seeded user dominates the run.
+    from engine.security import use_password_cost
+
+    use_password_cost(time_cost=1, memory_cost=1024)
+
+
 def pytest_report_header(config):
     return f"isoflow test database: {TEST_DATABASE_URL or 'SQLite (set ISOFLOW_TEST_DATABASE_URL for PostgreSQL)'}"
 

@@ -14,6 +14,7 @@ from engine.audit import Actor
 from engine.calendar import VN_TZ
 from engine.db.models import Procedure, ProcedureVersion
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.permissions import load_principal, require_anywhere
 from engine.procedure import compile_model
 from engine.procedure.model import ProcedureModel
 
@@ -36,6 +37,7 @@ def submit_version(rt, actor: Actor, source: bytes, filename: str, *, forms: dic
                           trusted_scripts=rt.settings.trusted_scripts)
     meta = model.metadata
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.author")
         s = uow.session
         procedure = s.scalar(select(Procedure).where(Procedure.code == meta.procedure_code))
         if procedure is None:
@@ -64,6 +66,7 @@ def submit_version(rt, actor: Actor, source: bytes, filename: str, *, forms: dic
 
 def approve_version(rt, actor: Actor, version_id: int) -> VersionInfo:
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.approve")
         version = _get(uow.session, version_id)
         if version.status != "draft":
             raise Conflict(f"version {version_id} is {version.status}, only a draft can be approved",
@@ -82,6 +85,7 @@ def approve_version(rt, actor: Actor, version_id: int) -> VersionInfo:
 
 def publish_version(rt, actor: Actor, version_id: int, effective_from: date) -> VersionInfo:
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.approve")
         version = _get(uow.session, version_id)
         if version.status != "approved":
             raise Conflict(f"version {version_id} is {version.status}; approve it before publishing",
@@ -99,6 +103,7 @@ def publish_version(rt, actor: Actor, version_id: int, effective_from: date) -> 
 
 def retire_version(rt, actor: Actor, version_id: int) -> VersionInfo:
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.approve")
         version = _get(uow.session, version_id)
         if version.status == "retired":
             raise Conflict(f"version {version_id} is already retired", f"phiên bản {version_id} đã bị bãi bỏ",
@@ -144,6 +149,13 @@ def effective_version(session: Session, procedure_code: str, on: date) -> Proced
                        f"thủ tục {procedure_code} không có phiên bản có hiệu lực vào ngày {on}",
                        code="no_effective_version", hint="approve and publish a version effective on or before that day")
     return version
+
+
+def authorize(uow, action: str) -> None:
+    """The procedure library is province-wide: the role is needed in some unit.
+    System actors (CLI seeding, demo) act in-process only."""
+    if uow.actor.user_id is not None:
+        require_anywhere(load_principal(uow.session, uow.actor.user_id, uow.now.astimezone(VN_TZ).date()), action)
 
 
 def load_model(rt, version: ProcedureVersion) -> ProcedureModel:

@@ -1,0 +1,84 @@
+"""Who is calling: a browser session (cookie + CSRF) or a bearer token.
+
+`current_actor()` gives the engine `Actor` of the request, with its source address,
+or raises `Unauthenticated` (401). Views never look at credentials themselves.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, session
+
+from engine.audit import Actor
+from engine.errors import Unauthenticated
+from engine.services import auth as auth_service
+
+SESSION_USER_KEY = "isoflow_user_id"
+
+
+def runtime():
+    return current_app.extensions["isoflow"].runtime
+
+
+def source_address() -> str | None:
+    return (request.remote_addr or None) and request.remote_addr[:64]
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'",
+                              "tiêu đề Authorization phải có dạng 'Bearer <token>'", code="bad_authorization",
+                              hint="issue a token with POST /api/auth/tokens")
+    return token.strip()
+
+
+def current_actor() -> Actor:
+    """The authenticated actor of this request (cached per request)."""
+    actor = g.get("isoflow_actor")
+    if actor is not None:
+        return actor
+    token = bearer_token()
+    if token is not None:
+        actor = auth_service.token_actor(runtime(), token, source_address())
+    elif session.get(SESSION_USER_KEY) is not None:
+        try:
+            actor = auth_service.session_actor(runtime(), int(session[SESSION_USER_KEY]), source_address())
+        except Unauthenticated:
+            session.clear()
+            raise
+    else:
+        raise Unauthenticated("log in first", "bạn cần đăng nhập", code="unauthenticated",
+                              hint="POST /api/auth/login for a browser session, or send 'Authorization: Bearer <token>'")
+    g.isoflow_actor = actor
+    return actor
+
+
+def optional_actor() -> Actor | None:
+    try:
+        return current_actor()
+    except Unauthenticated:
+        return None
+
+
+def anonymous_actor() -> Actor:
+    return Actor(None, "anonymous", source_address())
+
+
+def start_session(user_id: int) -> None:
+    session.clear()  # a fresh session on login (no fixation of a pre-login session)
+    session.permanent = True
+    session[SESSION_USER_KEY] = user_id
+    g.pop("isoflow_actor", None)
+
+
+def end_session() -> None:
+    session.clear()
+    g.pop("isoflow_actor", None)
+
+
+def register(app: Flask) -> None:
+    @app.context_processor
+    def _actor_in_templates():
+        return {"isoflow_actor": optional_actor}

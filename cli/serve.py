@@ -1,0 +1,118 @@
+"""`isoflow serve`: the HTTP API (and the web pages mounted on it) with the scheduler embedded.
+
+Gunicorn runs the app when it is installed (it is a dependency; the fallback is
+Werkzeug's threaded server, for platforms gunicorn does not support). The scheduler
+runs once, in the serving master process, never once per worker.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from typing import Callable
+
+import click
+
+from engine.config import Settings
+
+
+def _start_scheduler(settings: Settings) -> Callable[[], None] | None:
+    """Run the scheduler as a child process (`isoflow scheduler`).
+
+    A separate process, not a thread of this one: gunicorn forks its workers from this
+    process, and a fork taken while a scheduler thread holds a SQLite or Python lock
+    leaves the worker hung on that lock forever.
+    """
+    env = {**os.environ, "ISOFLOW_DATABASE_URL": settings.database_url}
+    child = subprocess.Popen([sys.executable, "-m", "cli.main", "scheduler"], env=env)
+    click.echo(f"isoflow serve: scheduler started (pid {child.pid})", err=True)
+
+    def stop() -> None:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    return stop
+
+
+def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = True, workers: int | None = None) -> None:
+    """Serve until interrupted. Blocks."""
+    if not settings.secret_key and not os.environ.get("ISOFLOW_SECRET_KEY"):
+        # one key shared by every worker of this server; sessions end when it restarts
+        os.environ["ISOFLOW_SECRET_KEY"] = secrets.token_hex(32)
+        click.echo("isoflow serve: ISOFLOW_SECRET_KEY is not set; using a random key for this run", err=True)
+    config = {"DATABASE_URL": settings.database_url,
+              "SECRET_KEY": settings.secret_key or os.environ["ISOFLOW_SECRET_KEY"]}
+    workers = workers or int(os.environ.get("ISOFLOW_WORKERS", "2"))
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:
+        BaseApplication = None
+    if BaseApplication is None or sys.platform.startswith("win"):
+        _serve_werkzeug(config, settings, host, port, scheduler)
+        return
+
+    class IsoflowGunicorn(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("accesslog", os.environ.get("ISOFLOW_ACCESS_LOG") or None)
+            self.cfg.set("when_ready", self._when_ready)
+            self.cfg.set("on_exit", self._on_exit)
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24: no shared control socket
+                self.cfg.set("control_socket_disable", True)
+
+        def _when_ready(self, server):
+            self._stop = _start_scheduler(settings) if scheduler else None
+            click.echo(f"isoflow serve: listening on http://{host}:{port} ({workers} workers)", err=True)
+
+        def _on_exit(self, server):
+            if getattr(self, "_stop", None):
+                self._stop()
+
+        def load(self):
+            from api import create_app
+
+            return create_app(config)
+
+    from gunicorn.errors import HaltServer
+
+    try:
+        IsoflowGunicorn().run()
+    except HaltServer as exc:  # e.g. a worker could not load the app; the log above says why
+        raise click.ClickException(f"the server stopped: {exc.reason}") from exc
+
+
+def _serve_werkzeug(config, settings, host, port, scheduler) -> None:
+    from werkzeug.serving import run_simple
+
+    from api import create_app
+
+    stop = _start_scheduler(settings) if scheduler else None
+    try:
+        run_simple(host, port, create_app(config), threaded=True, use_reloader=False)
+    finally:
+        if stop:
+            stop()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn worker processes (default $ISOFLOW_WORKERS or 2)")
+@click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
+@click.option("--no-scheduler", is_flag=True, help="do not run deadline reminders/escalation in this process")
+def command(host: str, port: int, workers: int | None, database_url: str | None, no_scheduler: bool) -> None:
+    """Serve the HTTP API (gunicorn) with the scheduler embedded."""
+    settings = Settings.from_env()
+    if database_url:
+        settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
+                            trusted_scripts=settings.trusted_scripts, secret_key=settings.secret_key)
+    run_server(settings, host, port, scheduler=not no_scheduler, workers=workers)

@@ -1,0 +1,92 @@
+"""The citizen's status lookup: dossier code + the PIN printed on the appointment slip.
+
+No login and no personal data: the answer carries the procedure, the national status,
+the appointment and the steps' times, never the applicant's or officers' names. A
+wrong PIN and an unknown code give the same answer and take the same time (an argon2
+check runs either way), so the lookup cannot be used to find which codes exist.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from engine.db.models import Dossier
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.security import hash_pin, verify_pin
+
+STATUS_LABELS = {
+    1: ("Mới đăng ký", "Newly registered"),
+    2: ("Đã tiếp nhận", "Received"),
+    3: ("Không được tiếp nhận", "Not received"),
+    4: ("Đang xử lý", "Processing"),
+    5: ("Yêu cầu bổ sung hồ sơ", "Supplementation requested"),
+    6: ("Chờ thực hiện nghĩa vụ tài chính", "Awaiting financial obligation"),
+    7: ("Công dân rút hồ sơ", "Withdrawn by the citizen"),
+    8: ("Dừng xử lý", "Processing stopped"),
+    9: ("Đã xử lý xong", "Processed"),
+    10: ("Đã trả kết quả", "Result returned"),
+}
+_DUMMY_PIN_HASH: list[str] = []
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    name: str
+    started_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None
+    state: str  # open | completed | cancelled
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    code: str
+    procedure_code: str
+    procedure_name: str
+    status_code: int
+    status_vi: str
+    status_en: str
+    received_at: datetime
+    appointment_at: datetime  # the current appointment (moves with pauses or an apology letter)
+    original_appointment_at: datetime
+    finished_at: datetime | None
+    returned_at: datetime | None
+    steps: list[PublicStep]
+
+
+def _no_match() -> NotFound:
+    return NotFound("no dossier matches this code and PIN", "không tìm thấy hồ sơ với mã và mã PIN đã nhập",
+                    code="lookup_failed", hint="check the code and the PIN printed on your appointment slip")
+
+
+def lookup(rt, code: str, pin: str) -> PublicStatus:
+    code, pin = (code or "").strip().upper(), (pin or "").strip()
+    problems = []
+    if not code or len(code) > 40:
+        problems.append(Problem("bad_code", "Mã hồ sơ không hợp lệ.", "The dossier code is not valid.", field="code",
+                                hint="e.g. TRIPHU-260303-0001"))
+    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        problems.append(Problem("bad_pin", "Mã PIN gồm các chữ số in trên phiếu hẹn.",
+                                "The PIN is the digits printed on the appointment slip.", field="pin"))
+    if problems:
+        raise InvalidInput("the lookup needs a dossier code and its PIN", "cần nhập mã hồ sơ và mã PIN",
+                           problems=problems)
+    with rt.db.session_factory() as s:
+        dossier = s.scalar(select(Dossier).options(selectinload(Dossier.tasks)).where(Dossier.code == code))
+        if dossier is None:
+            if not _DUMMY_PIN_HASH:
+                _DUMMY_PIN_HASH.append(hash_pin("000000"))
+            verify_pin(_DUMMY_PIN_HASH[0], pin)  # same cost as a real check
+            raise _no_match()
+        if not verify_pin(dossier.pin_hash, pin):
+            raise _no_match()
+        version = dossier.procedure_version
+        vi, en = STATUS_LABELS.get(dossier.status_code, (str(dossier.status_code), str(dossier.status_code)))
+        steps = [PublicStep(t.name, t.created_at, t.due_at, t.completed_at, t.state)
+                 for t in sorted(dossier.tasks, key=lambda t: (t.created_at, t.id))]
+        return PublicStatus(dossier.code, version.procedure.code, version.procedure.name, dossier.status_code, vi, en,
+                            dossier.received_at, dossier.due_at, dossier.original_due_at, dossier.finished_at,
+                            dossier.returned_at, steps)
