@@ -70,19 +70,15 @@ class Principal:
 
 def load_principal(session: Session, user_id: int, on: date) -> Principal:
     """Roles valid on `on`, own and delegated, spread from the province to its communes."""
-    acting_for = [user_id] + list(
-        session.scalars(
-            select(Delegation.principal_id).where(
-                Delegation.delegate_id == user_id,
-                Delegation.valid_from <= on,
-                Delegation.valid_to >= on,
-                Delegation.revoked_at.is_(None),
-            )
-        )
+    acting_for = select(Delegation.principal_id).where(
+        Delegation.delegate_id == user_id,
+        Delegation.valid_from <= on,
+        Delegation.valid_to >= on,
+        Delegation.revoked_at.is_(None),
     )
     rows = session.execute(
         select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).join(OrgUnit).where(
-            RoleAssignment.user_id.in_(acting_for),
+            or_(RoleAssignment.user_id == user_id, RoleAssignment.user_id.in_(acting_for)),
             RoleAssignment.valid_from <= on,
             or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= on),
         )

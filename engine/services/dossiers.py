@@ -97,17 +97,18 @@ class _Context:
         return dossier
 
     def task_of_locked_dossier(self, task_id: int) -> tuple[Task, Dossier]:
-        """A visible task and its dossier, the dossier row locked, the task re-read after the lock."""
-        task = self.task(task_id)
-        dossier = self.dossier(task.dossier_id, for_update=True)
-        self.session.refresh(task)
-        return task, dossier
-
-    def task(self, task_id: int) -> Task:
-        task = self.session.get(Task, task_id)
+        """A visible task and its dossier, the dossier row locked first and its steps
+        (this one included) read after the lock, so they are current."""
+        dossier = self.session.scalar(
+            select(Dossier)
+            .where(Dossier.id == select(Task.dossier_id).where(Task.id == task_id).scalar_subquery())
+            .options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
+            .with_for_update(of=Dossier)
+        )
+        task = next((t for t in dossier.tasks if t.id == task_id), None) if dossier is not None else None
         if task is None or not self.sees(task.org_unit_id):
             raise not_found(f"task {task_id}")
-        return task
+        return task, dossier
 
     def workflow(self, rt, dossier: Dossier) -> DossierWorkflow:
         model = rt.model_of_version(self.session, dossier.procedure_version_id)

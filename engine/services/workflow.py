@@ -157,7 +157,8 @@ class DossierWorkflow:
     def reschedule(self) -> None:
         """Store the next escalation instants (engine.scheduler) after any change of the
         dossier: steps, pauses, appointment, end."""
-        reschedule(self.uow.session, self.dossier, self.model, self.calendar)
+        with self.uow.session.no_autoflush:  # one UPDATE per row at the final flush, not two
+            reschedule(self.uow.session, self.dossier, self.model, self.calendar)
 
     def close_pause_of(self, row: Task) -> None:
         """End the pause a citizen-waiting step opened; running steps' due instants
