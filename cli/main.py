@@ -7,21 +7,23 @@ grow independently. Engine errors become a clear message on stderr and exit code
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
+from pathlib import Path
 
 import click
 
 from engine.errors import IsoflowError, InvalidInput
 
 
-# command name -> module defining a click command or group named `command`.
-# Imported lazily so `isoflow --help` stays fast and one broken group cannot hide the others.
+# Every module of this package except `main` (and private ones) defines one click command
+# or group named `command`; its name is the module name with dashes (import_table ->
+# import-table). Imported lazily so `isoflow --help` stays fast and one broken group
+# cannot hide the others.
 COMMANDS: dict[str, str] = {
-    "calendar": "cli.calendar",
-    "db": "cli.db",
-    "publish": "cli.publish",
-    "serve": "cli.serve",
-    "validate": "cli.validate",
+    info.name.replace("_", "-"): f"cli.{info.name}"
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+    if info.name != "main" and not info.name.startswith("_")
 }
 
 

@@ -15,7 +15,6 @@ from engine.audit import Actor
 from engine.calendar import VN_TZ
 from engine.clock import Clock, FixedClock
 from engine.db.models import OrgUnit, Procedure, Task
-from engine.errors import IsoflowError
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.calendars import calendar_for
@@ -104,18 +103,15 @@ def _sample_dossiers(rt: Runtime, clock: FixedClock, actors: dict[str, Actor], n
             stage = stages[(index + (3 if commune == "HONGTHAI" else 0)) % len(stages)]
             days_back = {"overdue": 25, "returned": 12, "done": 6, "refused": 5}.get(stage, rng.randint(0, 3))
             received = calendar.next_working_instant(now - timedelta(days=days_back, hours=rng.randint(0, 5)))
-            if received >= now:
-                received = calendar.next_working_instant(now - timedelta(days=1))
+            if received >= now:  # e.g. the demo starts before the first session of a week
+                received = now - timedelta(hours=1)
             clock.set(received)
-            try:
-                receipt = dossiers.receive(rt, actors[clerk], unit_code=commune, procedure_code=code,
-                                           applicant=Applicant(rng.choice(APPLICANTS),
-                                                               id_number=f"0080{rng.randint(10**7, 10**8 - 1)}",
-                                                               address=f"Thôn {rng.randint(1, 12)}, {commune}",
-                                                               phone=f"09{rng.randint(10**7, 10**8 - 1)}"),
-                                           channel=rng.choice([1, 1, 1, 2, 3]))
-            except IsoflowError:
-                continue
+            receipt = dossiers.receive(rt, actors[clerk], unit_code=commune, procedure_code=code,
+                                       applicant=Applicant(rng.choice(APPLICANTS),
+                                                           id_number=f"0080{rng.randint(10**7, 10**8 - 1)}",
+                                                           address=f"Thôn {rng.randint(1, 12)}, {commune}",
+                                                           phone=f"09{rng.randint(10**7, 10**8 - 1)}"),
+                                       channel=rng.choice([1, 1, 1, 2, 3]))
             count += 1
             _advance(rt, clock, actors, receipt.dossier_id, stage, now, calendar, commune)
     clock.set(now)
@@ -123,31 +119,40 @@ def _sample_dossiers(rt: Runtime, clock: FixedClock, actors: dict[str, Actor], n
 
 
 def _advance(rt, clock, actors, dossier_id, stage, now, calendar, commune: str) -> None:
-    steps = {"fresh": 0, "step1": 1, "step2": 2, "paused": 1, "overdue": 1, "done": 99, "returned": 99, "refused": 1}
-    for _ in range(steps[stage]):
+    """Push one dossier to its stage through the real services (errors propagate:
+    a demo that cannot reach a stage is a bug worth seeing)."""
+    limit = {"fresh": 0, "step1": 1, "step2": 2, "overdue": 1, "refused": 1}.get(stage, 99)
+    for _ in range(limit):
         task = _next_task(rt, dossier_id)
         if task is None or task.status_code == 9:
             break
-        clock.set(min(now, calendar.add_working_time(clock.now(), timedelta(hours=2))))
-        actor = _holder(actors, task.role, commune)
-        try:
-            dossiers.complete_task(rt, actor, task.id, _answer(rt, task, "approve"))
-        except IsoflowError:
-            break
-    if stage == "paused":
-        task = _next_task(rt, dossier_id)
-        if task is not None:
-            try:
-                dossiers.request_supplementation(rt, _holder(actors, task.role, commune), task.id, "Thiếu bản sao giấy tờ tùy thân")
-            except IsoflowError:
-                pass
+        data = _answer(rt, task, "approve")
+        if stage == "paused" and _offers(rt, task, "supplement"):
+            _tick(clock, calendar, now)
+            dossiers.request_supplementation(rt, _holder(actors, task.role, commune), task.id,
+                                             "Thiếu bản sao giấy tờ tùy thân", data)
+            return
+        _tick(clock, calendar, now)
+        dossiers.complete_task(rt, _holder(actors, task.role, commune), task.id, data)
     if stage == "refused":
         dossiers.refuse(rt, _holder(actors, "chair", commune), dossier_id, "Hồ sơ không đủ điều kiện theo quy định")
     if stage == "returned":
-        try:
-            dossiers.return_result(rt, _holder(actors, "one_stop_clerk", commune), dossier_id, {})
-        except IsoflowError:
-            pass
+        task = _next_task(rt, dossier_id)
+        if task is not None and task.status_code == 9:
+            _tick(clock, calendar, now)
+            dossiers.return_result(rt, _holder(actors, "one_stop_clerk", commune), dossier_id,
+                                   _answer(rt, task, "approve"))
+
+
+def _tick(clock: FixedClock, calendar, now: datetime) -> None:
+    """Let some working time pass before the next step, never beyond the present."""
+    clock.set(min(now, calendar.add_working_time(clock.now(), timedelta(minutes=40))))
+
+
+def _offers(rt, task: Task, outcome: str) -> bool:
+    from engine.procedure.forms import outcome_values
+
+    return outcome in (outcome_values(_form(rt, task) or {}) or ())
 
 
 def _next_task(rt, dossier_id) -> Task | None:
@@ -162,15 +167,17 @@ def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:
     raise LookupError(f"no demo user holds {role} in {commune}")
 
 
+def _form(rt, task: Task) -> dict | None:
+    from engine.db.models import Dossier
+
+    with rt.db.session_factory() as session:
+        model = rt.model(session.get(Dossier, task.dossier_id).procedure_version)
+    return model.forms.get(task.form) if task.form else None
+
+
 def _answer(rt, task: Task, outcome: str) -> dict:
     """Minimal valid form data for a step: the outcome if the form asks for one, and
     every other required field filled with a plausible value."""
     from engine.procedure.forms import sample_submission
-    from engine.services.procedures import load_model
-    from engine.db.models import Dossier
 
-    with rt.db.session_factory() as session:
-        version = session.get(Dossier, task.dossier_id).procedure_version
-        model = load_model(rt, version)
-    schema = model.forms.get(task.form) if task.form else None
-    return sample_submission(schema, outcome=outcome) if schema else {}
+    return sample_submission(_form(rt, task), outcome=outcome)

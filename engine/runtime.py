@@ -9,6 +9,8 @@ from __future__ import annotations
 from engine.audit import Actor
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
+from sqlalchemy.orm import Session
+
 from engine.db.models import ProcedureVersion
 from engine.db.session import Database
 from engine.procedure import ModelCache, ProcedureModel
@@ -21,6 +23,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.settings = settings or Settings(database_url=db.url)
         self.models = ModelCache()
+        self._models_by_version: dict[int, ProcedureModel] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
@@ -29,6 +32,15 @@ class Runtime:
     def model(self, version: ProcedureVersion) -> ProcedureModel:
         """The compiled model of a stored version (parsed once per process)."""
         return self.models.get(version.source, version.forms, trusted_scripts=self.settings.trusted_scripts)
+
+    def model_of_version(self, session: Session, version_id: int) -> ProcedureModel:
+        """Like `model`, by version id: versions are immutable, so a dossier's model is
+        found without loading the version's source again."""
+        model = self._models_by_version.get(version_id)
+        if model is None:
+            model = self.model(session.get(ProcedureVersion, version_id))
+            self._models_by_version[version_id] = model
+        return model
 
     def unit_of_work(self, actor: Actor) -> UnitOfWork:
         return UnitOfWork(self, actor)

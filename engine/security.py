@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 # PINs guard a public status lookup that is rate-limited; a lighter cost keeps
 # receiving a dossier fast while a leaked table still resists brute force per row.
-_pin_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_pin_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 def use_password_cost(*, time_cost: int, memory_cost: int, parallelism: int = 1) -> None:

@@ -39,7 +39,7 @@ def build_world(rt: Runtime, models: list[Path] | None = None) -> World:
         ("consultant", "TQ", "iso_consultant"), ("admin", "TQ", "province_admin"),
     ]
     for username, unit, role in people:
-        uid = create_user(rt, SYSTEM, username=username, full_name=username.title(), password="secret-pass",
+        uid = create_user(rt, SYSTEM, username=username, full_name=username.title(), password=None,
                           home_unit_code=unit)
         assign_role(rt, SYSTEM, user_id=uid, unit_code=unit, role=role, valid_from=date(2020, 1, 1))
         world.users[username] = Actor(uid, username)

@@ -67,8 +67,18 @@ def test_deep_or_huge_expressions_fail(expression):
     ("1 / 0", {}),
     ("int('9' * 5000)", {}),
     ("float(x) * 1000000000 * 1000000000", {"x": 1}),
+    ("'%0999999999999d' % 1", {}),
+    ("'%s' % x", {"x": 1}),
+    ("round(5, -1000000000000)", {}),
+    ("x == y", {"x": "recursive"}),
 ])
 def test_results_are_bounded(expression, names):
+    if names.get("x") == "recursive":
+        x: list = []
+        x.append(x)
+        y: list = []
+        y.append(y)
+        names = {"x": x, "y": y}
     with pytest.raises(UnsafeExpression) as info:
         safe_evaluate(expression, names)
     assert info.value.problem.code == "expression_failed"

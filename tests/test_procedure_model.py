@@ -161,6 +161,16 @@ def test_camunda_authored_variant_validates_the_same():
     # Camunda Modeler users assign the role with candidateGroups instead of (or on top of) lanes
     camunda = camunda.replace('<bpmn:userTask id="sign_certificate" name="Ký Giấy khai sinh">',
                               '<bpmn:userTask id="sign_certificate" name="Ký Giấy khai sinh" camunda:candidateGroups="vice_chair">')
+    # what Camunda Modeler adds around the model: its own namespaces, formKey, typed conditions
+    camunda = camunda.replace(
+        'exporter="isoflow"',
+        'xmlns:modeler="http://camunda.org/schema/modeler/1.0" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'modeler:executionPlatform="Camunda Platform" modeler:executionPlatformVersion="7.21.0" exporter="Camunda Modeler"')
+    camunda = camunda.replace("<bpmn:conditionExpression>",
+                              '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">')
+    camunda = camunda.replace('<bpmn:userTask id="receive_dossier"',
+                              '<bpmn:userTask camunda:formKey="birth_receipt" id="receive_dossier"')
     forms_dir = BIRTH.parent / "forms"
     report = validate_source(camunda.encode("utf-8"), "camunda.bpmn", forms_dir=forms_dir)
     assert report.ok, report.problems
@@ -180,3 +190,59 @@ def test_camunda_unknown_candidate_group_is_reported():
                                       '<bpmn:userTask id="sign" name="Ký" camunda:candidateGroups="managers">')
     report = validate_source(xml.encode(), "x.bpmn", forms=FORMS)
     assert [(p.code, p.element_id) for p in report.problems] == [("role_unknown", "sign")]
+
+
+def test_birth_model_has_a_diagram_for_every_element():
+    """bpmn-js draws only what BPMNDI describes: every node, flow, lane and the pool."""
+    from lxml import etree
+
+    root = etree.fromstring(BIRTH.read_bytes())
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+          "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
+    drawn = set(root.xpath("//bpmndi:BPMNShape/@bpmnElement | //bpmndi:BPMNEdge/@bpmnElement", namespaces=ns))
+    process = root.find("bpmn:process", ns)
+    elements = {el.get("id") for el in process if el.get("id") and etree.QName(el).localname not in
+                {"extensionElements", "laneSet"}}
+    elements |= set(root.xpath("//bpmn:lane/@id | //bpmn:participant/@id", namespaces=ns))
+    assert elements and elements <= drawn, elements - drawn
+
+
+def subprocess_model() -> str:
+    from tests.procedure_fixtures.builder import end, flow, lanes, model, start, task
+
+    inner = (start("sub_start") + task("sub_check", "Xác minh", {"duration": "PT2H"})
+             + task("sub_sign", "Duyệt", {"duration": "PT1H", "role": "chair"}) + end("sub_end")
+             + flow("sf0", "sub_start", "sub_check") + flow("sf1", "sub_check", "sub_sign") + flow("sf2", "sub_sign", "sub_end"))
+    body = (start() + task("receive", "Tiếp nhận", {"duration": "PT1H"})
+            + f'<bpmn:subProcess id="verify" name="Xác minh">{inner}</bpmn:subProcess>\n'
+            + task("give_back", "Trả kết quả", {"duration": "PT30M"}) + end()
+            + flow("f0", "start", "receive") + flow("f1", "receive", "verify") + flow("f2", "verify", "give_back")
+            + flow("f3", "give_back", "end"))
+    return model(body, lane_xml=lanes({"one_stop_clerk": ["start", "receive", "give_back", "end"],
+                                       "justice_officer": ["verify"]}),
+                 process_props={"procedure_code": "1.004859", "field": "civil_status", "time_limit": "P1D"})
+
+
+def test_embedded_subprocess_steps_and_durations():
+    model = compile_model(subprocess_model().encode(), "sub.bpmn", forms={})
+    assert [s.bpmn_id for s in model.steps_in_order()] == ["receive", "sub_check", "sub_sign", "give_back"]
+    assert model.steps["sub_check"].role == "justice_officer"  # inherits the subprocess lane
+    assert model.steps["sub_sign"].role == "chair"
+    assert model.remaining_duration("receive") == timedelta(hours=4, minutes=30)
+    assert model.remaining_duration("sub_check") == timedelta(hours=3, minutes=30)
+    assert model.remaining_duration("sub_sign") == timedelta(hours=1, minutes=30)
+    tight = subprocess_model().replace('value="P1D"', 'value="PT4H"')
+    report = validate_source(tight.encode(), "sub.bpmn", forms={})
+    assert [p.code for p in report.problems] == ["limit_exceeded"]
+    assert "Tiếp nhận → Xác minh → Trả kết quả" in report.problems[0].message_en
+
+
+def test_subprocess_instance_round_trip():
+    model = compile_model(subprocess_model().encode(), "sub.bpmn", forms={})
+    workflow = new_workflow(model)
+    workflow.do_engine_steps()
+    names = []
+    while not workflow.is_completed():
+        names.append(run_ready(workflow))
+        workflow = instance_from_json(instance_to_json(workflow), model)
+    assert names == ["receive", "sub_check", "sub_sign", "give_back"]

@@ -66,9 +66,10 @@ def test_small_valid_model_has_no_problem():
 # --- XML safety and size ----------------------------------------------------------------
 
 def test_not_xml():
-    problems = problems_of("<bpmn:definitions>\n<oops>\n")
+    problems = problems_of("<definitions>\n<task>\n</definitions>\n")
     assert [p.code for p in problems] == ["xml_not_well_formed"]
-    assert problems[0].line is not None
+    assert problems[0].line == 3  # where the mismatched end tag is
+    assert problems[0].hint
 
 
 def test_empty_file_is_not_xml():
@@ -79,7 +80,9 @@ def test_doctype_is_refused():
     xml = model(start() + end() + flow("f", "start", "end"), prolog="")
     xml = xml.replace('<?xml version="1.0" encoding="UTF-8"?>\n',
                       '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE bpmn:definitions [<!ENTITY x "y">]>\n')
-    assert [p.code for p in problems_of(xml)] == ["xml_doctype_forbidden"]
+    problems = problems_of(xml)
+    assert [p.code for p in problems] == ["xml_doctype_forbidden"]
+    assert problems[0].line == 2
 
 
 def test_external_entity_is_never_read(tmp_path):
@@ -409,3 +412,39 @@ def test_compile_model_raises_with_every_problem():
         compile_model(xml.encode(), "x.bpmn", forms=FORMS)
     assert {p.code for p in info.value.problems} >= {"duration_missing", "duration_invalid"}
     assert info.value.code == "model_invalid"
+
+
+def test_hostile_forms_are_refused_not_raised():
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["properties"] = {"x": {}}
+        node = node["properties"]["x"]
+    for bad in ({"decision": deep}, {"decision": {"type": "object", "default": {1, 2}}}):
+        assert_problem(small_valid_model(), "form_invalid", "appraise", forms=bad)
+
+
+def test_root_must_be_definitions():
+    xml = ('<?xml version="1.0"?>\n<bpmn:process xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'id="lonely" />\n')
+    problem = one(xml, "bpmn_not_definitions")
+    assert problem.line == 2
+
+
+def test_missing_end_event():
+    xml = model(start() + task("t", "Bước", {"duration": "PT1H"}) + flow("f", "start", "t"),
+                lane_xml=lanes({"chair": ["start", "t"]}))
+    assert_problem(xml, "end_event_missing", "proc")
+
+
+def test_every_problem_is_reported_at_once():
+    xml = small_valid_model().replace('name="chair"', 'name="janitor"').replace('value="PT45M"', 'value="soon"')
+    xml = xml.replace("outcome == 'refuse'", "outcome == 'nope'")
+    codes = {p.code for p in problems_of(xml)}
+    assert {"role_unknown", "duration_invalid", "outcome_value_unknown"} <= codes
+
+
+def test_spiff_errors_are_reported_with_ours():
+    xml = small_valid_model().replace("<bpmn:conditionExpression>outcome == 'refuse'</bpmn:conditionExpression>", "")
+    xml = xml.replace('name="chair"', 'name="janitor"')
+    assert {"spiff_parse_error", "role_unknown"} <= {p.code for p in problems_of(xml)}

@@ -107,12 +107,39 @@ class CompiledExpression:
     names: frozenset[str]
 
     def evaluate(self, names: Mapping[str, Any]) -> Any:
-        return _Interpreter(names, self.source).visit(self.tree.body)
+        interpreter = _Interpreter(names, self.source)
+        try:
+            return interpreter.visit(self.tree.body)
+        except (RecursionError, MemoryError) as exc:  # e.g. comparing self-referencing task data
+            raise interpreter.fail(f"dữ liệu quá lớn hoặc lồng quá sâu ({type(exc).__name__}).",
+                                   f"the data is too large or nested too deeply ({type(exc).__name__}).") from None
+
+
+def compile_expression(expression: str) -> CompiledExpression:
+    """Parse and check an expression; raise UnsafeExpression saying what is wrong.
+
+    Results, refusals included, are cached by text: a model repeats its conditions and
+    the runtime evaluates the same few expressions all day.
+    """
+    result = _compile_cached(expression) if isinstance(expression, str) else _compile(expression)
+    if isinstance(result, Problem):
+        raise UnsafeExpression(result)
+    return result
 
 
 @lru_cache(maxsize=4096)
-def compile_expression(expression: str) -> CompiledExpression:
-    """Parse and check an expression; raise UnsafeExpression saying what is wrong."""
+def _compile_cached(expression: str) -> CompiledExpression | Problem:
+    return _compile(expression)
+
+
+def _compile(expression: object) -> CompiledExpression | Problem:
+    try:
+        return _compile_or_raise(expression)
+    except UnsafeExpression as exc:
+        return exc.problem
+
+
+def _compile_or_raise(expression) -> CompiledExpression:  # type: ignore[no-untyped-def]
     if not isinstance(expression, str):
         raise _problem("expression_not_allowed", "Biểu thức phải là văn bản.", "An expression must be text.", "")
     text = expression.strip()
@@ -269,6 +296,10 @@ class _Interpreter:
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         left, right = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.Mod) and isinstance(left, (str, bytes)):
+            # `'%0999999999d' % 1` would build a gigantic string before any bound is checked
+            raise self.fail("không được định dạng chuỗi bằng %.", "text formatting with % is not allowed.",
+                            "Compare values instead of formatting text.")
         if isinstance(node.op, ast.Mult):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * max(times, 0) > MAX_SEQUENCE:
@@ -346,9 +377,12 @@ class _Interpreter:
         for arg in args:
             if isinstance(arg, str) and len(arg) > 100 and node.func.id in ("int", "float"):  # type: ignore[attr-defined]
                 raise self.fail("số dạng chuỗi quá dài.", "a number given as text is too long.")
+        if node.func.id == "round" and len(args) > 1 and isinstance(args[1], int) and abs(args[1]) > 20:  # type: ignore[attr-defined]
+            # round(5, -10**15) would compute 10**(10**15)
+            raise self.fail("round() chỉ nhận tối đa 20 chữ số.", "round() takes at most 20 digits.")
         try:
             return FUNCTIONS[node.func.id](*args)  # type: ignore[attr-defined]
-        except (ArithmeticError, TypeError, ValueError) as exc:
+        except (ArithmeticError, TypeError, ValueError, RecursionError) as exc:
             raise self.fail(f"hàm {node.func.id}() lỗi ({exc}).",  # type: ignore[attr-defined]
                             f"{node.func.id}() failed ({exc}).") from None  # type: ignore[attr-defined]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,39 @@ def load_form_file(forms_dir: Path, form_id: str) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FormError(f"{path.name} is not JSON: {exc}") from None
+    except RecursionError:
+        raise FormError(f"{path.name} is nested too deeply") from None
 
 
 def check_form(schema: Any) -> None:
     """Raise FormError unless `schema` is a draft 2020-12 JSON Schema for an object."""
     if not isinstance(schema, dict):
         raise FormError("a form must be a JSON object (a JSON Schema)")
+    try:
+        text = canonical_json(schema)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FormError(f"the form is not plain JSON data ({type(exc).__name__})") from None
+    if len(text) > MAX_FORM_BYTES:
+        raise FormError(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    error = _form_error(text)
+    if error is not None:
+        raise FormError(error)
+
+
+@lru_cache(maxsize=512)
+def _form_error(text: str) -> str | None:
+    """Checking against the meta-schema costs milliseconds; the same form content is
+    checked once per process."""
+    try:
+        _check_schema(json.loads(text))
+    except FormError as exc:
+        return str(exc)
+    except RecursionError:
+        return "the form is nested too deeply"
+    return None
+
+
+def _check_schema(schema: dict[str, Any]) -> None:
     declared = schema.get("$schema")
     if declared is not None and "2020-12" not in str(declared):
         raise FormError(f"$schema is {declared!r}; forms use draft 2020-12")

@@ -96,7 +96,7 @@ def compile_model(source: bytes, filename: str, *, forms: dict[str, Any] | None 
         metadata=analysis.metadata, steps=analysis.steps, step_order=analysis.step_order, forms=analysis.forms,
         source=source if isinstance(source, bytes) else source.encode("utf-8"), spec=analysis.spec,
         subprocess_specs=analysis.subprocess_specs, gateway_variables=analysis.gateway_variables,
-        remaining=analysis.remaining, trusted_scripts=trusted_scripts,
+        remaining=analysis.remaining(), trusted_scripts=trusted_scripts,
     )
 
 

@@ -51,10 +51,17 @@ def instance_to_json(workflow: BpmnWorkflow) -> str:
 
 def instance_from_json(text: str, model: "ProcedureModel") -> BpmnWorkflow:
     dct = json.loads(text)
-    dct.update(json.loads(model.serialized_spec))
     version = dct.pop(SERIALIZER.VERSION_KEY, None)
     if version in MIGRATIONS:
+        # Old formats migrate on the full dictionary, spec included.
+        dct.update(json.loads(model.serialized_spec))
         MIGRATIONS[version](dct)
+    else:
+        # The registry hands back objects it does not recognise unchanged, so the
+        # model's parsed specs (immutable, shared by every instance) are reused as is
+        # instead of being rebuilt from JSON on every load.
+        dct["spec"] = model.spec
+        dct["subprocess_specs"] = dict(model.subprocess_specs)
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = model.script_engine()
     return workflow

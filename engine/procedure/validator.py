@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -85,7 +85,7 @@ class Analysis:
     steps: dict[str, StepDefinition]
     step_order: list[str]
     forms: dict[str, dict[str, Any]]
-    remaining: dict[str, timedelta]
+    remaining: Callable[[], dict[str, timedelta]]  # computed on demand: validation alone does not need it
     gateway_variables: frozenset[str]
     spec: Any
     subprocess_specs: dict[str, Any]
@@ -156,17 +156,15 @@ class _Checker:
         self.check_outcomes()
         if metadata is not None:
             self.check_limits(process, metadata)
-        if self.problems:
-            return None
-        try:
+        try:  # SpiffWorkflow's own checks run even when ours found problems: every problem at once
             spec, subprocess_specs = parse_specs(self.root, self.filename, process.get("id"))
         except Exception as exc:  # noqa: BLE001 - any parser failure is reported, never raised
             self.report_spiff_error(exc, process)
+        if self.problems or metadata is None:
             return None
-        assert metadata is not None
         return Analysis(
             root=self.root, metadata=metadata, steps=self.steps, step_order=self.step_order(),
-            forms=self.forms, remaining=self.total_remaining(), gateway_variables=frozenset(self.variables),
+            forms=self.forms, remaining=self.total_remaining, gateway_variables=frozenset(self.variables),
             spec=spec, subprocess_specs=subprocess_specs,
         )
 

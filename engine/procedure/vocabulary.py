@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+
+from engine import calendar
+from engine.errors import InvalidInput
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -40,7 +42,6 @@ PROCEDURE_CODE_PATTERN = re.compile(r"^\d+\.\d{6}$")
 BASIS_WORKING = "working"
 BASIS_CALENDAR = "calendar"
 TIME_BASES = (BASIS_WORKING, BASIS_CALENDAR)
-SAME_DAY = "same-day"
 
 # --- task properties ----------------------------------------------------------------
 ROLE = "role"
@@ -79,20 +80,13 @@ OUTCOME = "outcome"
 RESERVED_OUTCOMES = ("approve", "refuse", "supplement")
 
 # --- time ---------------------------------------------------------------------------
-WORKING_DAY = timedelta(hours=8)
+WORKING_DAY = calendar.WORKING_DAY
 # Same-day limits: a dossier received just before the 15:00 cutoff is due at the 17:00
 # close, so the steps that run on the clock must fit in those two working hours.
 SAME_DAY_BUDGET = timedelta(hours=2)
 # Calendar-day limits are turned into working time conservatively: N calendar days hold
 # at least floor(N * 5 / 7) working days (holidays aside, which only shorten the count).
 CALENDAR_WORKING_RATIO = (5, 7)
-MAX_DURATION = WORKING_DAY * 1000
-
-_DURATION = re.compile(
-    r"^P(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
-    r"(?:T(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?$"
-)
-_UNIT_SECONDS = {"days": WORKING_DAY.total_seconds(), "hours": 3600, "minutes": 60, "seconds": 1}
 
 
 class DurationError(ValueError):
@@ -102,35 +96,12 @@ class DurationError(ValueError):
 def parse_working_duration(text: str) -> timedelta:
     """`P3D`, `P0.5D`, `PT4H`, `P1DT2H`, `PT30M` -> working time (1 day = 8 working hours).
 
-    Years, months and weeks are refused: their working length is ambiguous.
-    The one rule for reading durations in models; `engine.calendar` may take it over.
+    The rule itself lives in `engine.calendar` (one place for it); this adapts its error.
     """
-    candidate = text.strip().upper()
-    match = _DURATION.match(candidate)
-    if not match or candidate in ("P", "PT") or candidate.endswith("T") or not any(match.groupdict().values()):
-        raise DurationError(
-            f"{text!r} is not an ISO 8601 working duration such as P3D, P0.5D, PT4H or P1DT2H"
-        )
-    seconds = Decimal(0)
-    for unit, value in match.groupdict().items():
-        if value is None:
-            continue
-        try:
-            seconds += Decimal(value.replace(",", ".")) * Decimal(_UNIT_SECONDS[unit])
-        except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-            raise DurationError(f"{text!r}: bad number {value!r}") from exc
-    result = timedelta(seconds=int(seconds.to_integral_value()))
-    if result > MAX_DURATION:
-        raise DurationError(f"{text!r} is longer than 1000 working days")
-    return result
-
-
-def parse_calendar_days(text: str) -> int:
-    """`P30D` -> 30. Calendar-basis limits are whole days."""
-    match = re.fullmatch(r"P(\d{1,4})D", text.strip().upper())
-    if not match:
-        raise DurationError(f"{text!r} is not a whole number of calendar days such as P30D")
-    return int(match.group(1))
+    try:
+        return calendar.parse_working_duration(text, field=DURATION)
+    except InvalidInput as exc:
+        raise DurationError(exc.message_en) from None
 
 
 def limit_budget(text: str, basis: str) -> timedelta:
@@ -139,14 +110,16 @@ def limit_budget(text: str, basis: str) -> timedelta:
     `same-day` -> 2 working hours (15:00 cutoff to 17:00 close); a working-basis limit ->
     itself; a calendar-basis `PnD` -> floor(n * 5 / 7) working days.
     """
-    text = text.strip()
-    if text.lower() == SAME_DAY:
+    try:
+        limit = calendar.parse_limit(text, basis if basis in TIME_BASES else BASIS_WORKING, field=TIME_LIMIT)
+    except InvalidInput as exc:
+        raise DurationError(exc.message_en) from None
+    if isinstance(limit, calendar.SameDayLimit):
         return SAME_DAY_BUDGET
-    if basis == BASIS_CALENDAR:
-        days = parse_calendar_days(text)
+    if isinstance(limit, calendar.CalendarDaysLimit):
         num, den = CALENDAR_WORKING_RATIO
-        return WORKING_DAY * (days * num // den)
-    return parse_working_duration(text)
+        return WORKING_DAY * (limit.days * num // den)
+    return limit.amount
 
 
 def format_working(delta: timedelta) -> str:

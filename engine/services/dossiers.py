@@ -25,7 +25,7 @@ from engine.security import hash_pin, new_pin
 from engine.services.calendars import calendar_for
 from engine.services.procedures import effective_version
 from engine.services.uow import UnitOfWork
-from engine.services.workflow import DossierWorkflow, dossier_limit
+from engine.services.workflow import DossierWorkflow, dossier_limit, recompute_due
 
 CHANNELS = {1: "in person", 2: "online", 3: "postal"}
 SUPPLEMENT = "supplement"
@@ -110,7 +110,7 @@ class _Context:
         return task
 
     def workflow(self, rt, dossier: Dossier) -> DossierWorkflow:
-        model = rt.model(dossier.procedure_version)
+        model = rt.model_of_version(self.session, dossier.procedure_version_id)
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: OrgUnit) -> WorkingCalendar:
@@ -379,6 +379,51 @@ def withdraw(rt, actor: Actor, dossier_ref: int | str, reason: str) -> StepOutco
 
 def stop(rt, actor: Actor, dossier_ref: int | str, reason: str) -> StepOutcome:
     return _end(rt, actor, dossier_ref, action="dossier.stop", status_code=8, result="stopped", reason=reason)
+
+
+def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due_at: datetime) -> StepOutcome:
+    """Form 04: the unit apologises and gives a new appointment, once per dossier.
+
+    The law wants it no later than 1 working day before the due instant; a later one
+    is still recorded (the citizen must be told) and flagged as late in the log.
+    """
+    problems = []
+    if not reason or not reason.strip():
+        problems.append(Problem("required", "Phải ghi lý do chậm trễ.", "The reason for the delay is required.",
+                                field="reason"))
+    if new_due_at.tzinfo is None:
+        problems.append(Problem("naive_instant", "Thời điểm hẹn mới phải có múi giờ.",
+                                "new_due_at must carry a time zone offset.", field="new_due_at"))
+    if problems:
+        raise InvalidInput("the apology letter is incomplete", "thư xin lỗi chưa đủ thông tin", problems=problems)
+    with rt.unit_of_work(actor) as uow:
+        ctx = _Context(uow)
+        dossier = ctx.dossier(dossier_ref, for_update=True)
+        ctx.require("dossier.apology", dossier.org_unit_id, "dossier")
+        _require_open(dossier)
+        if dossier.finished_at is not None:
+            raise Conflict(f"dossier {dossier.code} is already processed; no new appointment is needed",
+                           f"hồ sơ {dossier.code} đã xử lý xong, không cần hẹn lại", code="already_processed")
+        if dossier.apology_issued_at is not None:
+            raise Conflict(f"dossier {dossier.code} already has a new appointment; the law allows it only once",
+                           f"hồ sơ {dossier.code} đã được hẹn lại một lần; pháp luật chỉ cho phép hẹn lại một lần",
+                           code="apology_limit")
+        if new_due_at <= dossier.due_at:
+            raise InvalidInput("the new appointment must be later than the current one",
+                               "thời điểm hẹn mới phải sau thời điểm hẹn hiện tại", code="bad_new_due",
+                               problems=[Problem("bad_new_due", "Hẹn mới phải sau hẹn cũ.",
+                                                 "new_due_at must be after the current due instant.", field="new_due_at")])
+        calendar = ctx.calendar(dossier.org_unit)
+        in_time = calendar.working_time_between(uow.now, dossier.due_at) >= calendar.day_length
+        before = _snapshot(dossier)
+        dossier.apology_issued_at, dossier.apology_due_at = uow.now, new_due_at
+        dossier.apology_reason = reason.strip()
+        flow = ctx.workflow(rt, dossier)
+        dossier.due_at = recompute_due(dossier, calendar, flow.model, uow.now)
+        uow.log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id, before=before,
+                after={**_snapshot(dossier), "reason": reason.strip(), "issued_in_time": in_time})
+        uow.commit()
+        return StepOutcome(dossier.id, dossier.code, dossier.status_code)
 
 
 def _check_step_role(ctx: _Context, task: Task) -> None:

@@ -1,0 +1,422 @@
+"""Read models: what the desk, the officers and the chair look at.
+
+Plain dataclasses built from the projection tables (never from a deserialized
+workflow), so lists stay fast with hundreds of thousands of dossiers. Every query
+is filtered by the permission policy: a user sees the communes they hold a role in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from engine.audit import Actor
+from engine.calendar import VN_TZ
+from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.errors import InvalidInput, Problem
+from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require
+
+MAX_PAGE = 200
+STATUS_LABELS_VI = {
+    1: "Mới đăng ký", 2: "Đã tiếp nhận", 3: "Không tiếp nhận", 4: "Đang xử lý", 5: "Yêu cầu bổ sung",
+    6: "Chờ thực hiện nghĩa vụ tài chính", 7: "Công dân rút hồ sơ", 8: "Dừng xử lý", 9: "Đã xử lý xong",
+    10: "Đã trả kết quả",
+}
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    dossier_id: int
+    dossier_code: str
+    applicant_name: str
+    procedure_code: str
+    procedure_name: str
+    bpmn_id: str
+    name: str
+    role: str
+    org_unit_code: str
+    assignee_id: int | None
+    assignee_name: str | None
+    state: str
+    clock: str
+    status_code: int
+    form: str | None
+    created_at: datetime
+    due_at: datetime | None
+    dossier_due_at: datetime
+    completed_at: datetime | None
+    outcome: str | None
+    classification: str | None
+    urgency: str  # overdue | due_today | due_soon | normal | paused | done
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One row of the process control sheet (form 05): a hand-over and how it went."""
+
+    task_id: int
+    step: str
+    bpmn_id: str
+    from_role: str | None
+    from_user: str | None
+    to_role: str
+    to_user: str | None
+    handed_over_at: datetime
+    step_due_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    result: str | None  # early | on_time | late | None while open or waiting on the citizen
+    state: str
+    outcome: str | None
+    note: str
+
+
+@dataclass(frozen=True)
+class PauseView:
+    kind: str
+    started_at: datetime
+    ended_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class DossierView:
+    id: int
+    code: str
+    org_unit_code: str
+    org_unit_name: str
+    procedure_code: str
+    procedure_name: str
+    field: str
+    version_no: int
+    applicant_name: str
+    applicant_id_number: str
+    applicant_address: str
+    applicant_phone: str
+    applicant_email: str
+    channel: int
+    status_code: int
+    status_label: str
+    state: str
+    received_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+    finished_at: datetime | None
+    returned_at: datetime | None
+    classification: str | None
+    result: str | None
+    supplement_count: int
+    apology_issued_at: datetime | None
+    apology_due_at: datetime | None
+    end_reason: str | None
+    urgency: str
+    open_tasks: list[TaskView]
+    pauses: list[PauseView]
+    data: dict[str, Any]
+
+
+def urgency(due_at: datetime | None, now: datetime, *, done: bool = False, paused: bool = False) -> str:
+    """Colour class for lists: overdue, due today, due within one day, normal."""
+    if done:
+        return "done"
+    if paused or due_at is None:
+        return "paused"
+    if due_at < now:
+        return "overdue"
+    local_now = now.astimezone(VN_TZ)
+    if due_at.astimezone(VN_TZ).date() == local_now.date():
+        return "due_today"
+    if due_at - now <= timedelta(days=1):
+        return "due_soon"
+    return "normal"
+
+
+# --- single dossier -----------------------------------------------------------------
+
+
+def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
+    from engine.services.dossiers import get_dossier  # the visibility rule lives there
+
+    dossier = get_dossier(rt, actor, dossier_ref)
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        tasks = _task_views(session, select(Task).where(Task.dossier_id == dossier.id, Task.state == "open"), now)
+        version = session.get(ProcedureVersion, dossier.procedure_version_id)
+        procedure = version.procedure
+        unit = session.get(OrgUnit, dossier.org_unit_id)
+        paused = any(p.ended_at is None for p in dossier.pauses)
+        return DossierView(
+            id=dossier.id, code=dossier.code, org_unit_code=unit.code, org_unit_name=unit.name,
+            procedure_code=procedure.code, procedure_name=procedure.name, field=procedure.field,
+            version_no=version.version_no, applicant_name=dossier.applicant_name,
+            applicant_id_number=dossier.applicant_id_number, applicant_address=dossier.applicant_address,
+            applicant_phone=dossier.applicant_phone, applicant_email=dossier.applicant_email, channel=dossier.channel,
+            status_code=dossier.status_code, status_label=STATUS_LABELS_VI.get(dossier.status_code, ""),
+            state=dossier.state, received_at=dossier.received_at, due_at=dossier.due_at,
+            original_due_at=dossier.original_due_at, finished_at=dossier.finished_at,
+            returned_at=dossier.returned_at, classification=dossier.classification, result=dossier.result,
+            supplement_count=dossier.supplement_count, apology_issued_at=dossier.apology_issued_at,
+            apology_due_at=dossier.apology_due_at, end_reason=dossier.end_reason,
+            urgency=urgency(dossier.due_at, now, done=dossier.finished_at is not None or dossier.state != "open",
+                            paused=paused),
+            open_tasks=tasks,
+            pauses=[PauseView(p.kind, p.started_at, p.ended_at, p.reason) for p in dossier.pauses],
+            data=dict(dossier.data or {}),
+        )
+
+
+def timeline(rt, actor: Actor, dossier_ref: int | str) -> list[TimelineRow]:
+    """The process control sheet: every hand-over of the dossier, in order."""
+    from engine.services.dossiers import get_dossier
+
+    dossier = get_dossier(rt, actor, dossier_ref)
+    with rt.db.session_factory() as session:
+        tasks = session.scalars(select(Task).where(Task.dossier_id == dossier.id).order_by(Task.created_at, Task.id)).all()
+        names = _user_names(session, {t.assignee_id for t in tasks} | {t.completed_by_id for t in tasks}
+                            | {t.handed_over_by_id for t in tasks})
+        rows: list[TimelineRow] = []
+        previous: Task | None = None
+        for task in tasks:
+            source = _handed_over_from(tasks, task) or previous
+            rows.append(TimelineRow(
+                task_id=task.id, step=task.name, bpmn_id=task.bpmn_id,
+                from_role=source.role if source else None,
+                from_user=names.get(task.handed_over_by_id),
+                to_role=task.role, to_user=names.get(task.completed_by_id or task.assignee_id),
+                handed_over_at=task.created_at, step_due_at=task.due_at, completed_at=task.completed_at,
+                completed_by=names.get(task.completed_by_id), result=task.classification, state=task.state,
+                outcome=task.outcome, note=_note(task),
+            ))
+            previous = task
+        return rows
+
+
+def _handed_over_from(tasks: list[Task], task: Task) -> Task | None:
+    """The step whose completion opened this one (completed at the instant it was created)."""
+    candidates = [t for t in tasks if t.completed_at is not None and t.completed_at == task.created_at and t.id < task.id]
+    return candidates[-1] if candidates else None
+
+
+def _note(task: Task) -> str:
+    data = task.form_data or {}
+    for key in ("reason", "note", "opinion"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+# --- lists --------------------------------------------------------------------------
+
+
+def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True) -> list[TaskView]:
+    """My open steps, most urgent first: those assigned to me, and (if include_pool)
+    unclaimed steps of roles I hold in each commune."""
+    limit, offset = _page(limit, offset)
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+        mine = Task.assignee_id == actor.user_id
+        conditions = [mine]
+        if include_pool:
+            for unit_id, roles in principal.roles_by_unit.items():
+                step_roles = sorted(roles & COMMUNE_STAFF)
+                if step_roles:
+                    conditions.append(and_(Task.assignee_id.is_(None), Task.org_unit_id == unit_id,
+                                           Task.role.in_(step_roles)))
+        query = (select(Task).where(Task.state == "open", or_(*conditions))
+                 .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset))
+        return _task_views(session, query, now)
+
+
+def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
+    """A commune's open steps (optionally one role's), most urgent first: the chair's view."""
+    limit, offset = _page(limit, offset)
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
+        if unit_id is None:
+            unit_id = -1
+        require(principal, "task.view_queue", unit_id, what=f"org unit {unit_code}")
+        query = select(Task).where(Task.state == "open", Task.org_unit_id == unit_id)
+        if role:
+            query = query.where(Task.role == role)
+        query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
+        return _task_views(session, query, now)
+
+
+@dataclass(frozen=True)
+class DossierSummary:
+    id: int
+    code: str
+    org_unit_code: str
+    procedure_code: str
+    procedure_name: str
+    field: str
+    applicant_name: str
+    channel: int
+    status_code: int
+    status_label: str
+    state: str
+    received_at: datetime
+    due_at: datetime
+    finished_at: datetime | None
+    classification: str | None
+    result: str | None
+    urgency: str
+
+
+@dataclass(frozen=True)
+class DossierFilter:
+    code: str | None = None
+    applicant: str | None = None
+    status_code: int | None = None
+    procedure_code: str | None = None
+    field: str | None = None
+    unit_code: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    state: str | None = None  # open | closed
+    overdue_only: bool = False
+    sort: str = "due_at"  # due_at | received_at | -received_at | code
+
+
+SORTS = {
+    "due_at": (Dossier.due_at, Dossier.id),
+    "received_at": (Dossier.received_at, Dossier.id),
+    "-received_at": (Dossier.received_at.desc(), Dossier.id.desc()),
+    "code": (Dossier.code,),
+}
+
+
+def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[DossierSummary], int]:
+    """Dossiers the user may see, filtered; returns (page, total count)."""
+    limit, offset = _page(limit, offset)
+    if filters.sort not in SORTS:
+        raise InvalidInput(f"unknown sort {filters.sort!r}", f"thứ tự sắp xếp {filters.sort!r} không hợp lệ",
+                           code="bad_sort", problems=[Problem("bad_sort", "Thứ tự sắp xếp không hợp lệ.",
+                                                              f"sort must be one of {sorted(SORTS)}", field="sort")])
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+        visible = sorted(u for u in principal.visible_units() if principal.can("dossier.view", u))
+        query: Select = (select(Dossier, OrgUnit.code, Procedure.code, Procedure.name, Procedure.field)
+                         .join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
+                         .join(ProcedureVersion, Dossier.procedure_version_id == ProcedureVersion.id)
+                         .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
+                         .where(Dossier.org_unit_id.in_(visible or [-1])))
+        f = filters
+        if f.code:
+            query = query.where(Dossier.code.ilike(f"%{_escape_like(f.code)}%", escape="\\"))
+        if f.applicant:
+            query = query.where(Dossier.applicant_name.ilike(f"%{_escape_like(f.applicant)}%", escape="\\"))
+        if f.status_code is not None:
+            query = query.where(Dossier.status_code == f.status_code)
+        if f.procedure_code:
+            query = query.where(Procedure.code == f.procedure_code)
+        if f.field:
+            query = query.where(Procedure.field == f.field)
+        if f.unit_code:
+            query = query.where(OrgUnit.code == f.unit_code)
+        if f.state:
+            query = query.where(Dossier.state == f.state)
+        if f.received_from:
+            query = query.where(Dossier.received_at >= _local_midnight(f.received_from))
+        if f.received_to:
+            query = query.where(Dossier.received_at < _local_midnight(f.received_to + timedelta(days=1)))
+        if f.overdue_only:
+            query = query.where(Dossier.state == "open", Dossier.finished_at.is_(None), Dossier.due_at < now)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.execute(query.order_by(*SORTS[f.sort]).limit(limit).offset(offset)).all()
+        paused = _paused_ids(session, [d.id for d, *_ in rows])
+        return [
+            DossierSummary(
+                id=d.id, code=d.code, org_unit_code=unit, procedure_code=pcode, procedure_name=pname, field=field,
+                applicant_name=d.applicant_name, channel=d.channel, status_code=d.status_code,
+                status_label=STATUS_LABELS_VI.get(d.status_code, ""), state=d.state, received_at=d.received_at,
+                due_at=d.due_at, finished_at=d.finished_at, classification=d.classification, result=d.result,
+                urgency=urgency(d.due_at, now, done=d.finished_at is not None or d.state != "open",
+                                paused=d.id in paused),
+            )
+            for d, unit, pcode, pname, field in rows
+        ], total
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    problems = []
+    if not 1 <= limit <= MAX_PAGE:
+        problems.append(Problem("bad_limit", f"limit phải từ 1 đến {MAX_PAGE}.", f"limit must be 1..{MAX_PAGE}.",
+                                field="limit"))
+    if offset < 0:
+        problems.append(Problem("bad_offset", "offset không được âm.", "offset must not be negative.", field="offset"))
+    if problems:
+        raise InvalidInput("invalid paging", "phân trang không hợp lệ", code="bad_paging", problems=problems)
+    return limit, offset
+
+
+def _task_views(session, query: Select, now: datetime) -> list[TaskView]:
+    tasks = session.scalars(query).all()
+    if not tasks:
+        return []
+    info = {
+        row.id: row
+        for row in session.execute(
+            select(Dossier.id, Dossier.code, Dossier.applicant_name, Dossier.due_at, OrgUnit.code.label("unit"),
+                   Procedure.code.label("pcode"), Procedure.name.label("pname"))
+            .join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
+            .join(ProcedureVersion, Dossier.procedure_version_id == ProcedureVersion.id)
+            .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
+            .where(Dossier.id.in_({t.dossier_id for t in tasks}))
+        )
+    }
+    names = _user_names(session, {t.assignee_id for t in tasks})
+    views = []
+    for t in tasks:
+        d = info[t.dossier_id]
+        views.append(TaskView(
+            id=t.id, dossier_id=t.dossier_id, dossier_code=d.code, applicant_name=d.applicant_name,
+            procedure_code=d.pcode, procedure_name=d.pname, bpmn_id=t.bpmn_id, name=t.name, role=t.role,
+            org_unit_code=d.unit, assignee_id=t.assignee_id, assignee_name=names.get(t.assignee_id), state=t.state,
+            clock=t.clock, status_code=t.status_code, form=t.form, created_at=t.created_at, due_at=t.due_at,
+            dossier_due_at=d.due_at, completed_at=t.completed_at, outcome=t.outcome, classification=t.classification,
+            urgency=urgency(t.due_at, now, done=t.state != "open", paused=t.clock == "paused"),
+        ))
+    return views
+
+
+def _user_names(session, ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())
+
+
+def _paused_ids(session, dossier_ids: list[int]) -> set[int]:
+    from engine.db.models import DossierPause
+
+    if not dossier_ids:
+        return set()
+    return set(session.scalars(select(DossierPause.dossier_id).where(
+        DossierPause.dossier_id.in_(dossier_ids), DossierPause.ended_at.is_(None))))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=VN_TZ)
+
+
+def can_perform(rt, actor: Actor, task: TaskView) -> bool:
+    with rt.db.session_factory() as session:
+        principal = load_principal(session, actor.user_id, rt.clock.now().astimezone(VN_TZ).date())
+        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == task.org_unit_code))
+        return may_perform_step(principal, task.role, unit_id)

@@ -1,0 +1,123 @@
+"""Read models: inbox, queue, search, dossier view, process control sheet, apology letter."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from engine.calendar import VN_TZ
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.runtime import Runtime
+from engine.services import dossiers, views
+from engine.services.dossiers import Applicant
+from tests.support import build_world
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=VN_TZ)
+
+
+@pytest.fixture
+def world(db, clock):
+    return build_world(Runtime(db, clock))
+
+
+def receive(world, name="Nguyễn Văn An", unit="TRIPHU", clerk="clerk"):
+    return dossiers.receive(world.rt, world.actor(clerk), unit_code=unit, procedure_code="9.000001",
+                            applicant=Applicant(name), channel=2)
+
+
+def step(world, actor, receipt, data=None):
+    [task] = [t for t in views.inbox(world.rt, world.actor(actor)) if t.dossier_id == receipt.dossier_id]
+    return dossiers.complete_task(world.rt, world.actor(actor), task.id, data or {})
+
+
+def test_inbox_is_sorted_by_due_and_includes_the_role_pool(world):
+    rt, clock = world.rt, world.rt.clock
+    first = receive(world, "A")
+    clock.advance(timedelta(hours=1))
+    second = receive(world, "B")
+    step(world, "clerk", second)
+    clock.advance(timedelta(minutes=30))
+    step(world, "clerk", first)  # handed over later, so its appraisal is due later
+    officer_inbox = views.inbox(rt, world.actor("officer"))
+    assert [t.dossier_code for t in officer_inbox] == [second.code, first.code]
+    assert officer_inbox[0].due_at < officer_inbox[1].due_at
+    assert all(t.role == "justice_officer" and t.assignee_id is None for t in officer_inbox)
+    assert views.inbox(rt, world.actor("officer"), include_pool=False) == []
+    assert views.inbox(rt, world.actor("nh_officer")) == []
+    clock.set(at(2026, 3, 5, 9, 0))
+    assert {t.urgency for t in views.inbox(rt, world.actor("officer"))} == {"overdue"}
+
+
+def test_queue_for_the_chair_and_not_for_another_commune(world):
+    rt = world.rt
+    receive(world)
+    assert [t.role for t in views.queue(rt, world.actor("chair"), unit_code="TRIPHU")] == ["one_stop_clerk"]
+    assert views.queue(rt, world.actor("chair"), unit_code="TRIPHU", role="chair") == []
+    with pytest.raises(NotFound):
+        views.queue(rt, world.actor("nh_chair"), unit_code="TRIPHU")
+    with pytest.raises(NotFound):
+        views.queue(rt, world.actor("chair"), unit_code="NOWHERE")
+    with pytest.raises(InvalidInput):
+        views.inbox(rt, world.actor("chair"), limit=1000)
+
+
+def test_search_filters_and_visibility(world):
+    rt, clock = world.rt, world.rt.clock
+    a = receive(world, "Lê Thị Hoa")
+    b = receive(world, "Trần Văn Bình")
+    receive(world, "Ma Văn Chiến", unit="NAHANG", clerk="nh_clerk")
+    page, total = views.search_dossiers(rt, world.actor("clerk"), views.DossierFilter())
+    assert total == 2 and {d.code for d in page} == {a.code, b.code}
+    page, total = views.search_dossiers(rt, world.actor("clerk"), views.DossierFilter(applicant="hoa"))
+    assert [d.code for d in page] == [a.code] and total == 1
+    page, total = views.search_dossiers(rt, world.actor("admin"), views.DossierFilter(sort="code"))
+    assert total == 3
+    page, _ = views.search_dossiers(rt, world.actor("clerk"), views.DossierFilter(received_from=date(2026, 3, 4)))
+    assert page == []
+    clock.set(at(2026, 3, 9, 9, 0))
+    page, _ = views.search_dossiers(rt, world.actor("chair"), views.DossierFilter(overdue_only=True))
+    assert {d.code for d in page} == {a.code, b.code} and {d.urgency for d in page} == {"overdue"}
+    page, _ = views.search_dossiers(rt, world.actor("clerk"), views.DossierFilter(code="%"))
+    assert page == []  # LIKE wildcards are literal
+    with pytest.raises(InvalidInput):
+        views.search_dossiers(rt, world.actor("clerk"), views.DossierFilter(sort="applicant; drop table"))
+
+
+def test_dossier_view_and_control_sheet(world):
+    rt, clock = world.rt, world.rt.clock
+    r = receive(world)
+    clock.advance(timedelta(hours=1))
+    step(world, "clerk", r)
+    clock.set(at(2026, 3, 5, 9, 0))  # the officer is late: the step was due Wed 12:00
+    step(world, "officer", r, {"outcome": "approve", "opinion": "Đủ điều kiện"})
+    view = views.dossier_view(rt, world.actor("chair"), r.code)
+    assert (view.status_code, view.status_label, view.procedure_code) == (4, "Đang xử lý", "9.000001")
+    assert [t.bpmn_id for t in view.open_tasks] == ["sign"]
+    sheet = views.timeline(rt, world.actor("chair"), r.dossier_id)
+    assert [(row.bpmn_id, row.from_role, row.to_role, row.result) for row in sheet] == [
+        ("receive", None, "one_stop_clerk", "on_time"),
+        ("appraise", "one_stop_clerk", "justice_officer", "late"),
+        ("sign", "justice_officer", "chair", None),
+    ]
+    assert sheet[1].from_user == "Clerk" and sheet[1].completed_by == "Officer" and sheet[1].note == "Đủ điều kiện"
+    assert sheet[1].handed_over_at == at(2026, 3, 3, 11, 0)
+    with pytest.raises(NotFound):
+        views.timeline(rt, world.actor("nh_chair"), r.dossier_id)
+
+
+def test_apology_letter_once_with_a_later_appointment(world):
+    rt, clock = world.rt, world.rt.clock
+    r = receive(world)
+    clock.set(at(2026, 3, 4, 16, 0))
+    with pytest.raises(PermissionDenied):
+        dossiers.issue_apology(rt, world.actor("officer"), r.code, "Chờ xác minh", at(2026, 3, 12, 10, 0))
+    with pytest.raises(InvalidInput):
+        dossiers.issue_apology(rt, world.actor("clerk"), r.code, "Chờ xác minh", at(2026, 3, 5, 10, 0))
+    dossiers.issue_apology(rt, world.actor("clerk"), r.code, "Chờ kết quả xác minh", at(2026, 3, 12, 10, 0))
+    view = views.dossier_view(rt, world.actor("clerk"), r.code)
+    assert view.due_at == at(2026, 3, 12, 10, 0) and view.original_due_at == at(2026, 3, 6, 10, 0)
+    with pytest.raises(Conflict) as err:
+        dossiers.issue_apology(rt, world.actor("chair"), r.code, "Lần nữa", at(2026, 3, 20, 10, 0))
+    assert err.value.code == "apology_limit"
