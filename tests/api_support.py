@@ -7,7 +7,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from sqlalchemy import select
+
 from api import create_app
+from engine.db.models import User
+from engine.security import hash_password
 from engine.runtime import Runtime
 from tests.support import World, build_world
 
@@ -49,8 +53,18 @@ class ApiWorld:
 def api(db, clock) -> ApiWorld:
     rt = Runtime(db, clock)
     world = build_world(rt)
+    set_passwords(rt, PASSWORD)
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret"}, runtime=rt)
     return ApiWorld(world, app)
+
+
+def set_passwords(rt: Runtime, password: str) -> None:
+    """build_world seeds users without passwords (speed); the API logs them in."""
+    with rt.db.session_factory() as s:
+        digest = hash_password(password)  # one hash shared by every seeded user
+        for user in s.scalars(select(User)):
+            user.password_hash = digest
+        s.commit()
 
 
 def assert_problem(response, status: int, code: str | None = None) -> dict:
