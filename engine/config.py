@@ -19,6 +19,8 @@ class Settings:
     bpmn_dir: Path = REPO_ROOT / "bpmn"
     trusted_scripts: bool = False
     secret_key: str | None = None
+    # Public status lookup page printed as a QR code on receipt slips and posting sheets.
+    public_lookup_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -28,4 +30,5 @@ class Settings:
             bpmn_dir=Path(env.get("ISOFLOW_BPMN_DIR") or REPO_ROOT / "bpmn"),
             trusted_scripts=env.get("ISOFLOW_TRUSTED_SCRIPTS", "").lower() in {"1", "true", "yes"},
             secret_key=env.get("ISOFLOW_SECRET_KEY") or None,
+            public_lookup_url=env.get("ISOFLOW_PUBLIC_LOOKUP_URL") or None,
         )

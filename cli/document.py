@@ -1,0 +1,192 @@
+"""`isoflow document ...`: printable documents as HTML or A4 PDF.
+
+    isoflow document MODEL --format pdf --output quy-trinh.pdf
+    isoflow document posting-sheet --unit TRIPHU --lookup-url URL --format pdf --output niem-yet.pdf
+    isoflow document form DOSSIER_CODE --form 05 --user clerk --format pdf --output phieu-05.pdf
+
+MODEL is a .bpmn file (its forms are read from forms/ beside it; without a version record
+the header says "dự thảo") or the code of a procedure stored in the database (its newest
+version, with the version history as header and amendment log).
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engine.audit import Actor
+from engine.calendar import VN_TZ
+from engine.config import Settings
+from engine.errors import InvalidInput, NotFound, Problem
+from engine.runtime import Runtime
+
+PROCEDURE_CODE = re.compile(r"^\d+\.\d{6}$")
+FORMATS = click.Choice(["html", "pdf"])
+
+
+class _DefaultToModel(click.Group):
+    """`isoflow document MODEL ...` without naming a subcommand documents a model."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["model", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("document", cls=_DefaultToModel)
+def command() -> None:
+    """Print the ISO procedure document of MODEL (a .bpmn file or a stored procedure code),
+    the commune's posting sheet (posting-sheet) or a dossier form (form).
+
+    Run `isoflow document model --help` for the options of MODEL."""
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = Settings.from_env()
+    if database_url:
+        settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
+                            trusted_scripts=settings.trusted_scripts, secret_key=settings.secret_key,
+                            public_lookup_url=settings.public_lookup_url)
+    return settings
+
+
+def _bad_input(exc: NotFound, field: str, hint: str) -> InvalidInput:
+    """What the user typed names nothing: that is bad input (exit 2), not a missing object."""
+    return InvalidInput(exc.message_en, exc.message_vi, code=exc.code, hint=exc.hint or hint,
+                        problems=[Problem(exc.code, exc.message_vi, exc.message_en, field=field)])
+
+
+@contextmanager
+def _database(url: str):
+    """Database failures are the user's to fix (wrong URL, schema not created): say so, exit 2."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from cli.db import _safe
+
+    try:
+        yield
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).splitlines()[0]
+        raise InvalidInput(f"cannot read the database at {_safe(url)}: {reason}",
+                           f"không đọc được cơ sở dữ liệu {_safe(url)}: {reason}", code="database_unavailable",
+                           hint="check --database-url / $ISOFLOW_DATABASE_URL and run `isoflow db upgrade`") from exc
+
+
+def _write(output: Path, html: str, fmt: str) -> None:
+    from engine.documents import to_pdf
+
+    payload = to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
+    _write_bytes(output, payload)
+
+
+def _write_bytes(output: Path, payload: bytes) -> None:
+    try:
+        output.write_bytes(payload)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {output}: {exc.strerror}", f"không ghi được tệp {output}: {exc.strerror}",
+                           code="unwritable_output", hint="check that the folder exists and is writable",
+                           problems=[Problem("unwritable_output", f"Không ghi được {output}.", f"Cannot write {output}.",
+                                             field="output")]) from exc
+    click.echo(str(output))
+
+
+@command.command("model")
+@click.argument("model")
+@click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--unit-name", default=None, help='commune printed in the header, e.g. "Xã Tri Phú"')
+@click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="for a procedure code: default $ISOFLOW_DATABASE_URL")
+def model_command(model: str, fmt: str, output: Path, unit_name: str | None, database_url: str | None) -> None:
+    """The ISO procedure document of MODEL: a .bpmn file or a stored procedure code."""
+    from engine.documents import procedure_document
+    from engine.documents.procedure import latest_version, version_records
+    from engine.procedure import compile_model
+
+    path = Path(model)
+    if path.suffix.lower() == ".bpmn" or path.exists():
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc.strerror}", f"không đọc được tệp {path}: {exc.strerror}",
+                               code="unreadable_file", hint="give the path of a .bpmn file or a procedure code",
+                               problems=[Problem("unreadable_file", f"Không đọc được {path}.", f"Cannot read {path}.",
+                                                 field="model")]) from exc
+        compiled = compile_model(source, path.name, forms_dir=path.parent / "forms")
+        html = procedure_document(compiled, None, unit_name=unit_name)
+    elif PROCEDURE_CODE.match(model):
+        rt = Runtime.from_settings(_settings(database_url))
+        try:
+            with _database(rt.settings.database_url), rt.db.session_factory() as session:
+                version = latest_version(session, model)
+                records = version_records(session, model)
+                compiled = rt.model(version)
+        except NotFound as exc:
+            raise _bad_input(exc, "model", "publish the model first or give the path of its .bpmn file") from exc
+        html = procedure_document(compiled, records, unit_name=unit_name)
+    else:
+        raise InvalidInput(f"{model!r} is neither a .bpmn file nor a procedure code",
+                           f"{model!r} không phải tệp .bpmn cũng không phải mã thủ tục", code="bad_model",
+                           hint="give the path of a .bpmn file or a national procedure code such as 1.001193",
+                           problems=[Problem("bad_model", "MODEL phải là tệp .bpmn hoặc mã thủ tục.",
+                                             "MODEL must be a .bpmn file or a procedure code.", field="model")])
+    _write(output, html, fmt)
+
+
+@command.command("posting-sheet")
+@click.option("--unit", "unit_code", required=True, help="code of the commune, e.g. TRIPHU")
+@click.option("--lookup-url", envvar="ISOFLOW_PUBLIC_LOOKUP_URL", required=True,
+              help="public lookup page printed as a QR code (default $ISOFLOW_PUBLIC_LOOKUP_URL)")
+@click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), help="procedures in effect on this day (default today)")
+@click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
+def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Path, on, database_url: str | None) -> None:
+    """The commune's posting sheet: procedures in effect with time limit and fee, and a QR code."""
+    from engine.documents.posting import commune_by_code, effective_metadata, posting_sheet
+
+    rt = Runtime.from_settings(_settings(database_url))
+    day: date = on.date() if on else rt.clock.now().astimezone(VN_TZ).date()
+    try:
+        with _database(rt.settings.database_url), rt.db.session_factory() as session:
+            unit = commune_by_code(session, unit_code)
+            procedures = effective_metadata(session, day)
+            session.expunge(unit)
+    except NotFound as exc:
+        raise _bad_input(exc, "unit", "give the code of a commune") from exc
+    _write(output, posting_sheet(unit, procedures, lookup_url, posted_on=day), fmt)
+
+
+@command.command("form")
+@click.argument("dossier")
+@click.option("--form", "form", default="01", show_default=True, help="01 slip, 02 supplementation, 03 refusal, "
+              "04 apology, 05 control sheet (or receipt, supplementation, refusal, apology, control_sheet)")
+@click.option("--user", "username", required=True, help="print as this user (their commune's dossiers only)")
+@click.option("--lookup-url", envvar="ISOFLOW_PUBLIC_LOOKUP_URL", help="public lookup page for the slip's QR code")
+@click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
+def form_command(dossier: str, form: str, username: str, lookup_url: str | None, fmt: str, output: Path,
+                 database_url: str | None) -> None:
+    """A dossier form for DOSSIER (its code, e.g. TRIPHU-260303-0001)."""
+    from sqlalchemy import select
+
+    from engine.db.models import User
+    from engine.documents.dossier_forms import render_dossier_form
+
+    rt = Runtime.from_settings(_settings(database_url))
+    with _database(rt.settings.database_url), rt.db.session_factory() as session:
+        user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+    if user_id is None:
+        raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
+                           problems=[Problem("unknown_user", f"Không có người dùng {username!r}.",
+                                             f"No active user {username!r}.", field="user")])
+    ref: int | str = int(dossier) if dossier.isdigit() else dossier
+    try:
+        with _database(rt.settings.database_url):
+            payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url)
+    except NotFound as exc:
+        raise _bad_input(exc, "dossier", "check the dossier code; other communes' dossiers are not visible") from exc
+    _write_bytes(output, payload)

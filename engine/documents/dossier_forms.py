@@ -1,0 +1,309 @@
+"""The forms the one-stop desk prints for a dossier (DOMAIN.md §3, §5).
+
+01 receipt and appointment slip, 02 supplementation request, 03 refusal, 04 apology
+letter with a new appointment, 05 process control sheet. Each form is rendered from a
+plain data class; the builders read those from the database through the read models
+(`engine.services.views`), so the permission policy applies: another commune's dossier
+answers NotFound. Printed numbers are data (`FORM_EDITIONS`): Circular 03/2025/TT-VPCP
+renumbers the forms of Circular 01/2018/TT-VPCP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+from urllib.parse import quote
+
+from sqlalchemy import select
+
+from engine.audit import Actor
+from engine.db.models import Dossier, OrgUnit, User
+from engine.errors import Conflict, InvalidInput, Problem
+from engine.roles import role_label
+from engine.services import views
+from engine.services.calendars import calendar_for
+
+from .render import qr_svg, render, to_pdf
+
+FormKind = Literal["receipt", "supplementation", "refusal", "apology", "control_sheet"]
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    kind: FormKind
+    number: str  # as printed: "Mẫu số 01"
+    title: str
+    basis: str
+
+
+FORM_EDITIONS: dict[str, dict[FormKind, FormSpec]] = {
+    "01/2018/TT-VPCP": {
+        spec.kind: spec
+        for spec in (
+            FormSpec("receipt", "01", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Thông tư 01/2018/TT-VPCP"),
+            FormSpec("supplementation", "02", "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Thông tư 01/2018/TT-VPCP"),
+            FormSpec("refusal", "03", "Phiếu từ chối tiếp nhận giải quyết hồ sơ", "Thông tư 01/2018/TT-VPCP"),
+            FormSpec("apology", "04", "Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Thông tư 01/2018/TT-VPCP"),
+            FormSpec("control_sheet", "05", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Thông tư 01/2018/TT-VPCP"),
+        )
+    },
+}
+DEFAULT_EDITION = "01/2018/TT-VPCP"
+FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "apology", "control_sheet")
+
+CHANNEL_LABELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
+RESULT_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn",
+                 "within_limit": "Trong hạn (đang xử lý)", "overdue": "Quá hạn (đang xử lý)"}
+OUTCOME_LABELS = {"approve": "Đồng ý", "refuse": "Từ chối", "supplement": "Yêu cầu bổ sung"}
+
+
+def form_spec(form: str, edition: str = DEFAULT_EDITION) -> FormSpec:
+    """A form by its printed number in `edition` ("01") or by its kind ("receipt")."""
+    specs = FORM_EDITIONS.get(edition)
+    if specs is None:
+        raise InvalidInput(f"unknown form edition {edition!r}", f"không có bộ mẫu {edition!r}", code="unknown_edition",
+                           hint=f"use one of: {', '.join(FORM_EDITIONS)}")
+    wanted = form.strip()
+    for spec in specs.values():
+        if wanted in (spec.number, spec.kind, spec.number.lstrip("0")):
+            return spec
+    choices = ", ".join(f"{s.number} ({s.kind})" for s in specs.values())
+    raise InvalidInput(f"unknown dossier form {form!r}", f"không có mẫu phiếu {form!r}", code="unknown_form",
+                       hint=f"choose one of: {choices}",
+                       problems=[Problem("unknown_form", f"Mẫu {form!r} không tồn tại.", f"No form {form!r}.",
+                                         field="form")])
+
+
+# --- data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DossierHeader:
+    """What every dossier form states about the dossier and the commune."""
+
+    unit_name: str
+    unit_address: str
+    province_name: str
+    dossier_code: str
+    procedure_code: str
+    procedure_name: str
+    applicant_name: str
+    applicant_id_number: str
+    applicant_address: str
+    applicant_phone: str
+    channel: str
+    received_at: datetime
+    received_by: str
+    due_at: datetime
+    original_due_at: datetime
+
+
+@dataclass(frozen=True)
+class SlipData:
+    """Form 01. `pin` is shown only when printing at receipt: the database keeps its hash."""
+
+    header: DossierHeader
+    spec: FormSpec
+    pin: str | None = None
+    lookup_url: str | None = None  # the public lookup page for this dossier (QR code)
+    documents: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SupplementationData:
+    header: DossierHeader
+    spec: FormSpec
+    requested_at: datetime
+    requested_by: str
+    requesting_role: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefusalData:
+    header: DossierHeader
+    spec: FormSpec
+    refused_at: datetime
+    refused_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApologyData:
+    header: DossierHeader
+    spec: FormSpec
+    issued_at: datetime
+    reason: str
+    previous_due_at: datetime
+    new_due_at: datetime
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    number: int
+    step: str
+    from_label: str
+    to_label: str
+    handed_over_at: datetime
+    step_due_at: datetime | None
+    completed_at: datetime | None
+    result: str  # label: Trước hạn / Đúng hạn / Quá hạn / Trong hạn (đang xử lý) / ...
+    note: str
+
+
+@dataclass(frozen=True)
+class ControlSheetData:
+    header: DossierHeader
+    spec: FormSpec
+    rows: list[ControlRow]
+    printed_at: datetime
+
+
+FormData = SlipData | SupplementationData | RefusalData | ApologyData | ControlSheetData
+TEMPLATES = {"receipt": "form_receipt.html", "supplementation": "form_supplementation.html",
+             "refusal": "form_refusal.html", "apology": "form_apology.html", "control_sheet": "form_control_sheet.html"}
+
+
+def render_form(data: FormData) -> str:
+    """One dossier form as a self-contained HTML page."""
+    qr = None
+    if isinstance(data, SlipData) and data.lookup_url:
+        qr = qr_svg(data.lookup_url, scale=2)
+    return render(TEMPLATES[data.spec.kind], d=data, h=data.header, spec=data.spec, qr=qr,
+                  results=RESULT_LABELS)
+
+
+# --- builders from the database -------------------------------------------------------
+
+
+def lookup_url_for(base: str, dossier_code: str) -> str:
+    """The public lookup page of one dossier: the base URL with `code=` added."""
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}code={quote(dossier_code, safe='')}"
+
+
+def _header(rt, view: views.DossierView) -> DossierHeader:
+    with rt.db.session_factory() as session:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code))
+        province = session.get(OrgUnit, unit.parent_id) if unit is not None and unit.parent_id else None
+        received_by_id = session.scalar(select(Dossier.received_by_id).where(Dossier.id == view.id))
+        clerk = session.get(User, received_by_id) if received_by_id else None
+        return DossierHeader(
+            unit_name=view.org_unit_name, unit_address=unit.address if unit is not None else "",
+            province_name=province.name if province is not None else "", dossier_code=view.code,
+            procedure_code=view.procedure_code, procedure_name=view.procedure_name,
+            applicant_name=view.applicant_name, applicant_id_number=view.applicant_id_number,
+            applicant_address=view.applicant_address, applicant_phone=view.applicant_phone,
+            channel=CHANNEL_LABELS.get(view.channel, str(view.channel)), received_at=view.received_at,
+            received_by=clerk.full_name if clerk is not None else "", due_at=view.due_at,
+            original_due_at=view.original_due_at,
+        )
+
+
+def _no_form(view: views.DossierView, spec: FormSpec, en: str, vi: str) -> Conflict:
+    return Conflict(f"dossier {view.code}: {en}, so there is no {spec.title.lower()} to print",
+                    f"hồ sơ {view.code}: {vi}, không có {spec.title.lower()} để in", code="form_not_applicable")
+
+
+def slip_data(rt, actor: Actor, dossier_ref: int | str, *, pin: str | None = None, lookup_url: str | None = None,
+              edition: str = DEFAULT_EDITION) -> SlipData:
+    view = views.dossier_view(rt, actor, dossier_ref)
+    base = lookup_url or rt.settings.public_lookup_url
+    documents = view.data.get("documents") if isinstance(view.data.get("documents"), list) else []
+    return SlipData(_header(rt, view), form_spec("receipt", edition), pin=pin,
+                    lookup_url=lookup_url_for(base, view.code) if base else None,
+                    documents=[str(d) for d in documents])
+
+
+def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> SupplementationData:
+    view = views.dossier_view(rt, actor, dossier_ref)
+    spec = form_spec("supplementation", edition)
+    requests = [r for r in views.timeline(rt, actor, view.id) if r.outcome == "supplement" and r.completed_at]
+    if not requests:
+        raise _no_form(view, spec, "no supplementation was requested", "chưa có yêu cầu bổ sung")
+    last = requests[-1]
+    return SupplementationData(_header(rt, view), spec, requested_at=last.completed_at,
+                               requested_by=last.completed_by or "", requesting_role=role_label(last.to_role),
+                               reason=last.note)
+
+
+def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> RefusalData:
+    view = views.dossier_view(rt, actor, dossier_ref)
+    spec = form_spec("refusal", edition)
+    if view.result != "refused":
+        raise _no_form(view, spec, "the dossier was not refused", "hồ sơ không bị từ chối")
+    decisions = [r for r in views.timeline(rt, actor, view.id) if r.outcome == "refuse" and r.completed_at]
+    if decisions:  # refused by a step of the model
+        last = decisions[-1]
+        return RefusalData(_header(rt, view), spec, refused_at=last.completed_at, refused_by=last.completed_by or "",
+                           reason=last.note or view.end_reason or "")
+    # refused by the chair outside the model (services.dossiers.refuse)
+    return RefusalData(_header(rt, view), spec, refused_at=view.finished_at or view.received_at, refused_by="",
+                       reason=view.end_reason or "")
+
+
+def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> ApologyData:
+    view = views.dossier_view(rt, actor, dossier_ref)
+    spec = form_spec("apology", edition)
+    if view.apology_issued_at is None or view.apology_due_at is None:
+        raise _no_form(view, spec, "no apology letter was issued", "chưa lập phiếu xin lỗi")
+    with rt.db.session_factory() as session:
+        reason = session.scalar(select(Dossier.apology_reason).where(Dossier.id == view.id)) or ""
+    return ApologyData(_header(rt, view), spec, issued_at=view.apology_issued_at, reason=reason,
+                       previous_due_at=view.original_due_at, new_due_at=view.apology_due_at)
+
+
+def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> ControlSheetData:
+    """Form 05: one row per hand-over, straight from the task projection."""
+    view = views.dossier_view(rt, actor, dossier_ref)
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        calendar = calendar_for(session, session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code)))
+    rows: list[ControlRow] = []
+    for number, row in enumerate(views.timeline(rt, actor, view.id), start=1):
+        if row.state == "completed" and row.result:
+            result = RESULT_LABELS[row.result]
+        elif row.state == "open" and row.step_due_at is not None:
+            result = RESULT_LABELS[calendar.classify_open(row.step_due_at, now)]
+        elif row.state == "open":
+            result = "Chờ công dân bổ sung"
+        elif row.state == "completed" and row.step_due_at is None:
+            result = "Công dân đã bổ sung"  # waiting on the citizen has no step limit
+        elif row.state == "cancelled":
+            result = "Dừng (hồ sơ kết thúc)"
+        else:
+            result = ""
+        from_label = role_label(row.from_role) if row.from_role else "Bộ phận một cửa (tiếp nhận)"
+        if row.from_user:
+            from_label += f" - {row.from_user}"
+        to_label = role_label(row.to_role) + (f" - {row.to_user}" if row.to_user else "")
+        note = "; ".join(part for part in (OUTCOME_LABELS.get(row.outcome or "", ""), row.note) if part)
+        rows.append(ControlRow(number, row.step, from_label, to_label, row.handed_over_at, row.step_due_at,
+                               row.completed_at, result, note))
+    return ControlSheetData(_header(rt, view), form_spec("control_sheet", edition), rows, printed_at=now)
+
+
+BUILDERS = {"supplementation": supplementation_data, "refusal": refusal_data, "apology": apology_data,
+            "control_sheet": control_sheet_data}
+
+
+def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "01", fmt: str = "html", *,
+                        pin: str | None = None, lookup_url: str | None = None,
+                        edition: str = DEFAULT_EDITION) -> bytes:
+    """A dossier form as UTF-8 HTML or PDF bytes, for the API, the web pages and the CLI.
+
+    `form` is the printed number in `edition` ("01".."05") or the kind ("receipt", ...).
+    `pin` only for the slip printed at receipt; `lookup_url` overrides the configured
+    public lookup page. Another commune's dossier raises NotFound; a form that does not
+    apply (no refusal, no apology yet) raises Conflict.
+    """
+    if fmt not in ("html", "pdf"):
+        raise InvalidInput(f"unknown format {fmt!r}", f"định dạng {fmt!r} không hỗ trợ", code="bad_format",
+                           hint="use html or pdf")
+    spec = form_spec(form, edition)
+    if spec.kind == "receipt":
+        data: FormData = slip_data(rt, actor, dossier_ref, pin=pin, lookup_url=lookup_url, edition=edition)
+    else:
+        data = BUILDERS[spec.kind](rt, actor, dossier_ref, edition=edition)
+    html = render_form(data)
+    return to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
