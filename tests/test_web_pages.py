@@ -250,7 +250,7 @@ def test_step_form_field_types():
 
     schema = {"type": "object", "required": ["n", "day"], "properties": {
         "short": {"type": "string", "title": "Ngắn", "maxLength": 40},
-        "long": {"type": "string", "title": "Dài"},
+        "long": {"type": "string", "title": "Dài", "maxLength": 2000}, "free": {"type": "string"},
         "n": {"type": "integer", "title": "Số"}, "x": {"type": "number"},
         "ok": {"type": "boolean", "title": "Đồng ý"},
         "day": {"type": "string", "format": "date", "title": "Ngày"},
@@ -258,7 +258,7 @@ def test_step_form_field_types():
         "docs": {"type": "array", "items": {"type": "string"}},
     }}
     kinds = {f.name: (f.kind, f.required) for f in fields_of(schema)}
-    assert kinds == {"short": ("text", False), "long": ("textarea", False), "n": ("integer", True),
+    assert kinds == {"short": ("text", False), "long": ("textarea", False), "free": ("text_free", False), "n": ("integer", True),
                      "x": ("number", False), "ok": ("boolean", False), "day": ("date", True),
                      "kind": ("radio", False), "many": ("select", False), "docs": ("lines", False)}
     data, problems = parse(schema, MultiDict({"n": "3", "x": "2,5", "ok": "on", "day": "2026-03-03", "short": " ",
@@ -373,6 +373,8 @@ def test_print_forms(web):
     b = web.browser("clerk")
     response = b.get(f"/dossiers/{r.code}/print/05")
     assert response.status_code == 200 and r.code in text(response)
+    pdf = b.get(f"/dossiers/{r.code}/print/05?format=pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert b.get(f"/dossiers/{r.code}/print/03").status_code == 409  # not refused: no refusal letter
     assert b.get(f"/dossiers/{r.code}/print/06").status_code == 404
 

@@ -38,7 +38,7 @@ def register(app: Flask) -> None:
 
 @bp.app_context_processor
 def _page_context():
-    return {"me": common.me, "my_roles": common.my_roles, "lang": current_language,
+    return {"me": common.me, "my_roles": common.my_roles, "lang": current_language, "now": lambda: common.rt().clock.now(),
             "nav": lambda: pages_auth.navigation()}
 
 

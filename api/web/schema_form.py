@@ -22,7 +22,7 @@ RADIO_LIMIT = 6  # an enum of more values becomes a drop-down list
 @dataclass
 class FormField:
     name: str
-    kind: str  # text | textarea | number | integer | boolean | date | datetime | radio | select | lines | json
+    kind: str  # text | text_free | textarea | number | integer | boolean | date | datetime | radio | select | lines | json
     title: str
     required: bool = False
     description: str = ""
@@ -84,7 +84,10 @@ def _field(name: str, prop: dict[str, Any], required: bool) -> FormField:
         f.kind = "datetime"
     else:
         f.max_length = prop.get("maxLength")
-        f.kind = "text" if f.max_length is not None and f.max_length <= SHORT_TEXT else "textarea"
+        if f.max_length is None:
+            f.kind = "text_free"  # no stated length: a small box that may grow
+        else:
+            f.kind = "text" if f.max_length <= SHORT_TEXT else "textarea"
     return f
 
 
