@@ -122,6 +122,7 @@ _VI = {
     "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
     "Not a valid number.": "Không phải là số hợp lệ.",
     "Shorter than minimum length 1.": "Không được để trống.",
+    "Invalid JSON body.": "Nội dung JSON không hợp lệ.",
 }
 
 
@@ -168,7 +169,11 @@ def from_http_exception(error: HTTPException):
                                 hint="send the token from GET /api/auth/csrf in the X-CSRFToken header, "
                                      "or use a bearer token")
     messages = data.get("messages") or data.get("errors")
-    if messages and status in (400, 422):
+    if messages and status == 400:  # the body could not be parsed at all
+        return problem_response(400, code="malformed_request", message_en="the request body is not valid JSON",
+                                message_vi="nội dung gửi lên không phải JSON hợp lệ", problems=validation_problems(messages),
+                                hint="send a JSON object with Content-Type: application/json", headers=headers)
+    if messages and status == 422:
         return problem_response(422, code="invalid_input", message_en="the request has invalid fields",
                                 message_vi="yêu cầu có trường không hợp lệ", problems=validation_problems(messages),
                                 hint="fix the fields listed in problems", headers=headers)

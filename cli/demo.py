@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from engine.calendar import VN_TZ
-from engine.config import Settings
+from cli._runtime import settings_with
 from engine.db.migrate import upgrade
 from engine.demo import DEMO_PASSWORD, is_seeded, seed
 from engine.roles import role_label
@@ -24,9 +24,7 @@ DEFAULT_DEMO_URL = "sqlite:///var/demo.db"
 def command(database_url: str, host: str, port: int, reset: bool, serve: bool) -> None:
     """Seed a demo province (two communes, a user per role, the procedure library,
     dossiers at every stage) and start the server with the scheduler."""
-    base = Settings.from_env()
-    settings = Settings(database_url=database_url, bpmn_dir=base.bpmn_dir, trusted_scripts=base.trusted_scripts,
-                        secret_key=base.secret_key)
+    settings = settings_with(database_url)
     if reset and database_url.startswith("sqlite:///"):
         for suffix in ("", "-wal", "-shm"):
             Path(database_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)

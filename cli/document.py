@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import click
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
 from engine.config import Settings
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.runtime import Runtime
@@ -102,7 +100,6 @@ def _write_bytes(output: Path, payload: bytes) -> None:
 def model_command(model: str, fmt: str, output: Path, unit_name: str | None, database_url: str | None) -> None:
     """The ISO procedure document of MODEL: a .bpmn file or a stored procedure code."""
     from engine.documents import procedure_document
-    from engine.documents.procedure import latest_version, version_records
     from engine.procedure import compile_model
 
     path = Path(model)
@@ -117,15 +114,16 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
         compiled = compile_model(source, path.name, forms_dir=path.parent / "forms")
         html = procedure_document(compiled, None, unit_name=unit_name)
     elif PROCEDURE_CODE.match(model):
+        from engine.documents import render_procedure
+
         rt = Runtime.from_settings(_settings(database_url))
         try:
-            with _database(rt.settings.database_url), rt.db.session_factory() as session:
-                version = latest_version(session, model)
-                records = version_records(session, model)
-                compiled = rt.model(version)
+            with _database(rt.settings.database_url):
+                payload = render_procedure(rt, model, fmt, unit_name=unit_name)
         except NotFound as exc:
             raise _bad_input(exc, "model", "publish the model first or give the path of its .bpmn file") from exc
-        html = procedure_document(compiled, records, unit_name=unit_name)
+        _write_bytes(output, payload)
+        return
     else:
         raise InvalidInput(f"{model!r} is neither a .bpmn file nor a procedure code",
                            f"{model!r} không phải tệp .bpmn cũng không phải mã thủ tục", code="bad_model",
@@ -145,18 +143,15 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
 def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Path, on, database_url: str | None) -> None:
     """The commune's posting sheet: procedures in effect with time limit and fee, and a QR code."""
-    from engine.documents.posting import commune_by_code, effective_metadata, posting_sheet
+    from engine.documents import render_posting_sheet
 
     rt = Runtime.from_settings(_settings(database_url))
-    day: date = on.date() if on else rt.clock.now().astimezone(VN_TZ).date()
     try:
-        with _database(rt.settings.database_url), rt.db.session_factory() as session:
-            unit = commune_by_code(session, unit_code)
-            procedures = effective_metadata(session, day)
-            session.expunge(unit)
+        with _database(rt.settings.database_url):
+            payload = render_posting_sheet(rt, unit_code, fmt, lookup_url=lookup_url, on=on.date() if on else None)
     except NotFound as exc:
         raise _bad_input(exc, "unit", "give the code of a commune") from exc
-    _write(output, posting_sheet(unit, procedures, lookup_url, posted_on=day), fmt)
+    _write_bytes(output, payload)
 
 
 @command.command("form")

@@ -36,6 +36,7 @@ POLICY: dict[str, frozenset[str]] = {
     "task.reassign": LEADERS,
     "stats.view": LEADERS | {"province_admin"},
     "audit.view": LEADERS | {"province_admin"},
+    "procedure.view": COMMUNE_STAFF | {"iso_consultant", "province_admin"},
     "procedure.author": frozenset({"iso_consultant"}),
     "procedure.approve": frozenset({"chair", "province_admin"}),
     "calendar.manage": frozenset({"province_admin"}),
@@ -112,6 +113,18 @@ def require(principal: Principal, action: str, org_unit_id: int, *, what: str = 
             f"vai trò của bạn không được phép thực hiện '{action}' tại đơn vị này",
             code="permission_denied",
             hint="ask the commune chair for the role assignment this action needs",
+        )
+
+
+def require_anywhere(principal: Principal, action: str) -> None:
+    """For province-wide objects (the procedure library, the holiday calendar, the
+    whole event log): the action needs the role in some unit."""
+    if not principal.can_anywhere(action):
+        raise PermissionDenied(
+            f"your roles do not allow '{action}'",
+            f"vai trò của bạn không được phép thực hiện '{action}'",
+            code="permission_denied",
+            hint="ask the province administrator for the role assignment this action needs",
         )
 
 

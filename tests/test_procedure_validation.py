@@ -248,7 +248,7 @@ def test_loops_are_counted_once():
     body = (start() + task("a", "Thẩm định", {"duration": "PT1H", "form": "decision"}) + gateway("gw", default="f_ok")
             + task("b", "Sửa", {"duration": "PT1H"}) + end()
             + flow("f0", "start", "a") + flow("f1", "a", "gw") + flow("f_ok", "gw", "end")
-            + flow("f_redo", "gw", "b", "outcome == 'supplement'") + flow("f_back", "b", "a"))
+            + flow("f_redo", "gw", "b", "outcome == 'refuse'") + flow("f_back", "b", "a"))
     xml = model(body, process_props=props, lane_xml=lanes({"justice_officer": ["start", "a", "gw", "b", "end"]}))
     assert problems_of(xml) == []  # a + b = 2 h; the loop back to a is not counted twice
 
@@ -448,3 +448,16 @@ def test_spiff_errors_are_reported_with_ours():
     xml = small_valid_model().replace("<bpmn:conditionExpression>outcome == 'refuse'</bpmn:conditionExpression>", "")
     xml = xml.replace('name="chair"', 'name="janitor"')
     assert {"spiff_parse_error", "role_unknown"} <= {p.code for p in problems_of(xml)}
+
+
+def test_offered_outcomes_without_their_own_route_are_reported():
+    """A form offering supplement where the gateway only tests refuse would send
+    'supplement' down the default (approve) flow silently."""
+    from tests.procedure_fixtures.builder import DECISION_FORM, FORMS
+
+    form = json.loads(json.dumps(DECISION_FORM))
+    form["properties"]["outcome"]["oneOf"].append({"const": "supplement", "title": "Bổ sung"})
+    report = validate_source(small_valid_model().encode(), "m.bpmn", forms={**FORMS, "decision": form})
+    [problem] = report.problems
+    assert problem.code == "outcome_not_routed" and problem.element_id == "gw" and problem.line
+    assert "supplement" in problem.message_en

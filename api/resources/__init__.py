@@ -6,6 +6,13 @@ import importlib
 # module -> its `blp` (flask_smorest.Blueprint); each may also define `setup(extension)`.
 MODULES = (
     "api.resources.auth",
+    "api.resources.people",
+    "api.resources.procedures",
+    "api.resources.dossiers",
+    "api.resources.statistics",
+    "api.resources.calendar",
+    "api.resources.audit",
+    "api.resources.public",
 )
 
 

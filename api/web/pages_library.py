@@ -14,16 +14,26 @@ from api.web.i18n import message_of
 from engine.calendar import VN_TZ
 from engine.errors import InvalidInput, IsoflowError, NotFound, Problem
 from engine.procedure.forms import FORM_ID_PATTERN, MAX_FORM_BYTES
-from engine.services import procedures
+from engine.services import library as library_service
+from engine.services import procedures, worklist
 
 MAX_FORM_FILES = 50
+
+
+LIBRARY_PAGE = 200  # the library of a province: every procedure on one page
 
 
 @bp.get("/library")
 def library():
     who = actor()
-    return render("library/list.html", entries=procedures.list_library(rt()),
-                  rights=procedures.library_rights(rt(), who), today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
+    entries, total = library_service.list_procedures(rt(), who, limit=LIBRARY_PAGE)
+    for entry in entries:
+        entry.versions.sort(key=lambda v: v.version_no, reverse=True)
+    names = worklist.user_names(rt(), {v.created_by_id for e in entries for v in e.versions}
+                                | {v.approved_by_id for e in entries for v in e.versions})
+    return render("library/list.html", entries=entries, total=total, names=names,
+                  rights=worklist.library_rights(rt(), who),
+                  today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
 
 
 def library_forms() -> dict:
@@ -71,7 +81,7 @@ def uploaded_forms() -> tuple[dict, list[Problem]]:
 @bp.route("/library/upload", methods=["GET", "POST"])
 def upload():
     who = actor()
-    rights = procedures.library_rights(rt(), who)
+    rights = worklist.library_rights(rt(), who)
     if "procedure.author" not in rights:
         return render("error.html", 403, error=None,
                       message=_("Chỉ chuyên gia tư vấn ISO mới được tải lên mô hình quy trình."))

@@ -18,9 +18,9 @@ def lookup():
     status = 200
     if request.method == "POST":
         try:
-            result = public.lookup(rt(), code, request.form.get("pin", ""),
-                                   limiter=current_app.extensions["isoflow"].public_lookup_limiter,
-                                   source_address=source_address())
+            limiter = current_app.extensions["isoflow"].public_lookup_limiter  # the same counters as the REST lookup
+            limiter.hit(f"address:{source_address()}", f"code:{code.upper()}")
+            result = public.lookup(rt(), code, request.form.get("pin", ""))
         except IsoflowError as error:
             errors = report(error, {"code", "pin"})
             status = 429 if error.code == "too_many_attempts" else 404 if error.code == "lookup_failed" else 422

@@ -216,6 +216,10 @@ class Dossier(Base):
     apology_reason: Mapped[str | None] = mapped_column(String(1000))
     end_reason: Mapped[str | None] = mapped_column(String(1000))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # Scheduler (engine.scheduler.deadlines): the next instant an escalation may fire
+    # (None while paused or nothing left to fire) and the highest level fired so far.
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalation_level: Mapped[str | None] = mapped_column(String(16))
 
     org_unit: Mapped[OrgUnit] = relationship()
     procedure_version: Mapped[ProcedureVersion] = relationship()
@@ -273,6 +277,9 @@ class Task(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     form_data: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     classification: Mapped[str | None] = mapped_column(String(16))
+    # Scheduler (engine.scheduler.deadlines): see Dossier.next_escalation_at.
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalation_level: Mapped[str | None] = mapped_column(String(16))  # remind | warn | overdue
 
     dossier: Mapped[Dossier] = relationship(back_populates="tasks")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -306,6 +313,93 @@ class DossierSequence(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- escalation and notifications (engine.scheduler) ---------------------------------
+
+
+class EscalationPolicy(Base):
+    """Escalation thresholds as data: a row per commune, per procedure version, or per
+    both; missing keys fall back to the wider row, then to the built-in default."""
+
+    __tablename__ = "escalation_policies"
+    __table_args__ = (UniqueConstraint("org_unit_id", "procedure_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    procedure_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_versions.id"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class Escalation(Base):
+    """One level fired for one task or dossier. The unique key is the exactly-once
+    guarantee: a second scheduler (or a restart) cannot insert the same level again."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("entity_type", "entity_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(16))  # task | dossier
+    entity_id: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))  # remind | warn | overdue | apology_due
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    threshold_at: Mapped[datetime]  # when the level became due
+    fired_at: Mapped[datetime]  # the sweep instant that fired it
+    skipped: Mapped[list[str]] = mapped_column(JsonDocument, default=list)  # lower levels passed over on catch-up
+
+
+class Notification(Base):
+    """A notice for one person: the in-app inbox row and the outbox of its channels."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "recipient_id"),
+        Index("ix_notifications_inbox", "recipient_id", "deliver_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))  # task.remind | task.warn | task.overdue | dossier.apology_due
+    title_vi: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    body_vi: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"))
+    dossier_code: Mapped[str | None] = mapped_column(String(40))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    actions: Mapped[list[str]] = mapped_column(JsonDocument, default=list)  # e.g. ["reassign"]
+    created_at: Mapped[datetime]
+    deliver_after: Mapped[datetime]  # the next working instant: notices wait for office hours
+    read_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One message to send on an outside channel (email, webhook); retried with backoff."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "channel", "address"),
+        Index("ix_notification_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"))
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    address: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    sent_at: Mapped[datetime | None]
 
 
 # --- calendar overrides --------------------------------------------------------------

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.db.models import Dossier, OrgUnit, User
+from engine.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.roles import role_label
 from engine.services import views
@@ -54,6 +54,8 @@ FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "ap
 CHANNEL_LABELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
 RESULT_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn",
                  "within_limit": "Trong hạn (đang xử lý)", "overdue": "Quá hạn (đang xử lý)"}
+WAITING_OPEN = "Chờ công dân (không tính hạn)"
+WAITING_DONE = "Xong (không tính hạn)"
 OUTCOME_LABELS = {"approve": "Đồng ý", "refuse": "Từ chối", "supplement": "Yêu cầu bổ sung"}
 
 
@@ -249,8 +251,16 @@ def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
         raise _no_form(view, spec, "no apology letter was issued", "chưa lập phiếu xin lỗi")
     with rt.db.session_factory() as session:
         reason = session.scalar(select(Dossier.apology_reason).where(Dossier.id == view.id)) or ""
+        snapshot = session.scalar(
+            select(Event.before).where(Event.entity_type == "dossier", Event.entity_id == str(view.id),
+                                       Event.kind == "dossier.apology_issued").order_by(Event.id.desc()).limit(1))
+    # The appointment the letter apologises for is the one in force when it was issued
+    # (pauses may have moved it since the slip); the event log keeps it.
+    previous = view.original_due_at
+    if isinstance(snapshot, dict) and isinstance(snapshot.get("due_at"), str):
+        previous = datetime.fromisoformat(snapshot["due_at"])
     return ApologyData(_header(rt, view), spec, issued_at=view.apology_issued_at, reason=reason,
-                       previous_due_at=view.original_due_at, new_due_at=view.apology_due_at)
+                       previous_due_at=previous, new_due_at=view.apology_due_at)
 
 
 def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> ControlSheetData:
@@ -266,9 +276,9 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         elif row.state == "open" and row.step_due_at is not None:
             result = RESULT_LABELS[calendar.classify_open(row.step_due_at, now)]
         elif row.state == "open":
-            result = "Chờ công dân bổ sung"
+            result = WAITING_OPEN
         elif row.state == "completed" and row.step_due_at is None:
-            result = "Công dân đã bổ sung"  # waiting on the citizen has no step limit
+            result = WAITING_DONE  # time spent waiting on the citizen has no step limit
         elif row.state == "cancelled":
             result = "Dừng (hồ sơ kết thúc)"
         else:

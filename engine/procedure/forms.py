@@ -162,7 +162,14 @@ def sample_submission(schema: dict[str, Any] | None, *, outcome: str | None = No
     allowed = outcome_values(schema)
     if allowed:
         data[OUTCOME] = outcome if outcome in allowed else sorted(allowed)[0]
-    for name in schema.get("required") or []:
+    required = list(schema.get("required") or [])
+    # Conditional requirements (`allOf: [{if: ..., then: {required: [...]}}]`) that the
+    # data chosen so far triggers, e.g. a refusal reason when the outcome is refuse.
+    for rule in schema.get("allOf") or []:
+        if isinstance(rule, dict) and "if" in rule and isinstance(rule.get("then"), dict):
+            if Draft202012Validator(rule["if"]).is_valid(data):
+                required.extend(rule["then"].get("required") or [])
+    for name in required:
         if name in data:
             continue
         data[name] = _sample_value(properties.get(name) or {})

@@ -154,6 +154,7 @@ class _Checker:
         for scope in reversed(self.scopes):  # inner scopes first: a subprocess weighs its longest path
             self.order_scope(scope)
         self.check_outcomes()
+        self.check_outcome_routing()
         if metadata is not None:
             self.check_limits(process, metadata)
         try:  # SpiffWorkflow's own checks run even when ours found problems: every problem at once
@@ -706,6 +707,44 @@ class _Checker:
                              f"The condition uses outcome {value!r}, but form {form_id!r} of step {step_name!r} "
                              f"allows only {', '.join(sorted(allowed))}.",
                              f"Add {value!r} to the outcome oneOf of {form_id}, or fix the condition.", flow)
+
+    def check_outcome_routing(self) -> None:
+        """Every outcome a deciding step offers must lead somewhere on purpose: at most one
+        untested choice may take the gateway's default flow (else two different choices,
+        e.g. approve and supplement, would silently go the same way), and with no default
+        flow every choice needs its own condition (else the run stops at the gateway)."""
+        tested: dict[str, set[str]] = {}
+        for flow in self.root.iter(f"{BPMN}sequenceFlow"):
+            condition = flow.find(f"{BPMN}conditionExpression")
+            source = flow.get("sourceRef") or ""
+            if condition is None or self.kind.get(source) not in GATEWAYS:
+                continue
+            try:
+                compiled = compile_expression(condition.text or "")
+            except UnsafeExpression:
+                continue
+            tested.setdefault(source, set()).update(_outcome_constants(compiled.tree))
+        for gateway_id, values in sorted(tested.items()):
+            if not values:
+                continue
+            gateway = self.elements[gateway_id]
+            has_default = bool(gateway.get("default"))
+            for step_id in sorted(self.preceding_steps(gateway_id)):
+                form_id = read_properties(self.elements[step_id]).get(v.FORM)
+                if form_id in self.bad_forms or form_id not in self.forms:
+                    continue
+                offered = outcome_values(self.forms[form_id]) or frozenset()
+                untested = sorted(offered - values)
+                if (has_default and len(untested) > 1) or (not has_default and untested):
+                    step_name = self.elements[step_id].get("name") or step_id
+                    self.add("outcome_not_routed",
+                             f"Biểu mẫu {form_id!r} của bước {step_name!r} cho chọn {', '.join(untested)} nhưng cổng "
+                             f"{gateway_id!r} không có điều kiện riêng cho các lựa chọn này.",
+                             f"Form {form_id!r} of step {step_name!r} offers {', '.join(untested)}, but gateway "
+                             f"{gateway_id!r} has no condition of its own for "
+                             + ("them (they would all take the default flow)." if has_default else "them and no default flow."),
+                             "Add a flow with a condition such as outcome == 'supplement' for each choice, or remove "
+                             "the choices the step must not offer from its form.", gateway)
 
     # -- SpiffWorkflow --------------------------------------------------------------
     def report_spiff_error(self, exc: Exception, process: etree._Element) -> None:

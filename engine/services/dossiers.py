@@ -251,8 +251,12 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
         uow.commit()
 
 
-def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = None) -> StepOutcome:
-    """Complete a human step with its form data; the workflow moves on."""
+def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = None, *,
+                  pause_reason: str | None = None) -> StepOutcome:
+    """Complete a human step with its form data; the workflow moves on.
+
+    `pause_reason` is recorded on a pause this completion opens (what the citizen
+    must bring), in the dossier's pause record and the log, not in the form data."""
     data = dict(data or {})
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
@@ -283,12 +287,12 @@ def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = 
         if task.due_at is not None:
             task.classification = flow.calendar.classify_finished(task.due_at, uow.now)
         flow.close_pause_of(task)
-        opened = flow.sync(handed_over_by=actor.user_id)
+        opened = flow.sync(handed_over_by=actor.user_id, pause_reason=pause_reason)
         uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"state": "open", **before},
                 after={"state": "completed", "bpmn_id": task.bpmn_id, "outcome": task.outcome,
                        "classification": task.classification, "opened": [t.bpmn_id for t in opened],
-                       **_snapshot(dossier)})
+                       "pause_reason": pause_reason, **_snapshot(dossier)})
         uow.commit()
         return StepOutcome(dossier.id, dossier.code, dossier.status_code, [t.id for t in opened])
 
@@ -299,7 +303,7 @@ def request_supplementation(rt, actor: Actor, task_id: int, reason: str, data: d
         raise InvalidInput("say what the citizen must supplement", "phải ghi rõ nội dung cần bổ sung",
                            code="reason_required", problems=[Problem("required", "Phải ghi nội dung cần bổ sung.",
                                                                       "The reason is required.", field="reason")])
-    return complete_task(rt, actor, task_id, {**(data or {}), "outcome": SUPPLEMENT, "reason": reason.strip()})
+    return complete_task(rt, actor, task_id, {**(data or {}), "outcome": SUPPLEMENT}, pause_reason=reason.strip())
 
 
 def supplement(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any] | None = None) -> StepOutcome:

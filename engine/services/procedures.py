@@ -4,7 +4,7 @@ new version. A dossier is pinned to the version effective when it was received."
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from engine.audit import Actor
 from engine.calendar import VN_TZ
-from engine.db.models import Procedure, ProcedureVersion, User
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from engine.permissions import load_principal
+from engine.db.models import Procedure, ProcedureVersion
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.permissions import load_principal, require_anywhere
 from engine.procedure import compile_model
 from engine.procedure.model import ProcedureModel
 
@@ -33,11 +33,11 @@ class VersionInfo:
 def submit_version(rt, actor: Actor, source: bytes, filename: str, *, forms: dict | None = None,
                    forms_dir: Path | None = None, change_note: str = "") -> VersionInfo:
     """Validate a model and store it as a draft version (idempotent on identical content)."""
-    require_library_role(rt, actor, "procedure.author")
     model = compile_model(source, filename, forms=forms, forms_dir=forms_dir,
                           trusted_scripts=rt.settings.trusted_scripts)
     meta = model.metadata
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.author")
         s = uow.session
         procedure = s.scalar(select(Procedure).where(Procedure.code == meta.procedure_code))
         if procedure is None:
@@ -65,8 +65,8 @@ def submit_version(rt, actor: Actor, source: bytes, filename: str, *, forms: dic
 
 
 def approve_version(rt, actor: Actor, version_id: int) -> VersionInfo:
-    require_library_role(rt, actor, "procedure.approve")
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.approve")
         version = _get(uow.session, version_id)
         if version.status != "draft":
             raise Conflict(f"version {version_id} is {version.status}, only a draft can be approved",
@@ -84,8 +84,8 @@ def approve_version(rt, actor: Actor, version_id: int) -> VersionInfo:
 
 
 def publish_version(rt, actor: Actor, version_id: int, effective_from: date) -> VersionInfo:
-    require_library_role(rt, actor, "procedure.approve")
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.approve")
         version = _get(uow.session, version_id)
         if version.status != "approved":
             raise Conflict(f"version {version_id} is {version.status}; approve it before publishing",
@@ -102,8 +102,8 @@ def publish_version(rt, actor: Actor, version_id: int, effective_from: date) -> 
 
 
 def retire_version(rt, actor: Actor, version_id: int) -> VersionInfo:
-    require_library_role(rt, actor, "procedure.approve")
     with rt.unit_of_work(actor) as uow:
+        authorize(uow, "procedure.approve")
         version = _get(uow.session, version_id)
         if version.status == "retired":
             raise Conflict(f"version {version_id} is already retired", f"phiên bản {version_id} đã bị bãi bỏ",
@@ -151,75 +151,15 @@ def effective_version(session: Session, procedure_code: str, on: date) -> Proced
     return version
 
 
+def authorize(uow, action: str) -> None:
+    """The procedure library is province-wide: the role is needed in some unit.
+    System actors (CLI seeding, demo) act in-process only."""
+    if uow.actor.user_id is not None:
+        require_anywhere(load_principal(uow.session, uow.actor.user_id, uow.now.astimezone(VN_TZ).date()), action)
+
+
 def load_model(rt, version: ProcedureVersion) -> ProcedureModel:
     return rt.model(version)
-
-
-def library_rights(rt, actor: Actor) -> frozenset[str]:
-    """Which of procedure.author / procedure.approve the user holds (in any unit) today."""
-    if actor.user_id is None:
-        return frozenset({"procedure.author", "procedure.approve"})
-    with rt.db.session_factory() as session:
-        principal = load_principal(session, actor.user_id, rt.clock.now().astimezone(VN_TZ).date())
-        return frozenset(a for a in ("procedure.author", "procedure.approve") if principal.can_anywhere(a))
-
-
-def require_library_role(rt, actor: Actor, action: str) -> None:
-    """The library is shared by the province: a role allowing `action` in any unit
-    suffices. System actors (CLI, seeding) act in-process and are not checked."""
-    if action not in library_rights(rt, actor):
-        raise PermissionDenied(
-            f"your roles do not allow '{action}'", f"vai trò của bạn không được phép thực hiện '{action}'",
-            code="permission_denied",
-            hint="models are authored by the ISO consultant and approved by the chair or the province administrator")
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    version_id: int
-    version_no: int
-    status: str
-    filename: str
-    content_hash: str
-    change_note: str
-    created_at: datetime
-    created_by: str | None
-    approved_at: datetime | None
-    approved_by: str | None
-    effective_from: date | None
-    retired_at: datetime | None
-    in_effect: bool  # the version a dossier received today is pinned to
-
-
-@dataclass(frozen=True)
-class LibraryEntry:
-    code: str
-    name: str
-    field: str
-    time_limit: str
-    versions: list[VersionRow]
-
-
-def list_library(rt) -> list[LibraryEntry]:
-    """Every procedure of the library with all its versions, newest first (the library is
-    public within the province: any logged-in user may read it)."""
-    today = rt.clock.now().astimezone(VN_TZ).date()
-    with rt.db.session_factory() as s:
-        names = dict(s.execute(select(User.id, User.full_name)).all())
-        entries = []
-        for procedure in s.scalars(select(Procedure).order_by(Procedure.field, Procedure.code)):
-            versions = sorted(procedure.versions, key=lambda v: v.version_no, reverse=True)
-            try:
-                current = effective_version(s, procedure.code, today).id
-            except (Conflict, NotFound):
-                current = None
-            meta = versions[0].model_metadata if versions else {}
-            entries.append(LibraryEntry(
-                procedure.code, procedure.name, procedure.field, str(meta.get("time_limit", "")),
-                [VersionRow(v.id, v.version_no, v.status, v.filename, v.content_hash, v.change_note, v.created_at,
-                            names.get(v.created_by_id), v.approved_at, names.get(v.approved_by_id),
-                            v.effective_from, v.retired_at, v.id == current) for v in versions]))
-        return entries
 
 
 def _get(session: Session, version_id: int) -> ProcedureVersion:

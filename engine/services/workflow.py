@@ -20,6 +20,8 @@ from engine.db.models import Dossier, DossierPause, OrgUnit, Task, WorkflowState
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.procedure.model import ProcedureModel
 from engine.procedure.serializer import instance_from_json, instance_to_json, new_workflow
+from engine.scheduler.deadlines import reschedule
+from engine.scheduler.spiff_clock import spiff_now
 from engine.services.uow import UnitOfWork
 
 STATUS_RECEIVED = 2
@@ -41,7 +43,9 @@ def recompute_due(dossier: Dossier, calendar: WorkingCalendar, model: ProcedureM
 
     After an apology letter the new appointment is the base and only later pauses count.
     """
-    closed = [Pause(p.started_at, p.ended_at) for p in dossier.pauses if p.ended_at is not None]
+    # A pause closed at the instant it opened (the citizen was still at the desk) moved nothing.
+    closed = [Pause(p.started_at, p.ended_at) for p in dossier.pauses
+              if p.ended_at is not None and p.ended_at > p.started_at]
     if dossier.apology_due_at is not None and dossier.apology_issued_at is not None:
         start = dossier.apology_issued_at
         base = WorkingTimeLimit(calendar.working_time_between(start, dossier.apology_due_at))
@@ -91,7 +95,8 @@ class DossierWorkflow:
         # value from an earlier step can never route a later gateway.
         spiff_task.data.update({name: data.get(name) for name in self.model.gateway_variables})
         try:
-            spiff_task.run()
+            with spiff_now(self.uow.now):  # timers armed by this step count from the injected clock
+                spiff_task.run()
         except WorkflowException as exc:
             raise _workflow_error(exc) from exc
         self._run_engine()
@@ -101,7 +106,8 @@ class DossierWorkflow:
 
     def _run_engine(self) -> None:
         try:
-            self.workflow.do_engine_steps()
+            with spiff_now(self.uow.now):
+                self.workflow.do_engine_steps()
         except WorkflowException as exc:
             raise _workflow_error(exc) from exc
 
@@ -110,7 +116,7 @@ class DossierWorkflow:
     def open_spiff_tasks(self):
         return self.workflow.get_tasks(state=TaskState.READY, manual=True)
 
-    def sync(self, *, handed_over_by: int | None) -> list[Task]:
+    def sync(self, *, handed_over_by: int | None, pause_reason: str | None = None) -> list[Task]:
         """Project newly opened steps, cancel vanished ones, update pauses, status, due.
         Returns the newly opened task rows."""
         uow, dossier, now = self.uow, self.dossier, self.uow.now
@@ -138,12 +144,13 @@ class DossierWorkflow:
             created.append(row)
             if step.clock == "paused":
                 pause = DossierPause(dossier_id=dossier.id, kind=PAUSE_KIND_BY_STATUS.get(step.status, "supplementation"),
-                                     started_at=now, reason=step.name)
+                                     started_at=now, reason=pause_reason or step.name)
                 pause.task = row
                 session.add(pause)
                 dossier.pauses.append(pause)
         session.flush()
         self._update_dossier(created)
+        reschedule(session, dossier, self.model, self.calendar)  # next escalation instants (engine.scheduler)
         self.save()
         return created
 

@@ -225,3 +225,24 @@ def receivable_procedures(rt, on: date | None = None) -> list[ProcedureChoice]:
     for code, name, field, version_no, _ in rows:  # ordered so the version in effect comes last
         latest[code] = ProcedureChoice(code, name, field, version_no)
     return sorted(latest.values(), key=lambda p: (p.field, p.name))
+
+
+# --- the procedure library -----------------------------------------------------------
+
+LIBRARY_ACTIONS = ("procedure.view", "procedure.author", "procedure.approve")
+
+
+def library_rights(rt, actor: Actor) -> frozenset[str]:
+    """Which library actions the user holds (in any unit) today; the library is province-wide."""
+    with rt.db.session_factory() as session:
+        principal = _principal(session, rt, actor)
+        return frozenset(a for a in LIBRARY_ACTIONS if principal.can_anywhere(a))
+
+
+def user_names(rt, user_ids: set[int | None]) -> dict[int, str]:
+    """Full names for the authors and approvers shown in lists."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    with rt.db.session_factory() as session:
+        return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())

@@ -99,7 +99,6 @@ DECISION_FORM = {
         "outcome": {"type": "string", "title": "Kết quả", "oneOf": [
             {"const": "approve", "title": "Đồng ý"},
             {"const": "refuse", "title": "Từ chối"},
-            {"const": "supplement", "title": "Bổ sung"},
         ]},
     },
     "required": ["outcome"],

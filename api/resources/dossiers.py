@@ -1,0 +1,370 @@
+"""Dossiers at the one-stop desk and in the back office (DOMAIN.md §3), and their steps."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from api.auth import current_actor, runtime
+from api.schemas import Instant, PageArgs, PageMeta
+from engine.roles import ROLES
+from engine.services import dossiers, views
+from engine.services.dossiers import Applicant
+
+blp = Blueprint("dossiers", __name__, url_prefix="/api", description="Dossiers, their steps and the process control sheet")
+
+DOSSIER_REF = "<string(maxlength=40):ref>"
+ID = validate.Range(1, 2**31 - 1)
+REASON = validate.Length(1, 1000)
+
+
+def _ref(ref: str) -> int | str:
+    """A dossier is addressed by its code (TRIPHU-260303-0001) or its numeric id."""
+    return int(ref) if ref.isdigit() and len(ref) < 10 else ref.upper()
+
+
+# --- schemas ------------------------------------------------------------------------
+
+
+class ApplicantSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    id_number = fields.String(load_default="", validate=validate.Length(0, 32))
+    address = fields.String(load_default="", validate=validate.Length(0, 300))
+    phone = fields.String(load_default="", validate=validate.Length(0, 32))
+    email = fields.String(load_default="", validate=validate.Length(0, 254))
+
+
+class ReceiveSchema(Schema):
+    unit_code = fields.String(required=True, validate=validate.Length(1, 32))
+    procedure_code = fields.String(required=True, validate=validate.Length(1, 32))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    channel = fields.Integer(load_default=1, validate=validate.OneOf([1, 2, 3]),
+                             metadata={"description": "1 in person, 2 online, 3 postal"})
+    data = fields.Dict(load_default=dict, metadata={"description": "dossier data the procedure's gateways read"})
+
+
+class ReceiptSchema(Schema):
+    dossier_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    pin = fields.String(required=True, metadata={"description": "print it on the slip; it is not stored in clear"})
+    received_at = Instant(required=True)
+    due_at = Instant(required=True)
+    procedure_code = fields.String(required=True)
+    version_no = fields.Integer(required=True)
+
+
+class TaskSchema(Schema):
+    id = fields.Integer(required=True)
+    dossier_id = fields.Integer(required=True)
+    dossier_code = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    procedure_code = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    bpmn_id = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    org_unit_code = fields.String(required=True)
+    assignee_id = fields.Integer(allow_none=True)
+    assignee_name = fields.String(allow_none=True)
+    state = fields.String(required=True)
+    clock = fields.String(required=True, metadata={"description": "running | paused (waiting on the citizen)"})
+    status_code = fields.Integer(required=True)
+    form = fields.String(allow_none=True)
+    created_at = Instant(required=True)
+    due_at = Instant(allow_none=True)
+    dossier_due_at = Instant(required=True)
+    completed_at = Instant(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    classification = fields.String(allow_none=True)
+    urgency = fields.String(required=True, metadata={"description": "overdue | due_today | due_soon | normal | paused | done"})
+
+
+class PauseSchema(Schema):
+    kind = fields.String(required=True)
+    started_at = Instant(required=True)
+    ended_at = Instant(allow_none=True)
+    reason = fields.String(required=True)
+
+
+class DossierSchema(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    org_unit_code = fields.String(required=True)
+    org_unit_name = fields.String(required=True)
+    procedure_code = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    field = fields.String(required=True)
+    version_no = fields.Integer(required=True)
+    applicant_name = fields.String(required=True)
+    applicant_id_number = fields.String(required=True)
+    applicant_address = fields.String(required=True)
+    applicant_phone = fields.String(required=True)
+    applicant_email = fields.String(required=True)
+    channel = fields.Integer(required=True)
+    status_code = fields.Integer(required=True)
+    status_label = fields.String(required=True)
+    state = fields.String(required=True)
+    received_at = Instant(required=True)
+    due_at = Instant(required=True)
+    original_due_at = Instant(required=True)
+    finished_at = Instant(allow_none=True)
+    returned_at = Instant(allow_none=True)
+    classification = fields.String(allow_none=True)
+    result = fields.String(allow_none=True)
+    supplement_count = fields.Integer(required=True)
+    apology_issued_at = Instant(allow_none=True)
+    apology_due_at = Instant(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    urgency = fields.String(required=True)
+    open_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+    pauses = fields.List(fields.Nested(PauseSchema), required=True)
+    data = fields.Dict(required=True)
+
+
+class DossierSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    org_unit_code = fields.String(required=True)
+    procedure_code = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    field = fields.String(required=True)
+    applicant_name = fields.String(required=True)
+    channel = fields.Integer(required=True)
+    status_code = fields.Integer(required=True)
+    status_label = fields.String(required=True)
+    state = fields.String(required=True)
+    received_at = Instant(required=True)
+    due_at = Instant(required=True)
+    finished_at = Instant(allow_none=True)
+    classification = fields.String(allow_none=True)
+    result = fields.String(allow_none=True)
+    urgency = fields.String(required=True)
+
+
+class DossierPageSchema(Schema):
+    items = fields.List(fields.Nested(DossierSummarySchema), required=True)
+    page = fields.Nested(PageMeta, required=True)
+
+
+class SearchArgs(PageArgs):
+    code = fields.String(validate=validate.Length(1, 40), metadata={"description": "part of the dossier code"})
+    applicant = fields.String(validate=validate.Length(1, 200), metadata={"description": "part of the applicant's name"})
+    status_code = fields.Integer(validate=validate.Range(1, 10))
+    procedure_code = fields.String(validate=validate.Length(1, 32))
+    field = fields.String(validate=validate.Length(1, 64))
+    unit_code = fields.String(validate=validate.Length(1, 32))
+    received_from = fields.Date(metadata={"description": "local date, inclusive"})
+    received_to = fields.Date(metadata={"description": "local date, inclusive"})
+    state = fields.String(validate=validate.OneOf(["open", "closed"]))
+    overdue_only = fields.Boolean(load_default=False)
+    sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)))
+
+
+class TimelineRowSchema(Schema):
+    task_id = fields.Integer(required=True)
+    step = fields.String(required=True)
+    bpmn_id = fields.String(required=True)
+    from_role = fields.String(allow_none=True)
+    from_user = fields.String(allow_none=True)
+    to_role = fields.String(required=True)
+    to_user = fields.String(allow_none=True)
+    handed_over_at = Instant(required=True)
+    step_due_at = Instant(allow_none=True)
+    completed_at = Instant(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    result = fields.String(allow_none=True, metadata={"description": "early | on_time | late"})
+    state = fields.String(required=True)
+    outcome = fields.String(allow_none=True)
+    note = fields.String(required=True)
+
+
+class OutcomeSchema(Schema):
+    dossier_id = fields.Integer(required=True)
+    dossier_code = fields.String(required=True)
+    status_code = fields.Integer(required=True)
+    opened_task_ids = fields.List(fields.Integer(), required=True)
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True, validate=REASON)
+
+
+class FormDataSchema(Schema):
+    data = fields.Dict(load_default=dict, metadata={"description": "the step's form fields (JSON Schema of the form)"})
+
+
+class SupplementationSchema(Schema):
+    reason = fields.String(required=True, validate=REASON, metadata={"description": "what the citizen must bring (form 02)"})
+    data = fields.Dict(load_default=dict)
+
+
+class ApologySchema(Schema):
+    reason = fields.String(required=True, validate=REASON)
+    new_due_at = Instant(required=True, metadata={"description": "the new appointment (form 04)"})
+
+
+class InboxArgs(PageArgs):
+    include_pool = fields.Boolean(load_default=True,
+                                  metadata={"description": "also unclaimed steps of roles I hold"})
+
+
+class QueueArgs(PageArgs):
+    unit_code = fields.String(required=True, validate=validate.Length(1, 32))
+    role = fields.String(validate=validate.OneOf(sorted(ROLES)))
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema), required=True)
+    page = fields.Nested(PageMeta, required=True)
+
+
+class ReassignSchema(Schema):
+    user_id = fields.Integer(required=True, validate=ID)
+    reason = fields.String(load_default="", validate=validate.Length(0, 1000))
+
+
+# --- dossiers -----------------------------------------------------------------------
+
+
+@blp.post("/dossiers")
+@blp.arguments(ReceiveSchema)
+@blp.response(201, ReceiptSchema)
+def receive(body):
+    """Receive a complete dossier at the desk: code, appointment (due instant) and slip PIN."""
+    applicant = Applicant(**body["applicant"])
+    return dossiers.receive(runtime(), current_actor(), unit_code=body["unit_code"],
+                            procedure_code=body["procedure_code"], applicant=applicant, channel=body["channel"],
+                            data=body["data"])
+
+
+@blp.get("/dossiers")
+@blp.arguments(SearchArgs, location="query", unknown=RAISE)
+@blp.response(200, DossierPageSchema)
+def search(args):
+    """Search the dossiers of the caller's communes (another commune's never appear)."""
+    limit, offset = args.pop("limit"), args.pop("offset")
+    items, total = views.search_dossiers(runtime(), current_actor(), views.DossierFilter(**args),
+                                         limit=limit, offset=offset)
+    return {"items": items, "page": {"limit": limit, "offset": offset, "total": total}}
+
+
+@blp.get(f"/dossiers/{DOSSIER_REF}")
+@blp.response(200, DossierSchema)
+def get(ref: str):
+    """One dossier with its open steps and pauses (404 for another commune's dossier)."""
+    return views.dossier_view(runtime(), current_actor(), _ref(ref))
+
+
+@blp.get(f"/dossiers/{DOSSIER_REF}/timeline")
+@blp.response(200, TimelineRowSchema(many=True))
+def timeline(ref: str):
+    """The process control sheet (form 05): one row per hand-over, with step due and result."""
+    return views.timeline(runtime(), current_actor(), _ref(ref))
+
+
+@blp.post(f"/dossiers/{DOSSIER_REF}/supplement")
+@blp.arguments(FormDataSchema)
+@blp.response(200, OutcomeSchema)
+def supplement(body, ref: str):
+    """The citizen brought the missing papers: the clock runs again."""
+    return dossiers.supplement(runtime(), current_actor(), _ref(ref), body["data"])
+
+
+@blp.post(f"/dossiers/{DOSSIER_REF}/refuse")
+@blp.arguments(ReasonSchema)
+@blp.response(200, OutcomeSchema)
+def refuse(body, ref: str):
+    """Refuse with reasons (form 03; chair or vice chair)."""
+    return dossiers.refuse(runtime(), current_actor(), _ref(ref), body["reason"])
+
+
+@blp.post(f"/dossiers/{DOSSIER_REF}/withdraw")
+@blp.arguments(ReasonSchema)
+@blp.response(200, OutcomeSchema)
+def withdraw(body, ref: str):
+    """The citizen withdraws the dossier (status 7)."""
+    return dossiers.withdraw(runtime(), current_actor(), _ref(ref), body["reason"])
+
+
+@blp.post(f"/dossiers/{DOSSIER_REF}/stop")
+@blp.arguments(ReasonSchema)
+@blp.response(200, OutcomeSchema)
+def stop(body, ref: str):
+    """Stop processing (status 8; chair or vice chair)."""
+    return dossiers.stop(runtime(), current_actor(), _ref(ref), body["reason"])
+
+
+@blp.post(f"/dossiers/{DOSSIER_REF}/return-result")
+@blp.arguments(FormDataSchema)
+@blp.response(200, OutcomeSchema)
+def return_result(body, ref: str):
+    """Hand the result (or the refusal letter) to the citizen (status 10)."""
+    return dossiers.return_result(runtime(), current_actor(), _ref(ref), body["data"])
+
+
+@blp.post(f"/dossiers/{DOSSIER_REF}/apology")
+@blp.arguments(ApologySchema)
+@blp.response(200, OutcomeSchema)
+def apology(body, ref: str):
+    """Apology letter with a new appointment (form 04), at most once per dossier."""
+    return dossiers.issue_apology(runtime(), current_actor(), _ref(ref), body["reason"], body["new_due_at"])
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+@blp.get("/tasks/inbox")
+@blp.arguments(InboxArgs, location="query", unknown=RAISE)
+@blp.response(200, TaskPageSchema)
+def inbox(args):
+    """My open steps by due instant: assigned to me, and unclaimed ones of my roles."""
+    items = views.inbox(runtime(), current_actor(), limit=args["limit"], offset=args["offset"],
+                        include_pool=args["include_pool"])
+    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+
+
+@blp.get("/tasks/queue")
+@blp.arguments(QueueArgs, location="query", unknown=RAISE)
+@blp.response(200, TaskPageSchema)
+def queue(args):
+    """A commune's open steps by due instant, optionally of one role (commune staff)."""
+    items = views.queue(runtime(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
+                        limit=args["limit"], offset=args["offset"])
+    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+
+
+@blp.post("/tasks/<int:task_id>/claim")
+@blp.response(204)
+def claim(task_id: int):
+    """Take an unclaimed step of a role I hold."""
+    dossiers.claim(runtime(), current_actor(), task_id)
+
+
+@blp.post("/tasks/<int:task_id>/unclaim")
+@blp.response(204)
+def unclaim(task_id: int):
+    """Put a step I claimed back in the commune queue."""
+    dossiers.unclaim(runtime(), current_actor(), task_id)
+
+
+@blp.post("/tasks/<int:task_id>/complete")
+@blp.arguments(FormDataSchema)
+@blp.response(200, OutcomeSchema)
+def complete(body, task_id: int):
+    """Complete a step with its form data; the workflow moves on."""
+    return dossiers.complete_task(runtime(), current_actor(), task_id, body["data"])
+
+
+@blp.post("/tasks/<int:task_id>/request-supplementation")
+@blp.arguments(SupplementationSchema)
+@blp.response(200, OutcomeSchema)
+def request_supplementation(body, task_id: int):
+    """Ask the citizen for more papers from this step (form 02, once per dossier); the clock pauses."""
+    return dossiers.request_supplementation(runtime(), current_actor(), task_id, body["reason"], body["data"])
+
+
+@blp.post("/tasks/<int:task_id>/reassign")
+@blp.arguments(ReassignSchema)
+@blp.response(204)
+def reassign(body, task_id: int):
+    """Hand an open step to another holder of its role (chair or vice chair; audited)."""
+    dossiers.reassign(runtime(), current_actor(), task_id, body["user_id"], body["reason"])

@@ -1,0 +1,182 @@
+"""The procedure library (ISO 9001 clause 7.5): upload a BPMN model and read its
+validation report, approve, publish with an effective date, retire, download, diff."""
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from api.auth import current_actor, runtime
+from api.schemas import Instant, PageArgs, PageMeta, ProblemItemSchema
+from engine.services import library, procedures
+
+blp = Blueprint("procedures", __name__, url_prefix="/api", description="Procedure models and their controlled versions")
+
+MAX_SOURCE_CHARS = 2_000_000
+
+
+class UploadSchema(Schema):
+    filename = fields.String(required=True, validate=validate.Regexp(r"^[\w .()-]{1,200}\.bpmn$",
+                                                                    error="a file name ending in .bpmn"))
+    source = fields.String(required=True, validate=validate.Length(1, MAX_SOURCE_CHARS),
+                           metadata={"description": "the BPMN XML text (UTF-8)"})
+    forms = fields.Dict(keys=fields.String(validate=validate.Length(1, 128)), values=fields.Dict(), load_default=dict,
+                        metadata={"description": "form id -> JSON Schema of the step forms the model names"})
+    change_note = fields.String(load_default="", validate=validate.Length(0, 1000))
+
+
+class ValidationReportSchema(Schema):
+    file = fields.String(required=True)
+    ok = fields.Boolean(required=True)
+    problems = fields.List(fields.Nested(ProblemItemSchema), required=True)
+
+
+class VersionSchema(Schema):
+    version_id = fields.Integer(required=True)
+    procedure_code = fields.String(required=True)
+    version_no = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "draft | approved | retired"})
+    content_hash = fields.String(required=True)
+    filename = fields.String(required=True)
+    change_note = fields.String(required=True)
+    created_at = Instant(required=True)
+    created_by_id = fields.Integer(allow_none=True)
+    approved_at = Instant(allow_none=True)
+    approved_by_id = fields.Integer(allow_none=True)
+    effective_from = fields.Date(allow_none=True)
+    retired_at = Instant(allow_none=True)
+    metadata = fields.Dict(required=True)
+
+
+class SubmittedSchema(Schema):
+    version_id = fields.Integer(required=True)
+    procedure_code = fields.String(required=True)
+    version_no = fields.Integer(required=True)
+    status = fields.String(required=True)
+    content_hash = fields.String(required=True)
+    effective_from = fields.Date(allow_none=True)
+    created = fields.Boolean(required=True, metadata={"description": "false when identical content was already stored"})
+
+
+class ProcedureSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    field = fields.String(required=True)
+    effective_version_no = fields.Integer(allow_none=True)
+    versions = fields.List(fields.Nested(VersionSchema), required=True)
+
+
+class ProcedurePageSchema(Schema):
+    items = fields.List(fields.Nested(ProcedureSchema), required=True)
+    page = fields.Nested(PageMeta, required=True)
+
+
+class ProcedureListArgs(PageArgs):
+    field = fields.String(validate=validate.Length(1, 64))
+    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "part of the code or name"})
+    status = fields.String(validate=validate.OneOf(library.VERSION_STATUSES))
+
+
+class PublishSchema(Schema):
+    effective_from = fields.Date(required=True, metadata={"description": "first day new dossiers use this version"})
+
+
+class DiffArgs(Schema):
+    against = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1),
+                             metadata={"description": "the older version id"})
+
+
+class ChangeSchema(Schema):
+    key = fields.String(required=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class DiffSchema(Schema):
+    procedure_code = fields.String(required=True)
+    from_version = fields.Nested(VersionSchema, required=True)
+    to_version = fields.Nested(VersionSchema, required=True)
+    metadata_changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    steps_added = fields.List(fields.String(), required=True)
+    steps_removed = fields.List(fields.String(), required=True)
+    source_diff = fields.String(required=True)
+    source_diff_truncated = fields.Boolean(required=True)
+
+
+@blp.get("/procedures")
+@blp.arguments(ProcedureListArgs, location="query", unknown=RAISE)
+@blp.response(200, ProcedurePageSchema)
+def list_procedures(args):
+    """Procedures by code, each with its versions and the version in effect today."""
+    items, total = library.list_procedures(runtime(), current_actor(), field_code=args.get("field"),
+                                           query=args.get("q"), status=args.get("status"), limit=args["limit"],
+                                           offset=args["offset"])
+    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"], "total": total}}
+
+
+@blp.post("/procedures/validate")
+@blp.arguments(UploadSchema)
+@blp.response(200, ValidationReportSchema)
+def validate_model(body):
+    """The validation report of a model, without storing it (iso_consultant)."""
+    report = library.validate_upload(runtime(), current_actor(), body["source"].encode("utf-8"), body["filename"],
+                                     body["forms"])
+    return report.to_dict()
+
+
+@blp.post("/procedures/versions")
+@blp.arguments(UploadSchema)
+@blp.response(201, SubmittedSchema)
+def submit_version(body):
+    """Store a valid model as a draft version (iso_consultant). An invalid model answers
+    422 with every problem (element, line, bilingual message, hint)."""
+    info = procedures.submit_version(runtime(), current_actor(), body["source"].encode("utf-8"), body["filename"],
+                                     forms=body["forms"], change_note=body["change_note"])
+    return info
+
+
+@blp.get("/procedure-versions/<int:version_id>")
+@blp.response(200, VersionSchema)
+def get_version(version_id: int):
+    """One version with its status history and metadata."""
+    return library.get_version(runtime(), current_actor(), version_id)
+
+
+@blp.get("/procedure-versions/<int:version_id>/source")
+@blp.response(200, description="the BPMN file as submitted", content_type="application/xml")
+def download_source(version_id: int):
+    """Download the BPMN source of a version."""
+    filename, source, _ = library.version_source(runtime(), current_actor(), version_id)
+    response = Response(source, mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@blp.post("/procedure-versions/<int:version_id>/approve")
+@blp.response(200, SubmittedSchema)
+def approve(version_id: int):
+    """Approve a draft (chair or province_admin; never its own author)."""
+    return procedures.approve_version(runtime(), current_actor(), version_id)
+
+
+@blp.post("/procedure-versions/<int:version_id>/publish")
+@blp.arguments(PublishSchema)
+@blp.response(200, SubmittedSchema)
+def publish(body, version_id: int):
+    """Make an approved version effective from a date."""
+    return procedures.publish_version(runtime(), current_actor(), version_id, body["effective_from"])
+
+
+@blp.post("/procedure-versions/<int:version_id>/retire")
+@blp.response(200, SubmittedSchema)
+def retire(version_id: int):
+    """Retire a version; dossiers already running on it stay on it."""
+    return procedures.retire_version(runtime(), current_actor(), version_id)
+
+
+@blp.get("/procedure-versions/<int:version_id>/diff")
+@blp.arguments(DiffArgs, location="query", unknown=RAISE)
+@blp.response(200, DiffSchema)
+def diff(args, version_id: int):
+    """What changed from version `against` to this one: metadata, steps and the BPMN text."""
+    return library.diff_versions(runtime(), current_actor(), args["against"], version_id)

@@ -1,0 +1,222 @@
+"""Time of one statistics report (engine.services.statistics) over 100,000 dossiers.
+
+Run (from the repository root):
+  .venv/bin/python bench/statistics_bench.py                       # SQLite file in a temp dir
+  .venv/bin/python bench/statistics_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/isoflow_stats --reset
+
+Seeding: communes and procedure models go through the services (create_org_unit,
+publish_file); users, dossiers, their steps and pauses are bulk-inserted rows shaped like
+the runtime's (due instants, pauses and classifications computed with the calendar), so
+100,000 dossiers take seconds instead of hours. Dossiers are received over Jan-Nov 2026;
+the clock stands at Tue 2026-12-15 10:00. Prints the median of `--repeat` runs per
+period and grouping, and the ratio to the month report.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, inspect, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.audit import Actor  # noqa: E402
+from engine.calendar import VN_TZ, WORKING_DAY, Pause, WorkingCalendar, WorkingTimeLimit  # noqa: E402
+from engine.clock import FixedClock  # noqa: E402
+from engine.db.migrate import upgrade  # noqa: E402
+from engine.db.models import Base, Dossier, DossierPause, Procedure, ProcedureVersion, Task, User  # noqa: E402
+from engine.db.session import Database  # noqa: E402
+from engine.runtime import Runtime  # noqa: E402
+from engine.services.identity import create_org_unit  # noqa: E402
+from engine.services.procedures import publish_file  # noqa: E402
+from engine.services.statistics import GROUPINGS, compute_statistics  # noqa: E402
+
+SYSTEM = Actor.system("bench")
+MODEL = ROOT / "tests" / "fixtures" / "simple-procedure.bpmn"
+# code, field, limit in working days
+PROCEDURES = [("9.100001", "civil_status", 2), ("9.100002", "civil_status", 3), ("9.100003", "certification", 2),
+              ("9.100004", "certification", 2), ("9.100005", "land", 5), ("9.100006", "social_protection", 5),
+              ("9.100007", "household_business", 3), ("9.100008", "culture", 4)]
+PERIODS = ["2026-03", "2026-Q3", "2026-9M", "2026"]
+NOW = datetime(2026, 12, 15, 10, 0, tzinfo=VN_TZ)
+HOUR = timedelta(hours=1)
+
+
+def publish_models(rt: Runtime, directory: Path) -> None:
+    (directory / "forms").mkdir(exist_ok=True)
+    for form in (MODEL.parent / "forms").iterdir():
+        (directory / "forms" / form.name).write_bytes(form.read_bytes())
+    source = MODEL.read_text(encoding="utf-8")
+    for code, field, days in PROCEDURES:
+        text_ = (source.replace('value="9.000001"', f'value="{code}"')
+                 .replace('value="civil_status"', f'value="{field}"')
+                 .replace('name="time_limit" value="P3D"', f'name="time_limit" value="P{days}D"')
+                 .replace('name="time_limit.mountainous" value="P5D"', f'name="time_limit.mountainous" value="P{days + 2}D"')
+                 .replace('name="Thủ tục thử nghiệm"', f'name="Thủ tục {code}"'))
+        path = directory / f"{code}.bpmn"
+        path.write_text(text_, encoding="utf-8")
+        publish_file(rt, SYSTEM, path, effective_from=date(2020, 1, 1))
+
+
+def seed(rt: Runtime, n: int, communes: int, seed_value: int) -> dict[str, int]:
+    rng = random.Random(seed_value)
+    cal = WorkingCalendar()
+    create_org_unit(rt, SYSTEM, code="BENCH", name="Tỉnh Bench", kind="province")
+    for i in range(communes):
+        create_org_unit(rt, SYSTEM, code=f"X{i:03d}", name=f"Xã số {i}", kind="commune", parent_code="BENCH",
+                        category="mountainous" if i % 5 == 4 else "normal")
+    with tempfile.TemporaryDirectory() as tmp:
+        publish_models(rt, Path(tmp))
+    with rt.db.engine.begin() as conn:
+        units = dict(conn.execute(text("SELECT code, id FROM org_units WHERE kind = 'commune'")).all())
+        versions = {code: vid for code, vid in conn.execute(
+            select(Procedure.code, ProcedureVersion.id).join(ProcedureVersion, ProcedureVersion.procedure_id == Procedure.id))}
+        user_rows = [{"username": f"{code.lower()}_{role}", "full_name": f"{role.title()} {code}", "active": True,
+                      "home_org_unit_id": uid, "created_at": NOW}
+                     for code, uid in units.items() for role in ("clerk", "officer", "chair")]
+        conn.execute(insert(User), user_rows)
+        users = dict(conn.execute(select(User.username, User.id)).all())
+    unit_list = sorted(units.items())
+    year_start = datetime(2026, 1, 1, tzinfo=VN_TZ)
+    span_minutes = int((datetime(2026, 12, 1, tzinfo=VN_TZ) - year_start).total_seconds() // 60)
+    dossiers, tasks, pauses = [], [], []
+    sequence: dict[tuple[str, date], int] = {}
+    for i in range(n):
+        code, unit_id = unit_list[i % len(unit_list)]
+        proc_code, _, days = PROCEDURES[rng.randrange(len(PROCEDURES))]
+        if int(code[1:]) % 5 == 4:
+            days += 2
+        received = cal.next_working_instant(year_start + timedelta(minutes=rng.randrange(span_minutes)))
+        limit = WorkingTimeLimit(days * WORKING_DAY)
+        day = received.date()
+        sequence[(code, day)] = sequence.get((code, day), 0) + 1
+        fate = rng.random()
+        paused = None
+        spend = limit.amount * rng.uniform(0.2, 1.4)  # working time the back office takes
+        if rng.random() < 0.1:  # supplementation during appraisal: 1-3 working days with the citizen
+            p_start = cal.add_working_time(received, spend * 0.3)
+            p_end = cal.add_working_time(p_start, WORKING_DAY * rng.randint(1, 3))
+            paused = (p_start, p_end)
+        due = cal.due(received, limit, [Pause(*paused)] if paused else [])
+        extra = cal.working_time_between(*paused) if paused else timedelta(0)
+        finished = cal.add_working_time(received, spend + extra)
+        row = {"id": i + 1, "code": f"{code}-{day:%y%m%d}-{sequence[(code, day)]:05d}", "org_unit_id": unit_id,
+               "procedure_version_id": versions[proc_code], "applicant_name": f"Công dân {i}", "channel": rng.choice((1, 1, 2, 2, 2, 3)),
+               "received_at": received, "due_at": due, "original_due_at": due, "pin_hash": "bench-seed",
+               "supplement_count": 1 if paused else 0, "data": {}}
+        still_open = finished > NOW or fate < 0.03
+        if fate < 0.05 and not still_open:  # withdrawn or stopped
+            row.update(state="closed", status_code=7, result="withdrawn", finished_at=finished, returned_at=None,
+                       classification=None)
+        elif still_open:
+            row.update(state="open", status_code=5 if paused and paused[1] > NOW else 4, result=None,
+                       finished_at=None, returned_at=None, classification=None)
+        else:
+            row.update(state="closed", status_code=10, result="granted", finished_at=finished, returned_at=finished,
+                       classification=cal.classify_finished(due, finished))
+        dossiers.append(row)
+        if paused:
+            pauses.append({"dossier_id": i + 1, "kind": "supplementation", "started_at": paused[0],
+                           "ended_at": paused[1] if paused[1] <= NOW else None, "reason": "Thiếu giấy tờ"})
+        # steps: receive (2 h), appraise (the rest), sign (4 h), each classified with the calendar
+        marks = [received, cal.add_working_time(received, spend * 0.1), finished - (finished - received) * 0.1, finished]
+        stuck_at = 1 if fate < 0.03 else None  # a few dossiers stay in appraisal and become overdue
+        for index, ((bpmn_id, role, duration), created, done) in enumerate(zip(
+                (("receive", "clerk", 2 * HOUR), ("appraise", "officer", days * WORKING_DAY - 6 * HOUR),
+                 ("sign", "chair", 4 * HOUR)), marks, marks[1:])):
+            if created > NOW or (row["result"] == "withdrawn" and index > 0):
+                break
+            step_due = cal.add_working_time(created, duration)
+            officer = users[f"{code.lower()}_{role}"]
+            if row["state"] == "open" and (done > NOW or index == stuck_at):
+                tasks.append(_task(i + 1, unit_id, bpmn_id, role, created, step_due, None,
+                                   officer if rng.random() < 0.8 else None, None))
+                break
+            tasks.append(_task(i + 1, unit_id, bpmn_id, role, created, step_due, done, officer,
+                               cal.classify_finished(step_due, done)))
+    t0 = time.perf_counter()
+    with rt.db.engine.begin() as conn:
+        for table, rows in ((Dossier, dossiers), (DossierPause, pauses), (Task, tasks)):
+            for k in range(0, len(rows), 20000):
+                conn.execute(insert(table), rows[k:k + 20000])
+        if rt.db.dialect == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('dossiers', 'id'), (SELECT max(id) FROM dossiers))"))
+    with rt.db.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    return {"dossiers": len(dossiers), "tasks": len(tasks), "pauses": len(pauses), "users": len(user_rows),
+            "insert_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _task(dossier_id, unit_id, bpmn_id, role, created, due, completed, user_id, classification) -> dict:
+    return {"dossier_id": dossier_id, "workflow_task_id": str(uuid.uuid4()), "bpmn_id": bpmn_id, "name": bpmn_id,
+            "role": {"clerk": "one_stop_clerk", "officer": "justice_officer", "chair": "chair"}[role],
+            "org_unit_id": unit_id, "assignee_id": user_id, "state": "completed" if completed else "open",
+            "clock": "running", "status_code": 4, "duration_seconds": 0, "created_at": created, "due_at": due,
+            "completed_at": completed, "completed_by_id": user_id if completed else None,
+            "classification": classification}
+
+
+def reset(url: str) -> None:
+    db = Database(url)
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary directory")
+    parser.add_argument("--reset", action="store_true", help="drop everything in the database first (PostgreSQL)")
+    parser.add_argument("--dossiers", type=int, default=100_000)
+    parser.add_argument("--communes", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    opts = parser.parse_args()
+    tmp = None
+    url = opts.database_url
+    if url is None:
+        tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    if opts.reset:
+        reset(url)
+    db = Database(url)
+    if "dossiers" in inspect(db.engine).get_table_names():
+        with db.engine.connect() as conn:
+            if conn.scalar(select(func.count()).select_from(Dossier)):
+                sys.exit(f"{url} already holds dossiers; pass --reset to start from an empty database")
+    upgrade(url)
+    rt = Runtime(db, FixedClock(NOW))
+    t0 = time.perf_counter()
+    sizes = seed(rt, opts.dossiers, opts.communes, opts.seed)
+    print(f"database: {db.dialect}; seeded in {time.perf_counter() - t0:.1f} s: {sizes}")
+    compute_statistics(rt, SYSTEM, period="2026-03", group_by="commune")  # warm caches (holidays, models)
+    print(f"{'period':<8} {'grouping':<10} {'rows':>5} {'finished':>8} {'median ms':>10} {'x month':>8}")
+    month: dict[str, float] = {}
+    for period in PERIODS:
+        for group_by in GROUPINGS:
+            times = []
+            for _ in range(opts.repeat):
+                t = time.perf_counter()
+                report = compute_statistics(rt, SYSTEM, period=period, group_by=group_by)
+                times.append(time.perf_counter() - t)
+            ms = statistics.median(times) * 1000
+            month.setdefault(group_by, ms)
+            print(f"{period:<8} {group_by:<10} {len(report.rows):>5} {report.total.finished_total:>8} "
+                  f"{ms:>10.0f} {ms / month[group_by]:>8.1f}")
+    db.dispose()
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

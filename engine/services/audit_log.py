@@ -1,0 +1,158 @@
+"""Reading the ISO records: the hash-chained event log, filtered by what the actor may
+audit, verified end to end, exported as CSV or JSON lines."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+from sqlalchemy import or_, select
+
+from engine.audit import Actor, ChainBreak, verify_chain
+from engine.calendar import VN_TZ
+from engine.db.models import Event, OrgUnit
+from engine.errors import InvalidInput, Problem
+from engine.permissions import load_principal, not_found, require_anywhere
+
+EXPORT_COLUMNS = ("id", "at", "actor_id", "actor_name", "source_address", "kind", "entity_type", "entity_id",
+                  "org_unit_id", "before", "after", "prev_hash", "hash")
+EXPORT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    kind: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor_id: int | None = None
+    unit_code: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def check(self) -> None:
+        if self.since and self.until and self.until < self.since:
+            raise InvalidInput("'until' is before 'since'", "thời điểm kết thúc trước thời điểm bắt đầu",
+                               problems=[Problem("bad_period", "Khoảng thời gian không hợp lệ.",
+                                                 "until is before since.", field="until")])
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    source_address: str | None
+    kind: str
+    entity_type: str
+    entity_id: str
+    org_unit_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+def _view(e: Event) -> EventView:
+    return EventView(e.id, e.at, e.actor_id, e.actor_name, e.source_address, e.kind, e.entity_type, e.entity_id,
+                     e.org_unit_id, e.before, e.after, e.prev_hash, e.hash)
+
+
+def _scoped_query(session, actor: Actor, now: datetime, flt: EventFilter):
+    """Events the actor may audit: those of units where they hold audit.view; events of
+    no unit (the library, logins, the calendar) need audit.view at a province."""
+    flt.check()
+    q = select(Event)
+    if actor.user_id is not None:
+        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+        require_anywhere(principal, "audit.view")
+        units = {u for u in principal.visible_units() if principal.can("audit.view", u)}
+        provinces = set(session.scalars(select(OrgUnit.id).where(OrgUnit.kind == "province", OrgUnit.id.in_(units))))
+        q = q.where(or_(Event.org_unit_id.in_(units), Event.org_unit_id.is_(None)) if provinces
+                    else Event.org_unit_id.in_(units))
+    else:
+        units = None
+    if flt.unit_code:
+        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == flt.unit_code))
+        if unit_id is None or (units is not None and unit_id not in units):
+            raise not_found(f"org unit {flt.unit_code}")
+        q = q.where(Event.org_unit_id == unit_id)
+    if flt.kind:
+        q = q.where(Event.kind == flt.kind)
+    if flt.entity_type:
+        q = q.where(Event.entity_type == flt.entity_type)
+    if flt.entity_id:
+        q = q.where(Event.entity_id == flt.entity_id)
+    if flt.actor_id is not None:
+        q = q.where(Event.actor_id == flt.actor_id)
+    if flt.since:
+        q = q.where(Event.at >= flt.since)
+    if flt.until:
+        q = q.where(Event.at < flt.until)
+    return q
+
+
+def list_events(rt, actor: Actor, flt: EventFilter, *, limit: int = 50, offset: int = 0) -> list[EventView]:
+    """Newest first (ids are the chain order)."""
+    with rt.db.session_factory() as s:
+        q = _scoped_query(s, actor, rt.clock.now(), flt)
+        return [_view(e) for e in s.scalars(q.order_by(Event.id.desc()).limit(limit).offset(offset))]
+
+
+def iter_events(rt, actor: Actor, flt: EventFilter) -> Iterator[EventView]:
+    """Every matching event in chain order, read in batches (exports of any size)."""
+    last = 0
+    while True:
+        with rt.db.session_factory() as s:
+            q = _scoped_query(s, actor, rt.clock.now(), flt)
+            batch = [_view(e) for e in s.scalars(q.where(Event.id > last).order_by(Event.id).limit(EXPORT_BATCH))]
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].id
+
+
+def _row(e: EventView) -> dict[str, Any]:
+    return {"id": e.id, "at": e.at.isoformat(), "actor_id": e.actor_id, "actor_name": e.actor_name,
+            "source_address": e.source_address, "kind": e.kind, "entity_type": e.entity_type,
+            "entity_id": e.entity_id, "org_unit_id": e.org_unit_id, "before": e.before, "after": e.after,
+            "prev_hash": e.prev_hash, "hash": e.hash}
+
+
+def export_csv(events: Iterator[EventView]) -> Iterator[str]:
+    """CSV text chunks; before/after as JSON in their cells."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for e in events:
+        row = _row(e)
+        row["before"] = json.dumps(row["before"], ensure_ascii=False, sort_keys=True) if row["before"] is not None else ""
+        row["after"] = json.dumps(row["after"], ensure_ascii=False, sort_keys=True) if row["after"] is not None else ""
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def export_json(events: Iterator[EventView]) -> Iterator[str]:
+    """One JSON array, streamed."""
+    yield "["
+    first = True
+    for e in events:
+        yield ("" if first else ",\n") + json.dumps(_row(e), ensure_ascii=False, sort_keys=True)
+        first = False
+    yield "]\n"
+
+
+def verify(rt, actor: Actor) -> list[ChainBreak]:
+    """Check the whole chain. The answer names only broken event ids, so anyone who may
+    audit somewhere may run it."""
+    with rt.db.session_factory() as s:
+        if actor.user_id is not None:
+            require_anywhere(load_principal(s, actor.user_id, rt.clock.now().astimezone(VN_TZ).date()), "audit.view")
+        return verify_chain(s)

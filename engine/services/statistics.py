@@ -1,0 +1,600 @@
+"""ISO 9001 clause 9.1 monitoring: the Decision 766/QĐ-TTg counts and indicators
+(DOMAIN.md §7) per period, grouped by commune, field, procedure or officer.
+
+Counting happens in SQL (one GROUP BY query with conditional sums), so a report over
+100,000s of dossiers reads each row once. Only indicator 2.2 (average processing time
+in working days) needs the calendar per dossier; it streams the finished rows and
+measures them against a per-day running total of working time (`WorkingTimeline`).
+
+What each column means per grouping is documented in docs/statistics.md.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    String,
+    Time,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from engine.audit import Actor
+from engine.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
+from engine.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.db.types import UTCDateTime
+from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from engine.fields import field_label
+from engine.permissions import load_principal, require
+from engine.services.calendars import calendar_for, load_overrides
+
+GroupBy = Literal["commune", "field", "procedure", "officer"]
+GROUPINGS: tuple[str, ...] = ("commune", "field", "procedure", "officer")
+CHANNEL_KEYS = ("1", "2", "3")  # 1 in person, 2 online, 3 postal (DOMAIN.md §3)
+UNKNOWN_OFFICER_KEY = "-"
+_MICROSECOND = timedelta(microseconds=1)
+SATISFACTION_NOTE = (
+    "Chỉ số hài lòng = 100% - (% quá hạn + % có phản ánh, kiến nghị); hệ thống chưa ghi nhận phản ánh, "
+    "kiến nghị nên chưa tính được (để trống). / Satisfaction = 100% - (% late + % with complaint); complaints "
+    "are not recorded yet, so it is left empty rather than guessed."
+)
+
+# --- periods ------------------------------------------------------------------------
+
+PERIOD_FORMS_HINT = (
+    "Accepted forms / các dạng hợp lệ: 2026-03 (month / tháng), 2026-Q1 (quarter / quý, Q1-Q4), "
+    "2026-H1 or 2026-6M (first 6 months / 6 tháng đầu năm), 2026-9M (first 9 months / 9 tháng), "
+    "2026 (year / năm)."
+)
+PeriodKind = Literal["month", "quarter", "six_months", "nine_months", "year"]
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+_PERIOD_RE = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|Q(?P<quarter>\d)|(?P<half>H1|6M)|(?P<nine>9M)))?")
+MIN_PERIOD_YEAR, MAX_PERIOD_YEAR = 2000, 2199
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates in Asia/Ho_Chi_Minh, `end` inclusive."""
+
+    start: date
+    end: date
+    label: str
+    kind: PeriodKind
+
+    @property
+    def start_instant(self) -> datetime:
+        return datetime.combine(self.start, time(), tzinfo=VN_TZ)
+
+    @property
+    def end_instant(self) -> datetime:
+        """Midnight after the last day (exclusive bound)."""
+        return datetime.combine(self.end + timedelta(days=1), time(), tzinfo=VN_TZ)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label, "kind": self.kind}
+
+
+def parse_period(text: str) -> Period:
+    """`2026-03`, `2026-Q1`, `2026-H1` / `2026-6M`, `2026-9M` or `2026`."""
+    raw = text if isinstance(text, str) else ""
+    m = _PERIOD_RE.fullmatch(raw.strip().upper())
+    if m is None:
+        raise _bad_period(text, "is not a period", "không phải kỳ báo cáo hợp lệ")
+    year = int(m["year"])
+    if not MIN_PERIOD_YEAR <= year <= MAX_PERIOD_YEAR:
+        raise _bad_period(text, f"year must be within {MIN_PERIOD_YEAR}-{MAX_PERIOD_YEAR}",
+                          f"năm phải trong khoảng {MIN_PERIOD_YEAR}-{MAX_PERIOD_YEAR}")
+    if m["month"]:
+        month = int(m["month"])
+        if not 1 <= month <= 12:
+            raise _bad_period(text, "month must be 01-12", "tháng phải từ 01 đến 12")
+        return Period(date(year, month, 1), _month_end(year, month), f"Tháng {month:02d}/{year}", "month")
+    if m["quarter"]:
+        quarter = int(m["quarter"])
+        if not 1 <= quarter <= 4:
+            raise _bad_period(text, "quarter must be Q1-Q4", "quý phải từ Q1 đến Q4")
+        first = 3 * quarter - 2
+        return Period(date(year, first, 1), _month_end(year, first + 2), f"Quý {_ROMAN[quarter]}/{year}", "quarter")
+    if m["half"]:
+        return Period(date(year, 1, 1), date(year, 6, 30), f"6 tháng đầu năm {year}", "six_months")
+    if m["nine"]:
+        return Period(date(year, 1, 1), date(year, 9, 30), f"9 tháng đầu năm {year}", "nine_months")
+    return Period(date(year, 1, 1), date(year, 12, 31), f"Năm {year}", "year")
+
+
+def _month_end(year: int, month: int) -> date:
+    return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+
+
+def _bad_period(text: Any, en: str, vi: str) -> InvalidInput:
+    return InvalidInput(
+        f"period: {text!r} {en}",
+        f"period: {text!r} {vi}",
+        code="bad_period",
+        hint=PERIOD_FORMS_HINT,
+        problems=[Problem("bad_period", f"Kỳ báo cáo {text!r}: {vi}.", f"Period {text!r}: {en}.", field="period")],
+    )
+
+
+# --- report -------------------------------------------------------------------------
+
+
+@dataclass
+class StatisticsRow:
+    """One line of the report. For the officer grouping the counts are steps, not dossiers."""
+
+    key: str
+    label: str
+    carried_over: int = 0
+    received_new: int = 0
+    received_by_channel: dict[str, int] = field(default_factory=lambda: {k: 0 for k in CHANNEL_KEYS})
+    received_total: int = 0
+    finished_early: int = 0
+    finished_on_time: int = 0
+    finished_late: int = 0
+    finished_total: int = 0
+    ended_without_result: int = 0  # withdrawn or stopped within the period (no classification)
+    pending_within_limit: int = 0
+    pending_overdue: int = 0
+    pending_total: int = 0
+    indicator_2_1: float | None = None  # % finished early or on time
+    indicator_2_2_days: float | None = None  # average processing time, working days
+    late_percent: float | None = None
+    satisfaction_percent: float | None = None  # needs complaints, not recorded yet
+    # working microseconds summed for 2.2 (kept to aggregate the total exactly; not shown)
+    _processing_us: int = field(default=0, repr=False)
+
+    def finish(self) -> None:
+        """Derive the totals and indicators from the counts."""
+        self.received_total = self.carried_over + self.received_new
+        self.finished_total = self.finished_early + self.finished_on_time + self.finished_late
+        self.pending_total = self.pending_within_limit + self.pending_overdue
+        done = self.finished_total
+        self.indicator_2_1 = _percent(self.finished_early + self.finished_on_time, done)
+        self.late_percent = _percent(self.finished_late, done)
+        self.indicator_2_2_days = _ratio(self._processing_us, done * (WORKING_DAY // _MICROSECOND), "0.01")
+        self.satisfaction_percent = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("_processing_us")
+        return out
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return _ratio(100 * part, whole, "0.1")
+
+
+def _ratio(part: int, whole: int, places: str) -> float | None:
+    """part / whole rounded half up from exact integers (no binary rounding surprises:
+    2.475 days shows as 2.48, as a person rounding by hand would write it)."""
+    if not whole:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(Decimal(places), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class StatisticsReport:
+    period: Period
+    group_by: str
+    unit_code: str | None
+    as_of: datetime  # pending counts are judged at min(now, close of the period's last day)
+    rows: list[StatisticsRow]
+    total: StatisticsRow
+    notes: tuple[str, ...] = (SATISFACTION_NOTE,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "period": self.period.to_dict(),
+            "group_by": self.group_by,
+            "unit_code": self.unit_code,
+            "as_of": self.as_of.isoformat(),
+            "rows": [r.to_dict() for r in self.rows],
+            "total": self.total.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+# --- computing ----------------------------------------------------------------------
+
+
+def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_code: str | None = None
+                       ) -> StatisticsReport:
+    """The §7 report of `period` grouped by `group_by`, over the communes `actor` may
+    see statistics of (or only `unit_code`)."""
+    the_period = parse_period(period)
+    if group_by not in GROUPINGS:
+        raise InvalidInput(
+            f"group_by: {group_by!r} is not a grouping",
+            f"group_by: {group_by!r} không phải cách nhóm hợp lệ",
+            code="bad_group_by",
+            hint=f"use one of: {', '.join(GROUPINGS)}",
+            problems=[Problem("bad_group_by", "Cách nhóm phải là commune, field, procedure hoặc officer.",
+                              f"group_by must be one of {', '.join(GROUPINGS)}.", field="group_by")],
+        )
+    unit_code = (unit_code or "").strip() or None
+    with rt.db.session_factory() as session:
+        now = rt.clock.now()
+        units = _visible_communes(session, actor, now.astimezone(VN_TZ).date(), unit_code)
+        overrides = load_overrides(session)
+        calendars = {u.id: calendar_for(session, u, overrides) for u in units.values()}
+        judge_at = {uid: min(now, cal.close_of(the_period.end)) for uid, cal in calendars.items()}
+        window = _Window(the_period.start_instant, the_period.end_instant, judge_at)
+        if group_by == "officer":
+            rows = _officer_rows(session, window, calendars)
+        else:
+            rows = _dossier_rows(session, window, calendars, group_by, units)
+    rows.sort(key=lambda r: r.key)
+    total = StatisticsRow("total", "Tổng cộng")
+    for row in rows:
+        _add_into(total, row)
+        row.finish()
+    total.finish()
+    as_of = min(now, the_period.end_instant)
+    return StatisticsReport(the_period, group_by, unit_code, as_of, rows, total)
+
+
+def _add_into(total: StatisticsRow, row: StatisticsRow) -> None:
+    for name in ("carried_over", "received_new", "finished_early", "finished_on_time", "finished_late",
+                 "ended_without_result", "pending_within_limit", "pending_overdue", "_processing_us"):
+        setattr(total, name, getattr(total, name) + getattr(row, name))
+    for k in CHANNEL_KEYS:
+        total.received_by_channel[k] += row.received_by_channel[k]
+
+
+def _visible_communes(session: Session, actor: Actor, today: date, unit_code: str | None) -> dict[int, OrgUnit]:
+    """Communes whose statistics the actor may see, by the one policy ("stats.view")."""
+    communes = {u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.kind == "commune"))}
+    principal = None
+    if actor.user_id is not None:  # system actors (CLI, scheduler) see every commune
+        principal = load_principal(session, actor.user_id, today)
+        if not principal.can_anywhere("stats.view"):
+            raise PermissionDenied(
+                "your roles do not include viewing statistics",
+                "vai trò của bạn không được xem số liệu thống kê",
+                code="permission_denied",
+                hint="statistics are for the commune chair or vice chair and the province administrator",
+            )
+    if unit_code is not None:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        if unit is None or (principal is not None and not principal.sees(unit.id)):
+            raise NotFound(f"org unit {unit_code} not found", f"không tìm thấy đơn vị {unit_code}",
+                           code="not_found", hint="check the commune code (--unit)")
+        if principal is not None:
+            require(principal, "stats.view", unit.id, what=f"org unit {unit_code}")
+        if unit.kind != "commune":
+            raise InvalidInput(
+                f"unit: {unit_code} is a {unit.kind}, not a commune",
+                f"unit: {unit_code} không phải là xã",
+                code="not_a_commune",
+                hint="give a commune code, or leave the unit out to report on every commune you may see",
+                problems=[Problem("not_a_commune", "Đơn vị phải là xã.", "The unit must be a commune.", field="unit_code")],
+            )
+        return {unit.id: unit}
+    if principal is None:
+        return communes
+    return {uid: u for uid, u in communes.items() if principal.can("stats.view", uid)}
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: datetime  # first instant of the period
+    end: datetime  # exclusive
+    judge_at: dict[int, datetime]  # per commune: when pending items are judged
+
+    def judge_expr(self, unit_column) -> ColumnElement:
+        """The judging instant of each row's commune, as a SQL expression (communes
+        with their own sessions close at another hour)."""
+        by_instant: dict[datetime, list[int]] = {}
+        for uid, at in self.judge_at.items():
+            by_instant.setdefault(at, []).append(uid)
+        instants = sorted(by_instant, key=lambda t: -len(by_instant[t]))
+        common = literal(instants[0] if instants else self.end, UTCDateTime())
+        if len(instants) <= 1:
+            return common
+        return case(*((unit_column.in_(by_instant[t]), literal(t, UTCDateTime())) for t in instants[1:]),
+                    else_=common)
+
+
+def _count_if(condition) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _paused_at_judging(dossier_id_col, due_col, judge, created_col=None) -> ColumnElement:
+    """A pause open at the judging instant that began before the due instant: the clock
+    was stopped, so the item is not overdue even though its stored due instant (which
+    moves only when the pause ends) lies before the judging instant."""
+    pause = aliased(DossierPause)
+    conditions = [pause.dossier_id == dossier_id_col, pause.started_at <= judge, pause.started_at < due_col,
+                  or_(pause.ended_at.is_(None), pause.ended_at > judge)]
+    if created_col is not None:  # a step is moved only by pauses that began while it was open
+        conditions.append(pause.started_at >= created_col)
+    return exists().where(*conditions)
+
+
+def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar], group_by: str,
+                  units: dict[int, OrgUnit]) -> list[StatisticsRow]:
+    d = Dossier
+    S, E = w.start, w.end
+    judge = w.judge_expr(d.org_unit_id)
+    key_col = {"commune": d.org_unit_id, "field": Procedure.field, "procedure": Procedure.id}[group_by]
+    classification = case((d.supplement_count > 1, "late"), else_=d.classification)  # DOMAIN.md §7
+    finished_in = and_(d.finished_at >= S, d.finished_at < E)
+    received_in = d.received_at >= S
+    pending = or_(d.finished_at.is_(None), d.finished_at >= E)
+    overdue = and_(pending, d.due_at < judge, not_(_paused_at_judging(d.id, d.due_at, judge)))
+    relevant = [d.org_unit_id.in_(list(units)), d.received_at < E, or_(d.finished_at.is_(None), d.finished_at >= S)]
+    query = (
+        select(
+            key_col,
+            _count_if(d.received_at < S),
+            _count_if(received_in),
+            *(_count_if(and_(received_in, d.channel == int(k))) for k in CHANNEL_KEYS),
+            _count_if(and_(finished_in, classification == "early")),
+            _count_if(and_(finished_in, classification == "on_time")),
+            _count_if(and_(finished_in, classification == "late")),
+            _count_if(and_(finished_in, d.classification.is_(None))),
+            _count_if(and_(pending, not_(overdue))),
+            _count_if(overdue),
+        )
+        .select_from(d)
+        .where(*relevant)
+        .group_by(key_col)
+    )
+    if group_by != "commune":
+        query = query.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
+            Procedure, Procedure.id == ProcedureVersion.procedure_id)
+    labels = _labels(session, group_by, units)
+    rows: dict[Any, StatisticsRow] = {}
+    for key, carried, new, c1, c2, c3, early, on_time, late, ended, within, over in session.connection().execute(query):
+        code, label = labels(key)
+        rows[key] = StatisticsRow(code, label, carried_over=int(carried), received_new=int(new),
+                                  received_by_channel={"1": int(c1), "2": int(c2), "3": int(c3)},
+                                  finished_early=int(early), finished_on_time=int(on_time), finished_late=int(late),
+                                  ended_without_result=int(ended), pending_within_limit=int(within),
+                                  pending_overdue=int(over))
+    if group_by == "commune":  # every visible commune appears, even with nothing to report
+        for uid in units:
+            if uid not in rows:
+                code, label = labels(uid)
+                rows[uid] = StatisticsRow(code, label)
+    # indicator 2.2: finished dossiers, measured with their commune's calendar
+    finished = (
+        select(key_col.label("key"), d.id.label("dossier_id"), d.org_unit_id.label("unit_id"),
+               d.received_at.label("started"), d.finished_at.label("ended"))
+        .select_from(d)
+        .where(d.org_unit_id.in_(list(units)), finished_in, d.classification.isnot(None))
+    )
+    if group_by != "commune":
+        finished = finished.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
+            Procedure, Procedure.id == ProcedureVersion.procedure_id)
+    for key, spent in _processing_time(session, finished, calendars).items():
+        rows[key]._processing_us += spent
+    return list(rows.values())
+
+
+def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar]) -> list[StatisticsRow]:
+    t = Task
+    S, E = w.start, w.end
+    judge = w.judge_expr(t.org_unit_id)
+    # completed steps belong to whoever completed them; open ones to their current assignee
+    officer = case((t.state == "completed", t.completed_by_id), else_=t.assignee_id)
+    finished_in = and_(t.completed_at >= S, t.completed_at < E)
+    received_in = t.created_at >= S
+    pending = or_(t.completed_at.is_(None), t.completed_at >= E)
+    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
+    # steps that wait on the citizen are not an officer's work; cancelled steps left no trace in time
+    steps = [t.org_unit_id.in_(list(calendars)), t.clock != "paused", t.state != "cancelled"]
+    relevant = [*steps, t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S)]
+    query = (
+        select(
+            officer,
+            _count_if(t.created_at < S),
+            _count_if(received_in),
+            *(_count_if(and_(received_in, Dossier.channel == int(k))) for k in CHANNEL_KEYS),
+            _count_if(and_(finished_in, t.classification == "early")),
+            _count_if(and_(finished_in, t.classification == "on_time")),
+            _count_if(and_(finished_in, t.classification == "late")),
+            _count_if(and_(pending, not_(overdue))),
+            _count_if(overdue),
+        )
+        .select_from(t)
+        .join(Dossier, Dossier.id == t.dossier_id)
+        .where(*relevant)
+        .group_by(officer)
+    )
+    result = session.connection().execute(query).all()
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in result if r[0]])))}
+    rows: dict[Any, StatisticsRow] = {}
+    for uid, carried, new, c1, c2, c3, early, on_time, late, within, over in result:
+        user = users.get(uid)
+        key, label = (user.username, user.full_name) if user else (UNKNOWN_OFFICER_KEY, "(chưa có người nhận xử lý)")
+        row = rows.setdefault(uid if user else None, StatisticsRow(key, label))
+        row.carried_over += int(carried)
+        row.received_new += int(new)
+        for k, n in zip(CHANNEL_KEYS, (c1, c2, c3)):
+            row.received_by_channel[k] += int(n)
+        row.finished_early += int(early)
+        row.finished_on_time += int(on_time)
+        row.finished_late += int(late)
+        row.pending_within_limit += int(within)
+        row.pending_overdue += int(over)
+    finished = (
+        select(officer.label("key"), t.dossier_id.label("dossier_id"), t.org_unit_id.label("unit_id"),
+               t.created_at.label("started"), t.completed_at.label("ended"))
+        .where(*steps, finished_in, t.classification.isnot(None))
+    )
+    for uid, spent in _processing_time(session, finished, calendars).items():
+        rows[uid if uid in users else None]._processing_us += spent
+    return list(rows.values())
+
+
+def _labels(session: Session, group_by: str, units: dict[int, OrgUnit]):
+    if group_by == "commune":
+        return lambda uid: (units[uid].code, units[uid].name)
+    if group_by == "field":
+        return lambda code: (code, field_label(code, "vi"))
+    procedures = {p.id: (p.code, p.name) for p in session.scalars(select(Procedure))}
+    return lambda pid: procedures[pid]
+
+
+def _processing_time(session: Session, measured, calendars: dict[int, WorkingCalendar]) -> dict[Any, int]:
+    """Indicator 2.2's numerator per key: the sum of (ended - started - paused) in working
+    microseconds over the rows of `measured` (key, dossier_id, unit_id, started, ended).
+
+    Working time is additive, so the sum is the sum of W(ended) - W(started) - the same
+    for each pause overlap, where W(t) = working time from an origin to t. W(t) is a
+    day's running total (`WorkingTimeline`, from the calendar) plus the working time
+    inside that day up to t. The database does the per-row part: it turns every instant
+    into (local day, working time since midnight by the commune's sessions) and sums
+    them per key, commune and day, so only a few rows per day come back.
+    """
+    dialect = session.get_bind().dialect.name
+    m = measured.subquery()
+    pause = aliased(DossierPause)
+    overlap_start = _greatest(dialect, pause.started_at, m.c.started)
+    overlap_end = _least(dialect, func.coalesce(pause.ended_at, m.c.ended), m.c.ended)
+    overlaps = (select(m.c.key, m.c.unit_id, overlap_start.label("a"), overlap_end.label("b"))
+                .join(pause, pause.dossier_id == m.c.dossier_id).subquery())
+    instants = union_all(
+        select(literal(1).label("sign"), m.c.key, m.c.unit_id, m.c.ended.label("at")),
+        select(literal(-1), m.c.key, m.c.unit_id, m.c.started),
+        select(literal(-1), overlaps.c.key, overlaps.c.unit_id, overlaps.c.b).where(overlaps.c.b > overlaps.c.a),
+        select(literal(1), overlaps.c.key, overlaps.c.unit_id, overlaps.c.a).where(overlaps.c.b > overlaps.c.a),
+    ).subquery()
+    day, since_midnight = _local_day_and_time(dialect, instants.c.at)
+    within = _working_within_day(dialect, since_midnight, instants.c.unit_id, calendars)
+    per_instant = select(instants.c.sign, instants.c.key, instants.c.unit_id, day.label("day"),
+                         within.label("within")).subquery()
+    query = select(per_instant.c.key, per_instant.c.unit_id, per_instant.c.day, func.sum(per_instant.c.sign),
+                   func.sum(per_instant.c.sign * per_instant.c.within)).group_by(
+        per_instant.c.key, per_instant.c.unit_id, per_instant.c.day)
+    timelines = {uid: WorkingTimeline(cal) for uid, cal in calendars.items()}
+    totals: dict[Any, int] = {}
+    for key, unit_id, local_day, signs, within_sum in session.connection().execute(query):
+        if isinstance(local_day, str):
+            local_day = date.fromisoformat(local_day)
+        before, works = timelines[unit_id].day(local_day.toordinal())
+        totals[key] = totals.get(key, 0) + int(signs) * before + (int(within_sum) if works else 0)
+    return totals
+
+
+def _greatest(dialect: str, a, b):
+    return func.max(a, b) if dialect == "sqlite" else func.greatest(a, b)  # SQLite's 2-argument max is scalar
+
+
+def _least(dialect: str, a, b):
+    return func.min(a, b) if dialect == "sqlite" else func.least(a, b)
+
+
+def _local_day_and_time(dialect: str, instant) -> tuple[ColumnElement, ColumnElement]:
+    """The Asia/Ho_Chi_Minh day of a stored UTC instant and the microseconds since its
+    local midnight."""
+    if dialect == "sqlite":
+        # UTCDateTime keeps naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite; Vietnam
+        # has kept UTC+7 without daylight saving since 1975, so the offset is constant.
+        offset = int(VN_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds())
+        seconds = cast(func.strftime("%s", instant), BigInteger) + offset
+        day = func.date(instant, f"+{offset} seconds", type_=String)
+        micro = cast(func.coalesce(func.nullif(func.substr(instant, 21, 6), ""), "0"), BigInteger)
+        return day, (seconds % 86400) * 1_000_000 + micro
+    local = func.timezone(VN_TZ.key, instant)
+    return cast(local, Date), cast(func.round(extract("epoch", cast(local, Time)) * 1_000_000), BigInteger)
+
+
+def _working_within_day(dialect: str, since_midnight, unit_column, calendars: dict[int, WorkingCalendar]):
+    """Working microseconds between local midnight and the instant, by each commune's
+    sessions, as if the day were a working day (the caller knows which days work)."""
+    by_sessions: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for uid, cal in calendars.items():
+        by_sessions.setdefault(tuple((_us_of(x.start), _us_of(x.end)) for x in cal.sessions), []).append(uid)
+
+    def expression(sessions):
+        total = literal(0)
+        for start, end in sessions:
+            total = total + _greatest(dialect, literal(0), _least(dialect, since_midnight, literal(end)) - start)
+        return total
+
+    configs = sorted(by_sessions, key=lambda k: -len(by_sessions[k]))
+    if not configs:
+        return literal(0)
+    if len(configs) == 1:
+        return expression(configs[0])
+    return case(*((unit_column.in_(by_sessions[c]), expression(c)) for c in configs[1:]), else_=expression(configs[0]))
+
+
+class WorkingTimeline:
+    """Working time elapsed since an origin day, per instant, for one calendar, so the
+    working time between a and b is `at(b) - at(a)` (working time is additive).
+
+    Which days work and how long each works is asked of the calendar once per day; an
+    instant then costs one dictionary look-up and a walk over the day's sessions.
+    tests/test_statistics.py checks it against `WorkingCalendar.working_time_between`.
+    """
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self.calendar = calendar
+        self._sessions = tuple((_us_of(s.start), _us_of(s.end)) for s in calendar.sessions)
+        # local day ordinal -> (working µs from the origin to the day's midnight, works that day?)
+        self._days: dict[int, tuple[int, bool]] = {}
+        self._lo: int | None = None
+        self._hi: int | None = None
+
+    def at(self, instant: datetime) -> int:
+        """Working microseconds from the origin to `instant`."""
+        local = instant.astimezone(VN_TZ)
+        day = self._days.get(local.toordinal()) or self._extend(local.toordinal())
+        before, working = day
+        if not working:
+            return before
+        tod = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000 + local.microsecond
+        for start, end in self._sessions:
+            if tod <= start:
+                break
+            before += (tod if tod < end else end) - start
+        return before
+
+    def day(self, ordinal: int) -> tuple[int, bool]:
+        """(working µs from the origin to the local midnight starting day `ordinal`, is it a working day?)"""
+        return self._days.get(ordinal) or self._extend(ordinal)
+
+    def _extend(self, ordinal: int) -> tuple[int, bool]:
+        if self._lo is None or self._hi is None:
+            self._lo = self._hi = ordinal
+            self._days[ordinal] = (0, self._works(ordinal))
+        while self._hi < ordinal:
+            before, working = self._days[self._hi]
+            self._hi += 1
+            self._days[self._hi] = (before + self._length(working), self._works(self._hi))
+        while self._lo > ordinal:
+            self._lo -= 1
+            working = self._works(self._lo)
+            self._days[self._lo] = (self._days[self._lo + 1][0] - self._length(working), working)
+        return self._days[ordinal]
+
+    def _works(self, ordinal: int) -> bool:
+        return self.calendar.is_working_day(date.fromordinal(ordinal))
+
+    def _length(self, working: bool) -> int:
+        return sum(end - start for start, end in self._sessions) if working else 0
+
+
+def _us_of(t: time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond

@@ -1,0 +1,128 @@
+"""The scheduler as processes: the CLI, the embedded APScheduler, and two schedulers
+racing on one PostgreSQL database."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cli.main import cli
+from engine.calendar import VN_TZ
+from engine.db.models import Delivery, Escalation, Notification
+from engine.runtime import Runtime
+from engine.scheduler import embedded
+from engine.scheduler.channels import ChannelSettings
+from engine.services import dossiers
+from engine.services.dossiers import Applicant
+from tests.scheduler_support import SmtpSink, WebhookReceiver, give_emails
+from tests.support import build_world
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=VN_TZ)
+
+
+@pytest.fixture
+def world(db, clock):
+    return build_world(Runtime(db, clock))
+
+
+def receive_many(world, n: int) -> list[str]:
+    return [dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                             applicant=Applicant(f"Công dân {i}")).code for i in range(n)]
+
+
+def count(rt, model) -> int:
+    with rt.db.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_cli_run_once_prints_what_it_sent_then_a_summary(world, database_url):
+    receive_many(world, 2)
+    runner = CliRunner()
+    args = ["scheduler", "run-once", "--now", "2026-03-03T13:35", "--database-url", database_url]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert sum(line.startswith("remind") for line in lines) == 2
+    assert lines[-1].startswith("sweep at 2026-03-03 13:35") and "2 escalation(s), 2 notice(s)" in lines[-1]
+    again = runner.invoke(cli, args)
+    assert again.output.strip().splitlines()[-1].endswith("0 escalation(s), 0 notice(s), 0 delivered, 0 delivery failure(s)")
+
+
+def test_cli_rejects_a_bad_instant_and_bad_policy(world, database_url):
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["scheduler", "run-once", "--now", "tomorrow", "--database-url", database_url])
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output and "Traceback" not in bad.output
+    policy = runner.invoke(cli, ["scheduler", "policy", "set", '{"remind_at": 7}', "--database-url", database_url])
+    assert policy.exit_code == 2 and "remind_at" in policy.output
+    ok = runner.invoke(cli, ["scheduler", "policy", "set", '{"remind_at": 0.8}', "--unit", "TRIPHU",
+                             "--database-url", database_url])
+    assert ok.exit_code == 0 and '"remind_at": 0.8' in ok.output
+    shown = runner.invoke(cli, ["scheduler", "policy", "show", "--database-url", database_url])
+    assert "unit TRIPHU: {\"remind_at\": 0.8}" in shown.output
+
+
+def test_embedded_scheduler_sweeps_until_stopped(world):
+    rt, clock = world.rt, world.rt.clock
+    receive_many(world, 1)
+    clock.set(at(2026, 3, 3, 13, 35))
+    reports, seen = [], threading.Event()
+
+    def collect(report):
+        reports.append(report)
+        if len(reports) >= 3:
+            seen.set()
+
+    stop = embedded.start(rt, interval=0.1, channel_settings=ChannelSettings(), on_report=collect)
+    try:
+        assert seen.wait(20), "the embedded scheduler did not sweep"
+    finally:
+        stop()
+    after = len(reports)
+    time.sleep(0.3)
+    assert len(reports) == after  # stopped
+    assert sum(len(r.fired) for r in reports) == 1  # every tick swept, the reminder went out once
+    assert count(rt, Escalation) == 1
+
+
+def test_interval_comes_from_the_environment():
+    assert embedded.interval_from_env({}) == 60
+    assert embedded.interval_from_env({"ISOFLOW_SCHEDULER_INTERVAL": "5"}) == 5
+    from engine.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        embedded.interval_from_env({"ISOFLOW_SCHEDULER_INTERVAL": "often"})
+
+
+@pytest.mark.postgres
+def test_two_scheduler_processes_deliver_each_notice_exactly_once(world, database_url):
+    rt = world.rt
+    give_emails(rt)
+    codes = receive_many(world, 40)
+    with SmtpSink() as smtp, WebhookReceiver() as hook:
+        env = {**os.environ, "ISOFLOW_SMTP_HOST": "127.0.0.1", "ISOFLOW_SMTP_PORT": str(smtp.port),
+               "ISOFLOW_WEBHOOK_URL": hook.url, "ISOFLOW_WEBHOOK_SECRET": "k", "ISOFLOW_SCHEDULER_BATCH": "3"}
+        command = [sys.executable, "-m", "cli.main", "scheduler", "run-once", "--now", "2026-03-03T13:35",
+                   "--database-url", database_url]
+        procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        for p, (out, err) in zip(procs, outputs):
+            assert p.returncode == 0, err
+    fired = [line.split()[1] for out, _ in outputs for line in out.splitlines() if line.startswith("remind")]
+    assert sorted(fired) == sorted(codes)  # each dossier's reminder once, across both processes
+    assert count(rt, Escalation) == 40 and count(rt, Notification) == 40
+    assert sorted(rcpts[0] for rcpts, _ in smtp.messages) == ["clerk@xa.example.vn"] * 40
+    subjects = [m["Subject"] for _, m in smtp.messages]
+    assert len(set(subjects)) == 40
+    assert sorted(p["dossier_code"] for p in hook.payloads()) == sorted(codes)
+    with rt.db.session_factory() as s:
+        assert set(s.scalars(select(Delivery.state))) == {"sent"}
