@@ -2,7 +2,9 @@
 
 Gunicorn runs the app when it is installed (it is a dependency; the fallback is
 Werkzeug's threaded server, for platforms gunicorn does not support). The scheduler
-runs once, in the serving master process, never once per worker.
+runs once per server, never once per worker: under gunicorn in its own process,
+spawned (not forked) by the master, because forking workers from a process whose
+scheduler thread may hold a lock deadlocks the workers.
 """
 from __future__ import annotations
 
@@ -39,6 +41,45 @@ def _start_scheduler(settings: Settings) -> Callable[[], None] | None:
     return stop
 
 
+def _scheduler_process_main(settings: Settings) -> None:
+    """Entry of the spawned scheduler process: sweep until SIGTERM."""
+    import signal
+    import threading
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    stop = _start_scheduler(settings)
+    if stop is None:
+        return
+    done.wait()
+    stop()
+
+
+def _spawn_scheduler(settings: Settings) -> Callable[[], None] | None:
+    """Run the scheduler in a child process (`python -m cli.serve`), stopped with the server."""
+    import subprocess
+
+    try:
+        import engine.scheduler.embedded  # noqa: F401  (say so now if this build has none)
+    except ImportError:
+        click.echo("isoflow serve: the scheduler is not available in this build; running without it", err=True)
+        return None
+    env = {**os.environ, "ISOFLOW_DATABASE_URL": settings.database_url, "ISOFLOW_BPMN_DIR": str(settings.bpmn_dir),
+           "ISOFLOW_TRUSTED_SCRIPTS": "1" if settings.trusted_scripts else ""}
+    process = subprocess.Popen([sys.executable, "-m", "cli.serve"], env=env)
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    return stop
+
+
 def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = True, workers: int | None = None) -> None:
     """Serve until interrupted. Blocks."""
     if not settings.secret_key and not os.environ.get("ISOFLOW_SECRET_KEY"):
@@ -70,7 +111,7 @@ def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = Tr
                 self.cfg.set("control_socket_disable", True)
 
         def _when_ready(self, server):
-            self._stop = _start_scheduler(settings) if scheduler else None
+            self._stop = _spawn_scheduler(settings) if scheduler else None
             click.echo(f"isoflow serve: listening on http://{host}:{port} ({workers} workers)", err=True)
 
         def _on_exit(self, server):
@@ -116,3 +157,7 @@ def command(host: str, port: int, workers: int | None, database_url: str | None,
         settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
                             trusted_scripts=settings.trusted_scripts, secret_key=settings.secret_key)
     run_server(settings, host, port, scheduler=not no_scheduler, workers=workers)
+
+
+if __name__ == "__main__":  # the scheduler process of a gunicorn server (see _spawn_scheduler)
+    _scheduler_process_main(Settings.from_env())

@@ -10,6 +10,7 @@ MODULES = (
     "api.resources.procedures",
     "api.resources.dossiers",
     "api.resources.statistics",
+    "api.resources.notifications",
     "api.resources.calendar",
     "api.resources.audit",
     "api.resources.public",
