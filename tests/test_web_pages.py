@@ -561,3 +561,37 @@ def test_the_english_catalogue_covers_every_message():
     translated = {(m.context, m.id) for m in catalog if m.id and m.string}
     assert len(used) > 200
     assert sorted(used - translated, key=str) == []
+
+
+# --- every page in both languages ----------------------------------------------------------
+
+
+PAGES = [  # (user, path, Vietnamese text, English text)
+    ("clerk", "/desk/receive", "Tiếp nhận và hẹn trả kết quả", "Receive and give an appointment"),
+    ("clerk", "/desk/returns", "Không có hồ sơ chờ trả kết quả.", "No dossier is waiting to be returned."),
+    ("clerk", "/desk/supplements", "Hồ sơ chờ công dân bổ sung", "Dossiers waiting for supplementation"),
+    ("clerk", "/inbox", "Việc của tôi", "My work"),
+    ("clerk", "/task", "Hoàn thành và chuyển tiếp", "Complete and hand over"),
+    ("clerk", "/dossier", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Process control sheet"),
+    ("clerk", "/receipt", "Đã tiếp nhận hồ sơ", "Dossier received"),
+    ("clerk", "/search", "Chỉ hồ sơ quá hạn", "Overdue only"),
+    ("chair", "/dashboard", "Công việc đang mở theo vai trò", "Open tasks by role"),
+    ("chair", "/library", "Thư viện quy trình", "Procedure library"),
+    ("consultant", "/library/upload", "Kiểm tra và lưu bản nháp", "Validate and store as draft"),
+    (None, "/lookup", "Tra cứu tình trạng hồ sơ", "Check the status of a dossier"),
+    (None, "/login", "Tên đăng nhập", "Username"),
+    ("clerk", "/no/such/page", "Không tìm thấy trang này.", "This page does not exist."),
+]
+
+
+@pytest.mark.parametrize("user, path, vi, en", PAGES, ids=[p[1] for p in PAGES])
+def test_every_page_speaks_vietnamese_then_english(web, user, path, vi, en):
+    r = web.receive()
+    path = {"/task": f"/tasks/{web.task_of('clerk', r).id}", "/dossier": f"/dossiers/{r.code}",
+            "/receipt": f"/dossiers/{r.code}/receipt"}.get(path, path)
+    b = web.browser(user)
+    response = b.get(path)
+    assert response.status_code in (200, 404) and vi in text(response) and en not in text(response)
+    b.language("en")
+    response = b.get(path)
+    assert en in text(response) and vi not in text(response)

@@ -24,6 +24,7 @@ class Browser:
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
+        client.environ_base["HTTP_ACCEPT"] = "text/html,application/xhtml+xml,*/*;q=0.8"  # as browsers send
         self.csrf: str | None = None
 
     def get(self, url: str, **kwargs):

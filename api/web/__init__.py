@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, request, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
-from api.errors import status_of
+from api.errors import from_http_exception, status_of, wants_problem_json
 from engine.errors import IsoflowError, Unauthenticated
 
 from api.web import common
@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     """Mount the web pages on an application that already has the `IsoFlow` extension."""
     init_babel(app)
     app.register_blueprint(bp)
+    app.register_error_handler(404, _page_not_found)
     env = app.jinja_env
     env.filters.update(instant=common.fmt_instant, day=common.fmt_day, role=common.role_name)
     env.globals.update(csrf_token=generate_csrf, LANGUAGES=LANGUAGES, STATUS_LABELS=common.STATUS_LABELS,
@@ -53,6 +54,15 @@ def _login_first(error: Unauthenticated):
 @bp.errorhandler(IsoflowError)
 def _engine_error(error: IsoflowError):
     return common.render("error.html", status_of(error), error=error, message=message_of(error))
+
+
+def _page_not_found(error):
+    """Unknown addresses outside the API get a page in the user's language."""
+    if wants_problem_json():
+        return from_http_exception(error)
+    from flask_babel import gettext as _
+
+    return common.render("error.html", 404, error=None, message=_("Không tìm thấy trang này."))
 
 
 @bp.errorhandler(CSRFError)
