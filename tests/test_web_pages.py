@@ -277,6 +277,8 @@ def test_another_commune_is_not_found(web):
     assert other.get(f"/tasks/{task.id}").status_code == 404
     assert other.post(f"/tasks/{task.id}", {"note": "x"}).status_code == 404
     assert other.post(f"/dossiers/{r.code}/withdraw", {"reason": "x"}).status_code == 404
+    assert other.post(f"/tasks/{task.id}/claim").status_code == 404
+    assert web.browser("nh_chair").post(f"/tasks/{task.id}/reassign", {"user_id": "1"}).status_code == 404
     assert other.get(f"/dossiers/{r.code}/print/05").status_code == 404
     assert other.get(f"/dossiers/{r.code}/supplement").status_code == 404
     assert web.browser("nh_chair").get("/dashboard?unit=TRIPHU").status_code == 404
@@ -595,3 +597,15 @@ def test_every_page_speaks_vietnamese_then_english(web, user, path, vi, en):
     b.language("en")
     response = b.get(path)
     assert en in text(response) and vi not in text(response)
+
+
+def test_an_unexpected_error_is_a_page_not_a_traceback(web, monkeypatch):
+    from engine.services import views as views_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views_module, "inbox", broken)
+    response = web.browser("clerk").get("/inbox")
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert "Lỗi hệ thống; sự cố đã được ghi lại." in text(response) and "boom" not in text(response)

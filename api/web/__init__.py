@@ -8,6 +8,8 @@ API stays under `/api`. Vietnamese is the default language; English is a catalog
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, flash, redirect, request, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
@@ -22,6 +24,8 @@ from api.web.i18n import LANGUAGES, current_language, init_babel, message_of
 from api.web import pages_auth, pages_desk, pages_work, pages_chair, pages_library, pages_public, pages_print  # noqa: E402,F401
 
 __all__ = ["register"]
+
+log = logging.getLogger("isoflow.web")
 
 
 def register(app: Flask) -> None:
@@ -63,6 +67,19 @@ def _page_not_found(error):
     from flask_babel import gettext as _
 
     return common.render("error.html", 404, error=None, message=_("Không tìm thấy trang này."))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception):
+    """A bug must not show a traceback or JSON to a clerk: log it, say so in a page."""
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(error, HTTPException):
+        return error
+    from flask_babel import gettext as _
+
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=error)
+    return common.render("error.html", 500, error=None, message=_("Lỗi hệ thống; sự cố đã được ghi lại."))
 
 
 @bp.errorhandler(CSRFError)

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from api.web.common import actor, bp, render, report, rt
-from engine.errors import IsoflowError
+from engine.errors import IsoflowError, NotFound
 from engine.services import dossiers, views, worklist
 
 OVERDUE_LIST = 50
@@ -48,6 +48,8 @@ def reassign(task_id: int):
         return redirect(back)
     try:
         dossiers.reassign(rt(), actor(), task_id, user_id, request.form.get("reason", "").strip())
+    except NotFound:
+        raise  # another commune's task: 404 like every page
     except IsoflowError as error:
         report(error)
     else:

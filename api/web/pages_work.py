@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from api.web import schema_form
 from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from engine.calendar import VN_TZ
-from engine.errors import IsoflowError, Problem
+from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers, views, worklist
 from engine.services.worklist import SUPPLEMENT
 
@@ -29,6 +29,8 @@ def inbox():
 def claim(task_id: int):
     try:
         dossiers.claim(rt(), actor(), task_id)
+    except NotFound:
+        raise  # another commune's task: 404 like every page
     except IsoflowError as error:
         report(error)
     else:
@@ -41,6 +43,8 @@ def claim(task_id: int):
 def unclaim(task_id: int):
     try:
         dossiers.unclaim(rt(), actor(), task_id)
+    except NotFound:
+        raise  # another commune's task: 404 like every page
     except IsoflowError as error:
         report(error)
     else:
