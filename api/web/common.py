@@ -65,10 +65,6 @@ def my_roles() -> set[str]:
     return {r.role for r in person.roles} if person else set()
 
 
-def local(instant: datetime | None) -> datetime | None:
-    return instant.astimezone(VN_TZ) if instant is not None else None
-
-
 def fmt_instant(instant: datetime | None) -> str:
     """Instants as a Vietnamese office writes them, in Hanoi time: 14:30 05/03/2026."""
     if instant is None:
@@ -128,7 +124,3 @@ def report(error: IsoflowError, known_fields: set[str] | None = None, *, field_m
 
 def render(template: str, status: int = 200, **context: Any):
     return render_template(template, **context), status
-
-
-def problems_of(error: IsoflowError) -> list[Problem]:
-    return list(error.problems)

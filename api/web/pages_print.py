@@ -10,7 +10,6 @@ from flask import Response, request, url_for
 from api.web.common import actor, bp, rt
 from engine.documents.dossier_forms import render_dossier_form
 
-FORMS = ("01", "02", "03", "04", "05")
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 
 

@@ -113,17 +113,13 @@ PRINT_FORMS = [
     ("05", _l("Phiếu kiểm soát quá trình giải quyết hồ sơ")),
 ]
 
-END_ACTIONS = {
-    "refuse": (dossiers.refuse, "dossier.refuse"),
-    "withdraw": (dossiers.withdraw, "dossier.withdraw"),
-    "stop": (dossiers.stop, "dossier.stop"),
-}
+END_ACTIONS = {"refuse": dossiers.refuse, "withdraw": dossiers.withdraw, "stop": dossiers.stop}
 
 
 @bp.post("/dossiers/<code>/<any(refuse, withdraw, stop):action>")
 def end_dossier(code: str, action: str):
     who = actor()
-    perform, _policy = END_ACTIONS[action]
+    perform = END_ACTIONS[action]
     reason = request.form.get("reason", "")
     try:
         perform(rt(), who, code, reason)
