@@ -16,6 +16,7 @@ from typing import Callable
 
 import click
 
+from cli._runtime import settings_with
 from engine.config import Settings
 
 
@@ -68,6 +69,7 @@ def _spawn_scheduler(settings: Settings) -> Callable[[], None] | None:
     env = {**os.environ, "ISOFLOW_DATABASE_URL": settings.database_url, "ISOFLOW_BPMN_DIR": str(settings.bpmn_dir),
            "ISOFLOW_TRUSTED_SCRIPTS": "1" if settings.trusted_scripts else ""}
     process = subprocess.Popen([sys.executable, "-m", "cli.serve"], env=env)
+    click.echo(f"isoflow serve: scheduler process {process.pid} started", err=True)
 
     def stop() -> None:
         if process.poll() is None:
@@ -152,11 +154,7 @@ def _serve_werkzeug(config, settings, host, port, scheduler) -> None:
 @click.option("--no-scheduler", is_flag=True, help="do not run deadline reminders/escalation in this process")
 def command(host: str, port: int, workers: int | None, database_url: str | None, no_scheduler: bool) -> None:
     """Serve the HTTP API (gunicorn) with the scheduler embedded."""
-    settings = Settings.from_env()
-    if database_url:
-        settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
-                            trusted_scripts=settings.trusted_scripts, secret_key=settings.secret_key)
-    run_server(settings, host, port, scheduler=not no_scheduler, workers=workers)
+    run_server(settings_with(database_url), host, port, scheduler=not no_scheduler, workers=workers)
 
 
 if __name__ == "__main__":  # the scheduler process of a gunicorn server (see _spawn_scheduler)

@@ -146,7 +146,7 @@ def list_tokens():
     return [t.__dict__ for t in auth_service.list_tokens(runtime(), current_actor())]
 
 
-@blp.delete("/tokens/<int:token_id>")
+@blp.delete("/tokens/<int(min=1, max=2147483647):token_id>")
 @blp.response(200, TokenSchema)
 def revoke_token(token_id: int):
     """Revoke one of the calling user's tokens."""

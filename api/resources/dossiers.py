@@ -332,21 +332,21 @@ def queue(args):
     return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
 
 
-@blp.post("/tasks/<int:task_id>/claim")
+@blp.post("/tasks/<int(min=1, max=2147483647):task_id>/claim")
 @blp.response(204)
 def claim(task_id: int):
     """Take an unclaimed step of a role I hold."""
     dossiers.claim(runtime(), current_actor(), task_id)
 
 
-@blp.post("/tasks/<int:task_id>/unclaim")
+@blp.post("/tasks/<int(min=1, max=2147483647):task_id>/unclaim")
 @blp.response(204)
 def unclaim(task_id: int):
     """Put a step I claimed back in the commune queue."""
     dossiers.unclaim(runtime(), current_actor(), task_id)
 
 
-@blp.post("/tasks/<int:task_id>/complete")
+@blp.post("/tasks/<int(min=1, max=2147483647):task_id>/complete")
 @blp.arguments(FormDataSchema)
 @blp.response(200, OutcomeSchema)
 def complete(body, task_id: int):
@@ -354,7 +354,7 @@ def complete(body, task_id: int):
     return dossiers.complete_task(runtime(), current_actor(), task_id, body["data"])
 
 
-@blp.post("/tasks/<int:task_id>/request-supplementation")
+@blp.post("/tasks/<int(min=1, max=2147483647):task_id>/request-supplementation")
 @blp.arguments(SupplementationSchema)
 @blp.response(200, OutcomeSchema)
 def request_supplementation(body, task_id: int):
@@ -362,7 +362,7 @@ def request_supplementation(body, task_id: int):
     return dossiers.request_supplementation(runtime(), current_actor(), task_id, body["reason"], body["data"])
 
 
-@blp.post("/tasks/<int:task_id>/reassign")
+@blp.post("/tasks/<int(min=1, max=2147483647):task_id>/reassign")
 @blp.arguments(ReassignSchema)
 @blp.response(204)
 def reassign(body, task_id: int):

@@ -43,7 +43,7 @@ def list_notifications(args):
     return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
 
 
-@blp.post("/<int:notification_id>/read")
+@blp.post("/<int(min=1, max=2147483647):notification_id>/read")
 @blp.response(200, NotificationSchema)
 def mark_read(notification_id: int):
     """Mark one of my notices read (idempotent)."""

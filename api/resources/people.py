@@ -160,14 +160,14 @@ def create_user(body):
     return people.create_user(runtime(), current_actor(), **body)
 
 
-@blp.get("/users/<int:user_id>")
+@blp.get("/users/<int(min=1, max=2147483647):user_id>")
 @blp.response(200, UserSchema)
 def get_user(user_id: int):
     """A user with their role assignments and delegations."""
     return people.get_user(runtime(), current_actor(), user_id)
 
 
-@blp.post("/users/<int:user_id>/assignments")
+@blp.post("/users/<int(min=1, max=2147483647):user_id>/assignments")
 @blp.arguments(AssignmentCreateSchema)
 @blp.response(201, AssignmentSchema)
 def assign_role(body, user_id: int):
@@ -175,7 +175,7 @@ def assign_role(body, user_id: int):
     return people.assign_role(runtime(), current_actor(), user_id=user_id, **body)
 
 
-@blp.post("/assignments/<int:assignment_id>/end")
+@blp.post("/assignments/<int(min=1, max=2147483647):assignment_id>/end")
 @blp.arguments(AssignmentEndSchema)
 @blp.response(200, AssignmentSchema)
 def end_assignment(body, assignment_id: int):
@@ -191,21 +191,21 @@ def create_delegation(body):
     return people.delegate(runtime(), current_actor(), **body)
 
 
-@blp.post("/delegations/<int:delegation_id>/revoke")
+@blp.post("/delegations/<int(min=1, max=2147483647):delegation_id>/revoke")
 @blp.response(200, DelegationSchema)
 def revoke_delegation(delegation_id: int):
     """End a delegation now (audited)."""
     return people.revoke_delegation(runtime(), current_actor(), delegation_id)
 
 
-@blp.get("/users/<int:user_id>/open-tasks")
+@blp.get("/users/<int(min=1, max=2147483647):user_id>/open-tasks")
 @blp.response(200, OpenTaskSchema(many=True))
 def open_tasks(user_id: int):
     """Open steps assigned to a user, by due instant (to reassign during leave or after departure)."""
     return people.open_tasks_of(runtime(), current_actor(), user_id)
 
 
-@blp.post("/users/<int:user_id>/deactivate")
+@blp.post("/users/<int(min=1, max=2147483647):user_id>/deactivate")
 @blp.arguments(DeactivateSchema)
 @blp.response(200, DeactivationSchema)
 def deactivate(body, user_id: int):

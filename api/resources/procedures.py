@@ -135,14 +135,14 @@ def submit_version(body):
     return info
 
 
-@blp.get("/procedure-versions/<int:version_id>")
+@blp.get("/procedure-versions/<int(min=1, max=2147483647):version_id>")
 @blp.response(200, VersionSchema)
 def get_version(version_id: int):
     """One version with its status history and metadata."""
     return library.get_version(runtime(), current_actor(), version_id)
 
 
-@blp.get("/procedure-versions/<int:version_id>/source")
+@blp.get("/procedure-versions/<int(min=1, max=2147483647):version_id>/source")
 @blp.response(200, description="the BPMN file as submitted", content_type="application/xml")
 def download_source(version_id: int):
     """Download the BPMN source of a version."""
@@ -152,14 +152,14 @@ def download_source(version_id: int):
     return response
 
 
-@blp.post("/procedure-versions/<int:version_id>/approve")
+@blp.post("/procedure-versions/<int(min=1, max=2147483647):version_id>/approve")
 @blp.response(200, SubmittedSchema)
 def approve(version_id: int):
     """Approve a draft (chair or province_admin; never its own author)."""
     return procedures.approve_version(runtime(), current_actor(), version_id)
 
 
-@blp.post("/procedure-versions/<int:version_id>/publish")
+@blp.post("/procedure-versions/<int(min=1, max=2147483647):version_id>/publish")
 @blp.arguments(PublishSchema)
 @blp.response(200, SubmittedSchema)
 def publish(body, version_id: int):
@@ -167,14 +167,14 @@ def publish(body, version_id: int):
     return procedures.publish_version(runtime(), current_actor(), version_id, body["effective_from"])
 
 
-@blp.post("/procedure-versions/<int:version_id>/retire")
+@blp.post("/procedure-versions/<int(min=1, max=2147483647):version_id>/retire")
 @blp.response(200, SubmittedSchema)
 def retire(version_id: int):
     """Retire a version; dossiers already running on it stay on it."""
     return procedures.retire_version(runtime(), current_actor(), version_id)
 
 
-@blp.get("/procedure-versions/<int:version_id>/diff")
+@blp.get("/procedure-versions/<int(min=1, max=2147483647):version_id>/diff")
 @blp.arguments(DiffArgs, location="query", unknown=RAISE)
 @blp.response(200, DiffSchema)
 def diff(args, version_id: int):

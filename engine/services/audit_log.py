@@ -15,7 +15,7 @@ from engine.audit import Actor, ChainBreak, verify_chain
 from engine.calendar import VN_TZ
 from engine.db.models import Event, OrgUnit
 from engine.errors import InvalidInput, Problem
-from engine.permissions import load_principal, not_found, require_anywhere
+from engine.permissions import load_principal, not_found, require, require_anywhere
 
 EXPORT_COLUMNS = ("id", "at", "actor_id", "actor_name", "source_address", "kind", "entity_type", "entity_id",
                   "org_unit_id", "before", "after", "prev_hash", "hash")
@@ -63,23 +63,26 @@ def _view(e: Event) -> EventView:
 
 def _scoped_query(session, actor: Actor, now: datetime, flt: EventFilter):
     """Events the actor may audit: those of units where they hold audit.view; events of
-    no unit (the library, logins, the calendar) need audit.view at a province."""
+    no unit (the library, logins, the calendar) need audit.view at a province. A unit
+    the actor holds no role in does not exist for them (404), as everywhere."""
     flt.check()
     q = select(Event)
+    principal = None
     if actor.user_id is not None:
         principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+    if flt.unit_code:
+        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == flt.unit_code))
+        if unit_id is None or (principal is not None and not principal.sees(unit_id)):
+            raise not_found(f"org unit {flt.unit_code}")
+        if principal is not None:
+            require(principal, "audit.view", unit_id, what=f"org unit {flt.unit_code}")
+        q = q.where(Event.org_unit_id == unit_id)
+    elif principal is not None:
         require_anywhere(principal, "audit.view")
         units = {u for u in principal.visible_units() if principal.can("audit.view", u)}
         provinces = set(session.scalars(select(OrgUnit.id).where(OrgUnit.kind == "province", OrgUnit.id.in_(units))))
         q = q.where(or_(Event.org_unit_id.in_(units), Event.org_unit_id.is_(None)) if provinces
                     else Event.org_unit_id.in_(units))
-    else:
-        units = None
-    if flt.unit_code:
-        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == flt.unit_code))
-        if unit_id is None or (units is not None and unit_id not in units):
-            raise not_found(f"org unit {flt.unit_code}")
-        q = q.where(Event.org_unit_id == unit_id)
     if flt.kind:
         q = q.where(Event.kind == flt.kind)
     if flt.entity_type:

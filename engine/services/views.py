@@ -16,7 +16,7 @@ from engine.audit import Actor
 from engine.calendar import VN_TZ
 from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
-from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require
+from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require, require_anywhere
 
 MAX_PAGE = 200
 STATUS_LABELS_VI = {
@@ -306,6 +306,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
     now = rt.clock.now()
     with rt.db.session_factory() as session:
         principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+        require_anywhere(principal, "dossier.view")  # a role that never sees dossiers is refused, not shown nothing
         visible = sorted(u for u in principal.visible_units() if principal.can("dossier.view", u))
         query: Select = (select(Dossier, OrgUnit.code, Procedure.code, Procedure.name, Procedure.field)
                          .join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
