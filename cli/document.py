@@ -11,15 +11,13 @@ version, with the version history as header and amendment log).
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from cli._runtime import open_runtime
 from engine.audit import Actor
-from engine.config import Settings
 from engine.errors import InvalidInput, NotFound, Problem
-from engine.runtime import Runtime
 
 PROCEDURE_CODE = re.compile(r"^\d+\.\d{6}$")
 FORMATS = click.Choice(["html", "pdf"])
@@ -42,35 +40,10 @@ def command() -> None:
     Run `isoflow document model --help` for the options of MODEL."""
 
 
-def _settings(database_url: str | None) -> Settings:
-    settings = Settings.from_env()
-    if database_url:
-        settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
-                            trusted_scripts=settings.trusted_scripts, secret_key=settings.secret_key,
-                            public_lookup_url=settings.public_lookup_url)
-    return settings
-
-
 def _bad_input(exc: NotFound, field: str, hint: str) -> InvalidInput:
     """What the user typed names nothing: that is bad input (exit 2), not a missing object."""
     return InvalidInput(exc.message_en, exc.message_vi, code=exc.code, hint=exc.hint or hint,
                         problems=[Problem(exc.code, exc.message_vi, exc.message_en, field=field)])
-
-
-@contextmanager
-def _database(url: str):
-    """Database failures are the user's to fix (wrong URL, schema not created): say so, exit 2."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from cli.db import _safe
-
-    try:
-        yield
-    except (OperationalError, ProgrammingError) as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).splitlines()[0]
-        raise InvalidInput(f"cannot read the database at {_safe(url)}: {reason}",
-                           f"không đọc được cơ sở dữ liệu {_safe(url)}: {reason}", code="database_unavailable",
-                           hint="check --database-url / $ISOFLOW_DATABASE_URL and run `isoflow db upgrade`") from exc
 
 
 def _write(output: Path, html: str, fmt: str) -> None:
@@ -116,10 +89,9 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
     elif PROCEDURE_CODE.match(model):
         from engine.documents import render_procedure
 
-        rt = Runtime.from_settings(_settings(database_url))
+        rt = open_runtime(database_url)
         try:
-            with _database(rt.settings.database_url):
-                payload = render_procedure(rt, model, fmt, unit_name=unit_name)
+            payload = render_procedure(rt, model, fmt, unit_name=unit_name)
         except NotFound as exc:
             raise _bad_input(exc, "model", "publish the model first or give the path of its .bpmn file") from exc
         _write_bytes(output, payload)
@@ -145,10 +117,9 @@ def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Pat
     """The commune's posting sheet: procedures in effect with time limit and fee, and a QR code."""
     from engine.documents import render_posting_sheet
 
-    rt = Runtime.from_settings(_settings(database_url))
+    rt = open_runtime(database_url)
     try:
-        with _database(rt.settings.database_url):
-            payload = render_posting_sheet(rt, unit_code, fmt, lookup_url=lookup_url, on=on.date() if on else None)
+        payload = render_posting_sheet(rt, unit_code, fmt, lookup_url=lookup_url, on=on.date() if on else None)
     except NotFound as exc:
         raise _bad_input(exc, "unit", "give the code of a commune") from exc
     _write_bytes(output, payload)
@@ -156,23 +127,25 @@ def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Pat
 
 @command.command("form")
 @click.argument("dossier")
-@click.option("--form", "form", default="01", show_default=True, help="01 slip, 02 supplementation, 03 refusal, "
-              "04 apology, 05 control sheet (or receipt, supplementation, refusal, apology, control_sheet)")
+@click.option("--form", "form", default="01", show_default=True, help="number in the edition (01/2018: 01 slip, "
+              "02 supplementation, 03 refusal, 04 apology, 05 control sheet; 03/2025: 05 stop notice, 06 control "
+              "sheet) or kind: receipt, supplementation, refusal, apology, stop, control_sheet")
+@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form numbers to print")
 @click.option("--user", "username", required=True, help="print as this user (their commune's dossiers only)")
 @click.option("--lookup-url", envvar="ISOFLOW_PUBLIC_LOOKUP_URL", help="public lookup page for the slip's QR code")
 @click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
-def form_command(dossier: str, form: str, username: str, lookup_url: str | None, fmt: str, output: Path,
-                 database_url: str | None) -> None:
+def form_command(dossier: str, form: str, edition: str, username: str, lookup_url: str | None, fmt: str,
+                 output: Path, database_url: str | None) -> None:
     """A dossier form for DOSSIER (its code, e.g. TRIPHU-260303-0001)."""
     from sqlalchemy import select
 
     from engine.db.models import User
     from engine.documents.dossier_forms import render_dossier_form
 
-    rt = Runtime.from_settings(_settings(database_url))
-    with _database(rt.settings.database_url), rt.db.session_factory() as session:
+    rt = open_runtime(database_url)
+    with rt.db.session_factory() as session:
         user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
     if user_id is None:
         raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
@@ -180,8 +153,8 @@ def form_command(dossier: str, form: str, username: str, lookup_url: str | None,
                                              f"No active user {username!r}.", field="user")])
     ref: int | str = int(dossier) if dossier.isdigit() else dossier
     try:
-        with _database(rt.settings.database_url):
-            payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url)
+        payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url,
+                                      edition=edition)
     except NotFound as exc:
         raise _bad_input(exc, "dossier", "check the dossier code; other communes' dossiers are not visible") from exc
     _write_bytes(output, payload)

@@ -193,6 +193,22 @@ def test_refusal_letter_states_the_reason(world):
     assert "Không thuộc thẩm quyền giải quyết của UBND xã" in text
 
 
+def test_the_2025_edition_renumbers_the_control_sheet_and_adds_the_stop_notice(world):
+    edition = "03/2025/TT-VPCP"
+    r = receive(world)
+    text = page_text(render_dossier_form(world.rt, world.actor("clerk"), r.code, "06", edition=edition))
+    assert "Mẫu số 06 (kèm theo Thông tư 03/2025/TT-VPCP)" in text
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text.upper()
+    with pytest.raises(Conflict):
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "05", edition=edition)
+    dossiers.stop(world.rt, world.actor("chair"), r.code, "Người yêu cầu không đến thực hiện nghĩa vụ tài chính")
+    text = page_text(render_dossier_form(world.rt, world.actor("clerk"), r.code, "05", edition=edition))
+    assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in text.upper()
+    assert "Người yêu cầu không đến thực hiện nghĩa vụ tài chính" in text
+    with pytest.raises(InvalidInput):  # the 2018 edition has no stop notice
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "stop")
+
+
 def test_form_numbers_are_data_and_bad_requests_are_refused(world):
     assert form_spec("1").kind == "receipt" and form_spec("control_sheet").number == "05"
     r = receive(world)
@@ -256,6 +272,8 @@ def test_cli_posting_sheet_and_form(world, database_url, tmp_path):
     (["posting-sheet", "--unit", "NOWHERE", "--lookup-url", LOOKUP], "unknown_unit"),
     (["posting-sheet", "--unit", "TRIPHU", "--lookup-url", " "], "lookup_url_required"),
     (["form", "TRIPHU-260303-0001", "--user", "nobody"], "unknown_user"),
+    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--form", "06"], "unknown_form"),
+    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--edition", "1999"], "unknown_edition"),
 ])
 def test_cli_bad_input_exits_2_with_a_clear_message(world, database_url, tmp_path, args, code):
     result = CliRunner().invoke(cli, ["document", *args, "-o", str(tmp_path / "x.pdf"), "--database-url", database_url])
@@ -269,3 +287,43 @@ def test_cli_other_communes_dossier_is_bad_input(world, database_url, tmp_path):
     result = CliRunner().invoke(cli, ["document", "form", r.code, "--user", "nh_clerk", "-o", str(tmp_path / "x.pdf"),
                                       "--database-url", database_url])
     assert result.exit_code == 2 and "error [not_found]" in result.output
+
+
+# --- documents from the database -------------------------------------------------------
+
+
+def test_stored_procedure_document_follows_its_version_history(world):
+    """Version 1 published by the test setup; version 2 drafted by the consultant, then
+    approved by the chair: the header, signatures and amendment log follow."""
+    from engine.documents import render_procedure
+    from engine.services.procedures import approve_version, publish_version, submit_version
+
+    rt, clock = world.rt, world.rt.clock
+    source = SIMPLE_MODEL.read_bytes().replace(b'value="P1D"', b'value="P0.5D"')
+    clock.set(at(2026, 3, 10, 9, 0))
+    info = submit_version(rt, world.actor("consultant"), source, SIMPLE_MODEL.name,
+                          forms_dir=SIMPLE_MODEL.parent / "forms", change_note="Rút thời gian thẩm định còn 0,5 ngày")
+    draft = page_text(render_procedure(rt, "9.000001"))
+    assert "Lần ban hành: 02 DỰ THẢO" in draft and "0,5 ngày làm việc" in draft
+    clock.set(at(2026, 3, 12, 14, 0))
+    approve_version(rt, world.actor("chair"), info.version_id)
+    publish_version(rt, world.actor("chair"), info.version_id, at(2026, 3, 16, 0, 0).date())
+    tree = lxml_html.fromstring(render_procedure(rt, "9.000001", unit_name="Xã Tri Phú").decode())
+    text = flat(tree.text_content())
+    assert "Lần ban hành: 02" in text and "DỰ THẢO" not in text
+    assert "Ngày ban hành: 12/03/2026" in text and "Ngày hiệu lực: 16/03/2026" in text
+    signatures = [flat(td.text_content()) for td in tree.xpath("//table[contains(@class,'approval')]//tr[3]/td")]
+    assert signatures == ["Họ và tên", "Consultant", "", "Chair"]
+    log = [[flat(td.text_content()) for td in tr.xpath("./td")]
+           for tr in tree.xpath("//h2[contains(., 'Theo dõi sửa đổi')]/following-sibling::table[1]//tr[td]")]
+    assert log == [["1", "03/03/2026", "Ban hành lần đầu", "01", "Đã phê duyệt"],
+                   ["2", "12/03/2026", "Rút thời gian thẩm định còn 0,5 ngày", "02", "Đã phê duyệt"]]
+    assert render_procedure(rt, "9.000001", "pdf").startswith(b"%PDF-")
+
+
+def test_what_people_typed_is_printed_as_text_never_as_markup(world):
+    r = dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                         applicant=Applicant('<img src="http://example.invalid/x.png"> Lê "Bá" & Con'), channel=1)
+    payload = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01").decode()
+    assert "<img" not in payload and "&lt;img src=" in payload
+    assert '<img src="http://example.invalid/x.png"> Lê "Bá" & Con' in page_text(payload.encode())

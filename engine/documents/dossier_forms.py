@@ -25,7 +25,7 @@ from engine.services.calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf
 
-FormKind = Literal["receipt", "supplementation", "refusal", "apology", "control_sheet"]
+FormKind = Literal["receipt", "supplementation", "refusal", "apology", "stop", "control_sheet"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,24 @@ FORM_EDITIONS: dict[str, dict[FormKind, FormSpec]] = {
             FormSpec("control_sheet", "05", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Thông tư 01/2018/TT-VPCP"),
         )
     },
+    # Annex I of Circular 03/2025/TT-VPCP (in force from 15/9/2025), as summarised by
+    # thuviennhadat.vn; check against the circular's text before making it the default.
+    # Its 07 (dossier register, sổ theo dõi hồ sơ) is not printed by isoflow yet.
+    "03/2025/TT-VPCP": {
+        spec.kind: spec
+        for spec in (
+            FormSpec("receipt", "01", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("supplementation", "02", "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("refusal", "03", "Phiếu từ chối tiếp nhận giải quyết hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("apology", "04", "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
+                     "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("stop", "05", "Thông báo dừng giải quyết hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("control_sheet", "06", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+        )
+    },
 }
 DEFAULT_EDITION = "01/2018/TT-VPCP"
-FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "apology", "control_sheet")
+FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "apology", "stop", "control_sheet")
 
 CHANNEL_LABELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
 RESULT_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn",
@@ -141,6 +156,14 @@ class ApologyData:
 
 
 @dataclass(frozen=True)
+class StopData:
+    header: DossierHeader
+    spec: FormSpec
+    stopped_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class ControlRow:
     number: int
     step: str
@@ -161,9 +184,10 @@ class ControlSheetData:
     printed_at: datetime
 
 
-FormData = SlipData | SupplementationData | RefusalData | ApologyData | ControlSheetData
+FormData = SlipData | SupplementationData | RefusalData | ApologyData | StopData | ControlSheetData
 TEMPLATES = {"receipt": "form_receipt.html", "supplementation": "form_supplementation.html",
-             "refusal": "form_refusal.html", "apology": "form_apology.html", "control_sheet": "form_control_sheet.html"}
+             "refusal": "form_refusal.html", "apology": "form_apology.html", "stop": "form_stop.html",
+             "control_sheet": "form_control_sheet.html"}
 
 
 def render_form(data: FormData) -> str:
@@ -226,7 +250,15 @@ def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: s
     last = requests[-1]
     return SupplementationData(_header(rt, view), spec, requested_at=last.completed_at,
                                requested_by=last.completed_by or "", requesting_role=role_label(last.to_role),
-                               reason=last.note)
+                               reason=_pause_reason(view, last.completed_at) or last.note)
+
+
+def _pause_reason(view: views.DossierView, requested_at: datetime | None) -> str:
+    """What the citizen was asked for: kept on the pause the request opened."""
+    for pause in view.pauses:
+        if pause.started_at == requested_at and pause.reason:
+            return pause.reason
+    return ""
 
 
 def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> RefusalData:
@@ -263,6 +295,15 @@ def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
                        previous_due_at=previous, new_due_at=view.apology_due_at)
 
 
+def stop_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> StopData:
+    view = views.dossier_view(rt, actor, dossier_ref)
+    spec = form_spec("stop", edition)
+    if view.result != "stopped":
+        raise _no_form(view, spec, "processing was not stopped", "hồ sơ không bị dừng giải quyết")
+    return StopData(_header(rt, view), spec, stopped_at=view.finished_at or view.received_at,
+                    reason=view.end_reason or "")
+
+
 def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> ControlSheetData:
     """Form 05: one row per hand-over, straight from the task projection."""
     view = views.dossier_view(rt, actor, dossier_ref)
@@ -287,14 +328,16 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         if row.from_user:
             from_label += f" - {row.from_user}"
         to_label = role_label(row.to_role) + (f" - {row.to_user}" if row.to_user else "")
-        note = "; ".join(part for part in (OUTCOME_LABELS.get(row.outcome or "", ""), row.note) if part)
+        reason = _pause_reason(view, row.completed_at) if row.outcome == "supplement" else ""
+        parts = (OUTCOME_LABELS.get(row.outcome or "", ""), row.note, reason if reason not in row.note else "")
+        note = "; ".join(part for part in parts if part)
         rows.append(ControlRow(number, row.step, from_label, to_label, row.handed_over_at, row.step_due_at,
                                row.completed_at, result, note))
     return ControlSheetData(_header(rt, view), form_spec("control_sheet", edition), rows, printed_at=now)
 
 
 BUILDERS = {"supplementation": supplementation_data, "refusal": refusal_data, "apology": apology_data,
-            "control_sheet": control_sheet_data}
+            "stop": stop_data, "control_sheet": control_sheet_data}
 
 
 def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "01", fmt: str = "html", *,
@@ -302,7 +345,9 @@ def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "0
                         edition: str = DEFAULT_EDITION) -> bytes:
     """A dossier form as UTF-8 HTML or PDF bytes, for the API, the web pages and the CLI.
 
-    `form` is the printed number in `edition` ("01".."05") or the kind ("receipt", ...).
+    `form` is the printed number in `edition` ("01".."05" in 01/2018, "01".."06" in
+    03/2025) or the kind ("receipt", "supplementation", "refusal", "apology", "stop",
+    "control_sheet").
     `pin` only for the slip printed at receipt; `lookup_url` overrides the configured
     public lookup page. Another commune's dossier raises NotFound; a form that does not
     apply (no refusal, no apology yet) raises Conflict.
