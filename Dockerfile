@@ -6,9 +6,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    TZ=Asia/Ho_Chi_Minh
+    TZ=Asia/Ho_Chi_Minh \
+    ISOFLOW_BPMN_DIR=/app/bpmn
 
 WORKDIR /app
+
+# WeasyPrint (printable documents) needs pango; Liberation fonts cover Vietnamese.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-liberation2 \
+    && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first (lxml, psycopg[binary], argon2-cffi ship manylinux wheels: no compiler
 # on the slim image), so editing code does not reinstall them.
@@ -32,5 +38,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", \
-     "--access-logfile", "-", "--error-logfile", "-", "api.wsgi:app"]
+# Bring the schema up to date (ISOFLOW_DATABASE_URL), then serve. The scheduler runs
+# as its own container with the same image: CMD ["isoflow", "scheduler"].
+CMD ["sh", "-c", "isoflow db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - --error-logfile - api.wsgi:app"]

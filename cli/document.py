@@ -3,6 +3,7 @@
     isoflow document MODEL --format pdf --output quy-trinh.pdf
     isoflow document posting-sheet --unit TRIPHU --lookup-url URL --format pdf --output niem-yet.pdf
     isoflow document form DOSSIER_CODE --form 05 --user clerk --format pdf --output phieu-05.pdf
+    isoflow document register --unit TRIPHU --from 2026-03-01 --to 2026-03-31 --user clerk -o so-theo-doi.pdf
 
 MODEL is a .bpmn file (its forms are read from forms/ beside it; without a version record
 the header says "dự thảo") or the code of a procedure stored in the database (its newest
@@ -35,7 +36,8 @@ class _DefaultToModel(click.Group):
 @click.group("document", cls=_DefaultToModel)
 def command() -> None:
     """Print the ISO procedure document of MODEL (a .bpmn file or a stored procedure code),
-    the commune's posting sheet (posting-sheet) or a dossier form (form).
+    the commune's posting sheet (posting-sheet), a dossier form (form) or the dossier
+    register (register).
 
     Run `isoflow document model --help` for the options of MODEL."""
 
@@ -44,6 +46,20 @@ def _bad_input(exc: NotFound, field: str, hint: str) -> InvalidInput:
     """What the user typed names nothing: that is bad input (exit 2), not a missing object."""
     return InvalidInput(exc.message_en, exc.message_vi, code=exc.code, hint=exc.hint or hint,
                         problems=[Problem(exc.code, exc.message_vi, exc.message_en, field=field)])
+
+
+def _user_id(rt, username: str) -> int:
+    from sqlalchemy import select
+
+    from engine.db.models import User
+
+    with rt.db.session_factory() as session:
+        user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+    if user_id is None:
+        raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
+                           problems=[Problem("unknown_user", f"Không có người dùng {username!r}.",
+                                             f"No active user {username!r}.", field="user")])
+    return user_id
 
 
 def _write(output: Path, html: str, fmt: str) -> None:
@@ -139,22 +155,38 @@ def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Pat
 def form_command(dossier: str, form: str, edition: str, username: str, lookup_url: str | None, fmt: str,
                  output: Path, database_url: str | None) -> None:
     """A dossier form for DOSSIER (its code, e.g. TRIPHU-260303-0001)."""
-    from sqlalchemy import select
-
-    from engine.db.models import User
     from engine.documents.dossier_forms import render_dossier_form
 
     rt = open_runtime(database_url)
-    with rt.db.session_factory() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
-    if user_id is None:
-        raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
-                           problems=[Problem("unknown_user", f"Không có người dùng {username!r}.",
-                                             f"No active user {username!r}.", field="user")])
+    user_id = _user_id(rt, username)
     ref: int | str = int(dossier) if dossier.isdigit() else dossier
     try:
         payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url,
                                       edition=edition)
     except NotFound as exc:
         raise _bad_input(exc, "dossier", "check the dossier code; other communes' dossiers are not visible") from exc
+    _write_bytes(output, payload)
+
+
+@command.command("register")
+@click.option("--unit", "unit_code", required=True, help="code of the commune, e.g. TRIPHU")
+@click.option("--from", "received_from", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first day of receipt")
+@click.option("--to", "received_to", type=click.DateTime(["%Y-%m-%d"]), required=True, help="last day of receipt")
+@click.option("--user", "username", required=True, help="print as this user (their communes only)")
+@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form number to print")
+@click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
+def register_command(unit_code: str, received_from, received_to, username: str, edition: str, fmt: str, output: Path,
+                     database_url: str | None) -> None:
+    """The dossier register (sổ theo dõi hồ sơ) of a commune for a period of receipt."""
+    from engine.documents.dossier_forms import render_register
+
+    rt = open_runtime(database_url)
+    user_id = _user_id(rt, username)
+    try:
+        payload = render_register(rt, Actor(user_id, username), unit_code, received_from.date(), received_to.date(),
+                                  fmt, edition=edition)
+    except NotFound as exc:
+        raise _bad_input(exc, "unit", "give the code of a commune where the user holds a role") from exc
     _write_bytes(output, payload)

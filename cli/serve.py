@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from typing import Callable
 
@@ -21,24 +20,15 @@ from engine.config import Settings
 
 
 def _start_scheduler(settings: Settings) -> Callable[[], None] | None:
-    """Run the scheduler as a child process (`isoflow scheduler`).
+    try:
+        from engine.scheduler.embedded import start  # provided by the scheduler package
+    except ImportError:
+        click.echo("isoflow serve: the scheduler is not available in this build; running without it", err=True)
+        return None
+    from engine.runtime import Runtime
 
-    A separate process, not a thread of this one: gunicorn forks its workers from this
-    process, and a fork taken while a scheduler thread holds a SQLite or Python lock
-    leaves the worker hung on that lock forever.
-    """
-    env = {**os.environ, "ISOFLOW_DATABASE_URL": settings.database_url}
-    child = subprocess.Popen([sys.executable, "-m", "cli.main", "scheduler"], env=env)
-    click.echo(f"isoflow serve: scheduler started (pid {child.pid})", err=True)
-
-    def stop() -> None:
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
+    stop = start(Runtime.from_settings(settings))
+    click.echo("isoflow serve: scheduler started", err=True)
     return stop
 
 

@@ -74,7 +74,7 @@ def database_url(_migrated_template, tmp_path) -> str:
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with db.engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            # a test may have moved the recorded revision (readiness probe tests); put it back
+            # A test may fake an outdated schema (the readiness probe does); the next starts at head.
             conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": _head_revision()})
         db.dispose()
         return TEST_DATABASE_URL

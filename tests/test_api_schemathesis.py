@@ -55,7 +55,9 @@ def api_app(db, clock):
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
+# derandomize: CI runs the same examples every time (a red build is a real regression,
+# not a new random draw); raise ISOFLOW_SCHEMATHESIS_EXAMPLES locally to explore further.
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_api_conforms_to_its_schema(case, api_app):

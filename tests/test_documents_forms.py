@@ -327,3 +327,45 @@ def test_what_people_typed_is_printed_as_text_never_as_markup(world):
     payload = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01").decode()
     assert "<img" not in payload and "&lt;img src=" in payload
     assert '<img src="http://example.invalid/x.png"> Lê "Bá" & Con' in page_text(payload.encode())
+
+
+# --- dossier register ----------------------------------------------------------------------
+
+
+def test_register_lists_the_communes_dossiers_of_the_period(world):
+    from engine.documents.dossier_forms import register_data, render_register
+
+    rt, clock = world.rt, world.rt.clock
+    first = receive(world, "Nguyễn Văn An")
+    clock.advance(timedelta(hours=1))
+    second = receive(world, "Trần Thị Bình")
+    dossiers.refuse(rt, world.actor("chair"), second.code, "Không thuộc thẩm quyền")
+    clock.set(at(2026, 3, 5, 9, 0))
+    later = receive(world, "Lê Văn Cường")  # outside the period below
+    nh = dossiers.receive(rt, world.actor("nh_clerk"), unit_code="NAHANG", procedure_code="9.000001",
+                          applicant=Applicant("Hà Thị Dung"), channel=1)
+    data = register_data(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(), at(2026, 3, 4, 0, 0).date())
+    assert [r.dossier_code for r in data.rows] == [first.code, second.code]
+    assert (data.spec.number, data.rows[0].applicant_contact) == ("06", "Thôn Đồng Tâm, xã Tri Phú, 0912345678")
+    assert data.rows[0].result == "Đã tiếp nhận" and data.rows[1].note == "Từ chối"
+    tree = lxml_html.fromstring(render_register(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(),
+                                                at(2026, 3, 31, 0, 0).date(), edition="03/2025/TT-VPCP").decode())
+    assert [tr.get("data-code") for tr in tree.xpath("//tr[@data-code]")] == [first.code, second.code, later.code]
+    assert nh.code not in flat(tree.text_content()) and "Mẫu số 07" in flat(tree.text_content())
+    with pytest.raises(NotFound):
+        register_data(rt, world.actor("nh_clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(), at(2026, 3, 31, 0, 0).date())
+    with pytest.raises(InvalidInput):
+        register_data(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 31, 0, 0).date(), at(2026, 3, 1, 0, 0).date())
+
+
+def test_cli_register(world, database_url, tmp_path):
+    r = receive(world)
+    out = tmp_path / "so.pdf"
+    result = invoke("register", "--unit", "TRIPHU", "--from", "2026-03-01", "--to", "2026-03-31", "--user", "clerk",
+                    "-o", str(out), "--database-url", database_url)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out.read_bytes())
+    assert "SỔ THEO DÕI HỒ SƠ" in text.upper() and r.code in text and "Nguyễn Văn An" in text
+    result = CliRunner().invoke(cli, ["document", "register", "--unit", "TRIPHU", "--from", "2026-03-01", "--to",
+                                      "2026-03-31", "--user", "nh_clerk", "-o", str(out), "--database-url", database_url])
+    assert result.exit_code == 2 and "error [not_found]" in result.output

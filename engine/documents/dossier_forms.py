@@ -1,7 +1,8 @@
 """The forms the one-stop desk prints for a dossier (DOMAIN.md §3, §5).
 
 01 receipt and appointment slip, 02 supplementation request, 03 refusal, 04 apology
-letter with a new appointment, 05 process control sheet. Each form is rendered from a
+letter with a new appointment, 05 process control sheet (Circular 01/2018 numbers), and
+the commune's dossier register (06). Each form is rendered from a
 plain data class; the builders read those from the database through the read models
 (`engine.services.views`), so the permission policy applies: another commune's dossier
 answers NotFound. Printed numbers are data (`FORM_EDITIONS`): Circular 03/2025/TT-VPCP
@@ -10,13 +11,14 @@ renumbers the forms of Circular 01/2018/TT-VPCP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from urllib.parse import quote
 
 from sqlalchemy import select
 
 from engine.audit import Actor
+from engine.calendar import VN_TZ
 from engine.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.roles import role_label
@@ -25,7 +27,7 @@ from engine.services.calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf
 
-FormKind = Literal["receipt", "supplementation", "refusal", "apology", "stop", "control_sheet"]
+FormKind = Literal["receipt", "supplementation", "refusal", "apology", "stop", "control_sheet", "register"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ FORM_EDITIONS: dict[str, dict[FormKind, FormSpec]] = {
     },
     # Annex I of Circular 03/2025/TT-VPCP (in force from 15/9/2025), as summarised by
     # thuviennhadat.vn; check against the circular's text before making it the default.
-    # Its 07 (dossier register, sổ theo dõi hồ sơ) is not printed by isoflow yet.
+    # Its 07 (dossier register) is REGISTER_SPECS below: it is printed per commune, not per dossier.
     "03/2025/TT-VPCP": {
         spec.kind: spec
         for spec in (
@@ -361,4 +363,91 @@ def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "0
     else:
         data = BUILDERS[spec.kind](rt, actor, dossier_ref, edition=edition)
     html = render_form(data)
+    return to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
+
+
+# --- the dossier register (sổ theo dõi hồ sơ) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    number: int
+    dossier_code: str
+    procedure_name: str
+    applicant_name: str
+    applicant_contact: str
+    received_at: datetime
+    due_at: datetime
+    finished_at: datetime | None
+    returned_at: datetime | None
+    result: str  # Trước hạn / Đúng hạn / Quá hạn for finished dossiers, else the status label
+    note: str
+
+
+@dataclass(frozen=True)
+class RegisterData:
+    unit_name: str
+    spec: FormSpec
+    received_from: date
+    received_to: date
+    rows: list[RegisterRow]
+    printed_at: datetime
+
+
+REGISTER_SPECS = {
+    "01/2018/TT-VPCP": FormSpec("register", "06", "Sổ theo dõi hồ sơ", "Thông tư 01/2018/TT-VPCP"),
+    "03/2025/TT-VPCP": FormSpec("register", "07", "Sổ theo dõi hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+}
+END_NOTES = {"refused": "Từ chối", "withdrawn": "Công dân rút hồ sơ", "stopped": "Dừng giải quyết"}
+
+
+def register_data(rt, actor: Actor, unit_code: str, received_from: date, received_to: date, *,
+                  edition: str = DEFAULT_EDITION) -> RegisterData:
+    """The register of a commune's dossiers received between two days (inclusive), by receipt time."""
+    from engine.permissions import load_principal, not_found, require
+
+    form_spec("01", edition)  # an unknown edition is refused the same way as for the forms
+    if received_to < received_from:
+        raise InvalidInput("the period ends before it starts", "khoảng thời gian kết thúc trước khi bắt đầu",
+                           code="bad_period", problems=[Problem("bad_period", "Ngày kết thúc trước ngày bắt đầu.",
+                                                                "received_to is before received_from.",
+                                                                field="received_to")])
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        if unit is None:
+            raise not_found(f"org unit {unit_code}")
+        if actor.user_id is not None:
+            require(load_principal(session, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
+                    what=f"org unit {unit_code}")
+        unit_name = unit.name
+    summaries: list[views.DossierSummary] = []
+    filters = views.DossierFilter(unit_code=unit_code, received_from=received_from, received_to=received_to,
+                                  sort="received_at")
+    while True:
+        page, total = views.search_dossiers(rt, actor, filters, limit=views.MAX_PAGE, offset=len(summaries))
+        summaries.extend(page)
+        if not page or len(summaries) >= total:
+            break
+    with rt.db.session_factory() as session:
+        details = {d.id: d for d in session.scalars(select(Dossier).where(Dossier.id.in_([s.id for s in summaries])))}
+        rows = []
+        for number, summary in enumerate(summaries, start=1):
+            dossier = details[summary.id]
+            contact = ", ".join(part for part in (dossier.applicant_address, dossier.applicant_phone) if part)
+            result = RESULT_LABELS.get(summary.classification or "", summary.status_label)
+            rows.append(RegisterRow(number, summary.code, summary.procedure_name, summary.applicant_name, contact,
+                                    summary.received_at, summary.due_at, summary.finished_at, dossier.returned_at,
+                                    result, END_NOTES.get(summary.result or "", "")))
+    return RegisterData(unit_name, REGISTER_SPECS[edition], received_from, received_to, rows, now)
+
+
+def render_register(rt, actor: Actor, unit_code: str, received_from: date, received_to: date, fmt: str = "html", *,
+                    edition: str = DEFAULT_EDITION) -> bytes:
+    """The dossier register as UTF-8 HTML or PDF bytes (A4 landscape)."""
+    if fmt not in ("html", "pdf"):
+        raise InvalidInput(f"unknown format {fmt!r}", f"định dạng {fmt!r} không hỗ trợ", code="bad_format",
+                           hint="use html or pdf")
+    data = register_data(rt, actor, unit_code, received_from, received_to, edition=edition)
+    html = render("register.html", d=data, spec=data.spec)
     return to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
