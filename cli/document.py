@@ -3,6 +3,7 @@
     isoflow document MODEL --format pdf --output quy-trinh.pdf
     isoflow document posting-sheet --unit TRIPHU --lookup-url URL --format pdf --output niem-yet.pdf
     isoflow document form DOSSIER_CODE --form 05 --user clerk --format pdf --output phieu-05.pdf
+    isoflow document register --unit TRIPHU --from 2026-03-01 --to 2026-03-31 --user clerk -o so-theo-doi.pdf
 
 MODEL is a .bpmn file (its forms are read from forms/ beside it; without a version record
 the header says "dự thảo") or the code of a procedure stored in the database (its newest
@@ -11,17 +12,13 @@ version, with the version history as header and amendment log).
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import click
 
+from cli._runtime import open_runtime
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.config import Settings
 from engine.errors import InvalidInput, NotFound, Problem
-from engine.runtime import Runtime
 
 PROCEDURE_CODE = re.compile(r"^\d+\.\d{6}$")
 FORMATS = click.Choice(["html", "pdf"])
@@ -39,18 +36,10 @@ class _DefaultToModel(click.Group):
 @click.group("document", cls=_DefaultToModel)
 def command() -> None:
     """Print the ISO procedure document of MODEL (a .bpmn file or a stored procedure code),
-    the commune's posting sheet (posting-sheet) or a dossier form (form).
+    the commune's posting sheet (posting-sheet), a dossier form (form) or the dossier
+    register (register).
 
     Run `isoflow document model --help` for the options of MODEL."""
-
-
-def _settings(database_url: str | None) -> Settings:
-    settings = Settings.from_env()
-    if database_url:
-        settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
-                            trusted_scripts=settings.trusted_scripts, secret_key=settings.secret_key,
-                            public_lookup_url=settings.public_lookup_url)
-    return settings
 
 
 def _bad_input(exc: NotFound, field: str, hint: str) -> InvalidInput:
@@ -59,20 +48,18 @@ def _bad_input(exc: NotFound, field: str, hint: str) -> InvalidInput:
                         problems=[Problem(exc.code, exc.message_vi, exc.message_en, field=field)])
 
 
-@contextmanager
-def _database(url: str):
-    """Database failures are the user's to fix (wrong URL, schema not created): say so, exit 2."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+def _user_id(rt, username: str) -> int:
+    from sqlalchemy import select
 
-    from cli.db import _safe
+    from engine.db.models import User
 
-    try:
-        yield
-    except (OperationalError, ProgrammingError) as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).splitlines()[0]
-        raise InvalidInput(f"cannot read the database at {_safe(url)}: {reason}",
-                           f"không đọc được cơ sở dữ liệu {_safe(url)}: {reason}", code="database_unavailable",
-                           hint="check --database-url / $ISOFLOW_DATABASE_URL and run `isoflow db upgrade`") from exc
+    with rt.db.session_factory() as session:
+        user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+    if user_id is None:
+        raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
+                           problems=[Problem("unknown_user", f"Không có người dùng {username!r}.",
+                                             f"No active user {username!r}.", field="user")])
+    return user_id
 
 
 def _write(output: Path, html: str, fmt: str) -> None:
@@ -102,7 +89,6 @@ def _write_bytes(output: Path, payload: bytes) -> None:
 def model_command(model: str, fmt: str, output: Path, unit_name: str | None, database_url: str | None) -> None:
     """The ISO procedure document of MODEL: a .bpmn file or a stored procedure code."""
     from engine.documents import procedure_document
-    from engine.documents.procedure import latest_version, version_records
     from engine.procedure import compile_model
 
     path = Path(model)
@@ -117,15 +103,15 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
         compiled = compile_model(source, path.name, forms_dir=path.parent / "forms")
         html = procedure_document(compiled, None, unit_name=unit_name)
     elif PROCEDURE_CODE.match(model):
-        rt = Runtime.from_settings(_settings(database_url))
+        from engine.documents import render_procedure
+
+        rt = open_runtime(database_url)
         try:
-            with _database(rt.settings.database_url), rt.db.session_factory() as session:
-                version = latest_version(session, model)
-                records = version_records(session, model)
-                compiled = rt.model(version)
+            payload = render_procedure(rt, model, fmt, unit_name=unit_name)
         except NotFound as exc:
             raise _bad_input(exc, "model", "publish the model first or give the path of its .bpmn file") from exc
-        html = procedure_document(compiled, records, unit_name=unit_name)
+        _write_bytes(output, payload)
+        return
     else:
         raise InvalidInput(f"{model!r} is neither a .bpmn file nor a procedure code",
                            f"{model!r} không phải tệp .bpmn cũng không phải mã thủ tục", code="bad_model",
@@ -145,48 +131,62 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
 def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Path, on, database_url: str | None) -> None:
     """The commune's posting sheet: procedures in effect with time limit and fee, and a QR code."""
-    from engine.documents.posting import commune_by_code, effective_metadata, posting_sheet
+    from engine.documents import render_posting_sheet
 
-    rt = Runtime.from_settings(_settings(database_url))
-    day: date = on.date() if on else rt.clock.now().astimezone(VN_TZ).date()
+    rt = open_runtime(database_url)
     try:
-        with _database(rt.settings.database_url), rt.db.session_factory() as session:
-            unit = commune_by_code(session, unit_code)
-            procedures = effective_metadata(session, day)
-            session.expunge(unit)
+        payload = render_posting_sheet(rt, unit_code, fmt, lookup_url=lookup_url, on=on.date() if on else None)
     except NotFound as exc:
         raise _bad_input(exc, "unit", "give the code of a commune") from exc
-    _write(output, posting_sheet(unit, procedures, lookup_url, posted_on=day), fmt)
+    _write_bytes(output, payload)
 
 
 @command.command("form")
 @click.argument("dossier")
-@click.option("--form", "form", default="01", show_default=True, help="01 slip, 02 supplementation, 03 refusal, "
-              "04 apology, 05 control sheet (or receipt, supplementation, refusal, apology, control_sheet)")
+@click.option("--form", "form", default="01", show_default=True, help="number in the edition (01/2018: 01 slip, "
+              "02 supplementation, 03 refusal, 04 apology, 05 control sheet; 03/2025: 05 stop notice, 06 control "
+              "sheet) or kind: receipt, supplementation, refusal, apology, stop, control_sheet")
+@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form numbers to print")
 @click.option("--user", "username", required=True, help="print as this user (their commune's dossiers only)")
 @click.option("--lookup-url", envvar="ISOFLOW_PUBLIC_LOOKUP_URL", help="public lookup page for the slip's QR code")
 @click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
-def form_command(dossier: str, form: str, username: str, lookup_url: str | None, fmt: str, output: Path,
-                 database_url: str | None) -> None:
+def form_command(dossier: str, form: str, edition: str, username: str, lookup_url: str | None, fmt: str,
+                 output: Path, database_url: str | None) -> None:
     """A dossier form for DOSSIER (its code, e.g. TRIPHU-260303-0001)."""
-    from sqlalchemy import select
-
-    from engine.db.models import User
     from engine.documents.dossier_forms import render_dossier_form
 
-    rt = Runtime.from_settings(_settings(database_url))
-    with _database(rt.settings.database_url), rt.db.session_factory() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
-    if user_id is None:
-        raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
-                           problems=[Problem("unknown_user", f"Không có người dùng {username!r}.",
-                                             f"No active user {username!r}.", field="user")])
+    rt = open_runtime(database_url)
+    user_id = _user_id(rt, username)
     ref: int | str = int(dossier) if dossier.isdigit() else dossier
     try:
-        with _database(rt.settings.database_url):
-            payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url)
+        payload = render_dossier_form(rt, Actor(user_id, username), ref, form, fmt, lookup_url=lookup_url,
+                                      edition=edition)
     except NotFound as exc:
         raise _bad_input(exc, "dossier", "check the dossier code; other communes' dossiers are not visible") from exc
+    _write_bytes(output, payload)
+
+
+@command.command("register")
+@click.option("--unit", "unit_code", required=True, help="code of the commune, e.g. TRIPHU")
+@click.option("--from", "received_from", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first day of receipt")
+@click.option("--to", "received_to", type=click.DateTime(["%Y-%m-%d"]), required=True, help="last day of receipt")
+@click.option("--user", "username", required=True, help="print as this user (their communes only)")
+@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form number to print")
+@click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
+def register_command(unit_code: str, received_from, received_to, username: str, edition: str, fmt: str, output: Path,
+                     database_url: str | None) -> None:
+    """The dossier register (sổ theo dõi hồ sơ) of a commune for a period of receipt."""
+    from engine.documents.dossier_forms import render_register
+
+    rt = open_runtime(database_url)
+    user_id = _user_id(rt, username)
+    try:
+        payload = render_register(rt, Actor(user_id, username), unit_code, received_from.date(), received_to.date(),
+                                  fmt, edition=edition)
+    except NotFound as exc:
+        raise _bad_input(exc, "unit", "give the code of a commune where the user holds a role") from exc
     _write_bytes(output, payload)

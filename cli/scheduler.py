@@ -81,6 +81,20 @@ def run_once_command(ctx: click.Context, now_text: str | None, database_url: str
         ctx.exit(1)
 
 
+@command.command("reschedule")
+@click.option("--unit", "unit_code", help="commune code (default: every commune)")
+@database_option
+@click.pass_context
+def reschedule_command(ctx: click.Context, unit_code: str | None, database_url: str | None) -> None:
+    """Recompute the stored escalation instants of open dossiers; run it after changing
+    the calendar overrides (a new day off moves every working instant after it)."""
+    from engine.scheduler.policies import reschedule_open
+
+    rt = _runtime(database_url or ctx.obj.get("database_url"))
+    count = reschedule_open(rt, Actor.system("cli"), unit_code=unit_code)
+    click.echo(f"{count} open dossier(s) rescheduled")
+
+
 @command.group("policy")
 def policy_group() -> None:
     """Escalation policies (data): default < commune < procedure version < both."""

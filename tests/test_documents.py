@@ -192,9 +192,11 @@ def test_posting_sheet_lists_limits_fees_and_a_qr_code(rendered):
         meta = model.metadata
         _, code, name, limit, fee = rows[meta.procedure_code]
         assert (code, name) == (meta.procedure_code, flat(meta.name))
-        assert limit == flat(format_limit(meta.limit_for("mountainous"), meta.time_basis))
-        assert fee == flat(meta.fee or "Không")
+        assert limit == flat(format_limit(meta.limit_for("mountainous"), meta.time_basis, short=True))
+        assert fee == (flat(meta.fee) if meta.fee not in (None, "", "0") else "Không")
     assert rows["9.000001"][3] == "05 ngày làm việc"  # the mountainous commune's limit
+    assert rows["9.000001"][4] == "Không"  # fee "0"
+    assert rows["1.001193"][3] == "Trong ngày (nhận sau 15 giờ: trả ngày làm việc tiếp theo)"
     assert tree.xpath("//svg") and url in flat(tree.text_content())
     text, pages = pdf_text(to_pdf(page))
     assert "DANH MỤC THỦ TỤC HÀNH CHÍNH NIÊM YẾT CÔNG KHAI" in text.upper()

@@ -115,9 +115,19 @@ def test_apology_letter_once_with_a_later_appointment(world):
         dossiers.issue_apology(rt, world.actor("officer"), r.code, "Chờ xác minh", at(2026, 3, 12, 10, 0))
     with pytest.raises(InvalidInput):
         dossiers.issue_apology(rt, world.actor("clerk"), r.code, "Chờ xác minh", at(2026, 3, 5, 10, 0))
+    before = _next_escalation(rt, r.dossier_id)
     dossiers.issue_apology(rt, world.actor("clerk"), r.code, "Chờ kết quả xác minh", at(2026, 3, 12, 10, 0))
+    # the desk is prompted for an apology at most once: after it, the scheduler stops asking
+    assert before is not None and _next_escalation(rt, r.dossier_id) is None
     view = views.dossier_view(rt, world.actor("clerk"), r.code)
     assert view.due_at == at(2026, 3, 12, 10, 0) and view.original_due_at == at(2026, 3, 6, 10, 0)
     with pytest.raises(Conflict) as err:
         dossiers.issue_apology(rt, world.actor("chair"), r.code, "Lần nữa", at(2026, 3, 20, 10, 0))
     assert err.value.code == "apology_limit"
+
+
+def _next_escalation(rt, dossier_id):
+    from engine.db.models import Dossier
+
+    with rt.db.session_factory() as s:
+        return s.get(Dossier, dossier_id).next_escalation_at

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from cli.main import cli
 from engine.calendar import VN_TZ
@@ -93,6 +93,11 @@ def test_embedded_scheduler_sweeps_until_stopped(world):
     assert count(rt, Escalation) == 1
 
 
+def test_embedding_can_be_switched_off():
+    assert embedded.embedded_enabled({}) and embedded.embedded_enabled({"ISOFLOW_SCHEDULER_EMBEDDED": "yes"})
+    assert not embedded.embedded_enabled({"ISOFLOW_SCHEDULER_EMBEDDED": "off"})
+
+
 def test_interval_comes_from_the_environment():
     assert embedded.interval_from_env({}) == 60
     assert embedded.interval_from_env({"ISOFLOW_SCHEDULER_INTERVAL": "5"}) == 5
@@ -102,11 +107,39 @@ def test_interval_comes_from_the_environment():
         embedded.interval_from_env({"ISOFLOW_SCHEDULER_INTERVAL": "often"})
 
 
+def seed_overdue_tasks(db, n_dossiers: int) -> int:
+    """n_dossiers x 4 open steps, all overdue since yesterday (straight SQL, like the bench)."""
+    with db.engine.begin() as conn:
+        unit = conn.execute(text("SELECT id FROM org_units WHERE code = 'TRIPHU'")).scalar_one()
+        version = conn.execute(text("SELECT min(id) FROM procedure_versions")).scalar_one()
+        params = {"unit": unit, "version": version, "t0": at(2026, 3, 3, 13, 35), "n": n_dossiers}
+        conn.execute(text("""
+            INSERT INTO dossiers (id, code, org_unit_id, procedure_version_id, applicant_name, applicant_id_number,
+                applicant_address, applicant_phone, applicant_email, channel, status_code, state, received_at,
+                due_at, original_due_at, pin_hash, supplement_count, data)
+            SELECT 100000 + g, 'SEED-' || g, :unit, :version, 'Công dân ' || g, '', '', '', '', 1, 4, 'open',
+                CAST(:t0 AS timestamptz) - interval '3 days', CAST(:t0 AS timestamptz) + interval '5 days',
+                CAST(:t0 AS timestamptz) + interval '5 days', 'x', 0, '{}'::jsonb
+            FROM generate_series(1, CAST(:n AS integer)) AS g"""), params)
+        conn.execute(text("""
+            INSERT INTO tasks (dossier_id, workflow_task_id, bpmn_id, name, role, org_unit_id, state, clock,
+                status_code, duration_seconds, created_at, due_at, next_escalation_at)
+            SELECT 100000 + g, 'seed-' || g || '-' || k, 'appraise', 'Thẩm định hồ sơ', 'justice_officer', :unit,
+                'open', 'running', 4, 28800, CAST(:t0 AS timestamptz) - interval '3 days',
+                CAST(:t0 AS timestamptz) - interval '1 day', CAST(:t0 AS timestamptz) - interval '1 day'
+            FROM generate_series(1, CAST(:n AS integer)) AS g, generate_series(1, 4) AS k"""), params)
+    return n_dossiers * 4
+
+
 @pytest.mark.postgres
 def test_two_scheduler_processes_deliver_each_notice_exactly_once(world, database_url):
     rt = world.rt
     give_emails(rt)
-    codes = receive_many(world, 40)
+    codes = receive_many(world, 40)  # real dossiers: the clerk's reminders go out by email and webhook
+    with rt.db.session_factory() as s:  # the seeded steps' overdue notices stay in-app (the chair has no address)
+        s.execute(text("UPDATE users SET email = NULL WHERE username = 'chair'"))
+        s.commit()
+    seeded = seed_overdue_tasks(rt.db, 400)  # enough work in batches of 3 for both processes to overlap
     with SmtpSink() as smtp, WebhookReceiver() as hook:
         env = {**os.environ, "ISOFLOW_SMTP_HOST": "127.0.0.1", "ISOFLOW_SMTP_PORT": str(smtp.port),
                "ISOFLOW_WEBHOOK_URL": hook.url, "ISOFLOW_WEBHOOK_SECRET": "k", "ISOFLOW_SCHEDULER_BATCH": "3"}
@@ -119,10 +152,13 @@ def test_two_scheduler_processes_deliver_each_notice_exactly_once(world, databas
             assert p.returncode == 0, err
     fired = [line.split()[1] for out, _ in outputs for line in out.splitlines() if line.startswith("remind")]
     assert sorted(fired) == sorted(codes)  # each dossier's reminder once, across both processes
-    assert count(rt, Escalation) == 40 and count(rt, Notification) == 40
+    per_process = [sum(line.startswith(("remind", "overdue")) for line in out.splitlines()) for out, _ in outputs]
+    assert sum(per_process) == 40 + seeded and min(per_process) > 0, per_process  # both worked, nothing twice
+    assert count(rt, Escalation) == 40 + seeded and count(rt, Notification) == 40 + seeded
     assert sorted(rcpts[0] for rcpts, _ in smtp.messages) == ["clerk@xa.example.vn"] * 40
     subjects = [m["Subject"] for _, m in smtp.messages]
     assert len(set(subjects)) == 40
-    assert sorted(p["dossier_code"] for p in hook.payloads()) == sorted(codes)
+    assert sorted(p["dossier_code"] for p in hook.payloads() if p["level"] == "remind") == sorted(codes)
+    assert len(hook.payloads()) == 40 + seeded
     with rt.db.session_factory() as s:
         assert set(s.scalars(select(Delivery.state))) == {"sent"}

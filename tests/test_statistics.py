@@ -2,7 +2,8 @@
 are in test_statistics_scenario.py)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import random
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -63,3 +64,36 @@ def test_timeline_agrees_with_the_calendar():
         for b in instants:
             expected = calendar.working_time_between(a, b) // timedelta(microseconds=1)
             assert line.at(b) - line.at(a) == expected, (a, b)
+
+
+def test_database_splits_instants_like_the_calendar(db):
+    """The per-instant part of indicator 2.2 runs in SQL: local day and working time since
+    midnight must agree with the calendar on both databases (lunch, evenings, weekends,
+    Tết, microseconds, instants given in UTC)."""
+    from sqlalchemy import literal, select
+
+    from engine.db.types import UTCDateTime
+    from engine.services.statistics import _local_day_and_time, _working_within_day
+
+    calendar = WorkingCalendar()
+    rng = random.Random(3)
+    instants = [datetime(2026, 3, 3, 11, 30, tzinfo=VN_TZ), datetime(2026, 3, 3, 0, 0, tzinfo=VN_TZ),
+                datetime(2026, 3, 2, 17, 0, 0, 1, tzinfo=timezone.utc),  # 00:00:00.000001 on the 3rd in Hà Nội
+                datetime(2026, 2, 17, 9, 0, tzinfo=VN_TZ)]  # Tết: not a working day
+    instants += [datetime(2026, 1, 1, tzinfo=VN_TZ) + timedelta(microseconds=rng.randrange(365 * 86400 * 10**6))
+                 for _ in range(40)]
+    with db.session_factory() as session:
+        dialect = session.get_bind().dialect.name
+        for instant in instants:
+            value = literal(instant, UTCDateTime())
+            day, since_midnight = _local_day_and_time(dialect, value)
+            within = _working_within_day(dialect, since_midnight, literal(1), {1: calendar})
+            got_day, got_within = session.execute(select(day, within)).one()
+            local = instant.astimezone(VN_TZ)
+            assert str(got_day) == local.date().isoformat(), instant
+            midnight = datetime.combine(local.date(), datetime.min.time(), tzinfo=VN_TZ)
+            expected = calendar.working_time_between(midnight, local) // timedelta(microseconds=1)
+            if calendar.is_working_day(local.date()):
+                assert int(got_within) == expected, instant
+            else:
+                assert expected == 0

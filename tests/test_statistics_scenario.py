@@ -170,7 +170,7 @@ def test_scenario_is_what_the_docstring_says(scenario):
 def test_by_commune_march(scenario):
     report = compute_statistics(scenario.rt, SYSTEM, period="2026-03", group_by="commune")
     assert (report.period.start.isoformat(), report.period.end.isoformat()) == ("2026-03-01", "2026-03-31")
-    assert report.as_of == at(2026, 4, 1, 0, 0)
+    assert report.as_of == at(2026, 3, 31, 17, 0)  # open dossiers are judged at the last day's close
     assert [(r.key, r.label) for r in report.rows] == [("NAHANG", "Xã Na Hang"), ("TRIPHU", "Xã Tri Phú")]
     assert counts(row_of(report, "TRIPHU")) == {
         "carried_over": 1, "received_new": 8, "received_by_channel": {"1": 2, "2": 4, "3": 2}, "received_total": 9,
@@ -190,6 +190,8 @@ def test_by_commune_march(scenario):
     assert (total.pending_within_limit, total.pending_overdue) == (2, 1)
     assert (total.indicator_2_1, total.indicator_2_2_days) == (66.7, 2.21)  # 106 h / 6
     assert total.satisfaction_percent is None and "chưa ghi nhận" in report.notes[0]
+    for row in (*report.rows, total):  # every relevant dossier ends the period in exactly one state
+        assert row.received_total == row.finished_total + row.ended_without_result + row.pending_total
 
 
 def test_by_field_and_by_procedure_march(scenario):

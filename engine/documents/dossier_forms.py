@@ -1,7 +1,8 @@
 """The forms the one-stop desk prints for a dossier (DOMAIN.md §3, §5).
 
 01 receipt and appointment slip, 02 supplementation request, 03 refusal, 04 apology
-letter with a new appointment, 05 process control sheet. Each form is rendered from a
+letter with a new appointment, 05 process control sheet (Circular 01/2018 numbers), and
+the commune's dossier register (06). Each form is rendered from a
 plain data class; the builders read those from the database through the read models
 (`engine.services.views`), so the permission policy applies: another commune's dossier
 answers NotFound. Printed numbers are data (`FORM_EDITIONS`): Circular 03/2025/TT-VPCP
@@ -10,14 +11,15 @@ renumbers the forms of Circular 01/2018/TT-VPCP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from urllib.parse import quote
 
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.db.models import Dossier, OrgUnit, User
+from engine.calendar import VN_TZ
+from engine.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.roles import role_label
 from engine.services import views
@@ -25,7 +27,7 @@ from engine.services.calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf
 
-FormKind = Literal["receipt", "supplementation", "refusal", "apology", "control_sheet"]
+FormKind = Literal["receipt", "supplementation", "refusal", "apology", "stop", "control_sheet", "register"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,30 @@ FORM_EDITIONS: dict[str, dict[FormKind, FormSpec]] = {
             FormSpec("control_sheet", "05", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Thông tư 01/2018/TT-VPCP"),
         )
     },
+    # Annex I of Circular 03/2025/TT-VPCP (in force from 15/9/2025), as summarised by
+    # thuviennhadat.vn; check against the circular's text before making it the default.
+    # Its 07 (dossier register) is REGISTER_SPECS below: it is printed per commune, not per dossier.
+    "03/2025/TT-VPCP": {
+        spec.kind: spec
+        for spec in (
+            FormSpec("receipt", "01", "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("supplementation", "02", "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("refusal", "03", "Phiếu từ chối tiếp nhận giải quyết hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("apology", "04", "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
+                     "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("stop", "05", "Thông báo dừng giải quyết hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+            FormSpec("control_sheet", "06", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+        )
+    },
 }
 DEFAULT_EDITION = "01/2018/TT-VPCP"
-FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "apology", "control_sheet")
+FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "apology", "stop", "control_sheet")
 
 CHANNEL_LABELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
 RESULT_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn",
                  "within_limit": "Trong hạn (đang xử lý)", "overdue": "Quá hạn (đang xử lý)"}
+WAITING_OPEN = "Chờ công dân (không tính hạn)"
+WAITING_DONE = "Xong (không tính hạn)"
 OUTCOME_LABELS = {"approve": "Đồng ý", "refuse": "Từ chối", "supplement": "Yêu cầu bổ sung"}
 
 
@@ -139,6 +158,14 @@ class ApologyData:
 
 
 @dataclass(frozen=True)
+class StopData:
+    header: DossierHeader
+    spec: FormSpec
+    stopped_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class ControlRow:
     number: int
     step: str
@@ -159,9 +186,10 @@ class ControlSheetData:
     printed_at: datetime
 
 
-FormData = SlipData | SupplementationData | RefusalData | ApologyData | ControlSheetData
+FormData = SlipData | SupplementationData | RefusalData | ApologyData | StopData | ControlSheetData
 TEMPLATES = {"receipt": "form_receipt.html", "supplementation": "form_supplementation.html",
-             "refusal": "form_refusal.html", "apology": "form_apology.html", "control_sheet": "form_control_sheet.html"}
+             "refusal": "form_refusal.html", "apology": "form_apology.html", "stop": "form_stop.html",
+             "control_sheet": "form_control_sheet.html"}
 
 
 def render_form(data: FormData) -> str:
@@ -224,7 +252,15 @@ def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: s
     last = requests[-1]
     return SupplementationData(_header(rt, view), spec, requested_at=last.completed_at,
                                requested_by=last.completed_by or "", requesting_role=role_label(last.to_role),
-                               reason=last.note)
+                               reason=_pause_reason(view, last.completed_at) or last.note)
+
+
+def _pause_reason(view: views.DossierView, requested_at: datetime | None) -> str:
+    """What the citizen was asked for: kept on the pause the request opened."""
+    for pause in view.pauses:
+        if pause.started_at == requested_at and pause.reason:
+            return pause.reason
+    return ""
 
 
 def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> RefusalData:
@@ -249,8 +285,25 @@ def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
         raise _no_form(view, spec, "no apology letter was issued", "chưa lập phiếu xin lỗi")
     with rt.db.session_factory() as session:
         reason = session.scalar(select(Dossier.apology_reason).where(Dossier.id == view.id)) or ""
+        snapshot = session.scalar(
+            select(Event.before).where(Event.entity_type == "dossier", Event.entity_id == str(view.id),
+                                       Event.kind == "dossier.apology_issued").order_by(Event.id.desc()).limit(1))
+    # The appointment the letter apologises for is the one in force when it was issued
+    # (pauses may have moved it since the slip); the event log keeps it.
+    previous = view.original_due_at
+    if isinstance(snapshot, dict) and isinstance(snapshot.get("due_at"), str):
+        previous = datetime.fromisoformat(snapshot["due_at"])
     return ApologyData(_header(rt, view), spec, issued_at=view.apology_issued_at, reason=reason,
-                       previous_due_at=view.original_due_at, new_due_at=view.apology_due_at)
+                       previous_due_at=previous, new_due_at=view.apology_due_at)
+
+
+def stop_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> StopData:
+    view = views.dossier_view(rt, actor, dossier_ref)
+    spec = form_spec("stop", edition)
+    if view.result != "stopped":
+        raise _no_form(view, spec, "processing was not stopped", "hồ sơ không bị dừng giải quyết")
+    return StopData(_header(rt, view), spec, stopped_at=view.finished_at or view.received_at,
+                    reason=view.end_reason or "")
 
 
 def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> ControlSheetData:
@@ -266,9 +319,9 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         elif row.state == "open" and row.step_due_at is not None:
             result = RESULT_LABELS[calendar.classify_open(row.step_due_at, now)]
         elif row.state == "open":
-            result = "Chờ công dân bổ sung"
+            result = WAITING_OPEN
         elif row.state == "completed" and row.step_due_at is None:
-            result = "Công dân đã bổ sung"  # waiting on the citizen has no step limit
+            result = WAITING_DONE  # time spent waiting on the citizen has no step limit
         elif row.state == "cancelled":
             result = "Dừng (hồ sơ kết thúc)"
         else:
@@ -277,14 +330,16 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         if row.from_user:
             from_label += f" - {row.from_user}"
         to_label = role_label(row.to_role) + (f" - {row.to_user}" if row.to_user else "")
-        note = "; ".join(part for part in (OUTCOME_LABELS.get(row.outcome or "", ""), row.note) if part)
+        reason = _pause_reason(view, row.completed_at) if row.outcome == "supplement" else ""
+        parts = (OUTCOME_LABELS.get(row.outcome or "", ""), row.note, reason if reason not in row.note else "")
+        note = "; ".join(part for part in parts if part)
         rows.append(ControlRow(number, row.step, from_label, to_label, row.handed_over_at, row.step_due_at,
                                row.completed_at, result, note))
     return ControlSheetData(_header(rt, view), form_spec("control_sheet", edition), rows, printed_at=now)
 
 
 BUILDERS = {"supplementation": supplementation_data, "refusal": refusal_data, "apology": apology_data,
-            "control_sheet": control_sheet_data}
+            "stop": stop_data, "control_sheet": control_sheet_data}
 
 
 def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "01", fmt: str = "html", *,
@@ -292,7 +347,9 @@ def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "0
                         edition: str = DEFAULT_EDITION) -> bytes:
     """A dossier form as UTF-8 HTML or PDF bytes, for the API, the web pages and the CLI.
 
-    `form` is the printed number in `edition` ("01".."05") or the kind ("receipt", ...).
+    `form` is the printed number in `edition` ("01".."05" in 01/2018, "01".."06" in
+    03/2025) or the kind ("receipt", "supplementation", "refusal", "apology", "stop",
+    "control_sheet").
     `pin` only for the slip printed at receipt; `lookup_url` overrides the configured
     public lookup page. Another commune's dossier raises NotFound; a form that does not
     apply (no refusal, no apology yet) raises Conflict.
@@ -306,4 +363,91 @@ def render_dossier_form(rt, actor: Actor, dossier_ref: int | str, form: str = "0
     else:
         data = BUILDERS[spec.kind](rt, actor, dossier_ref, edition=edition)
     html = render_form(data)
+    return to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
+
+
+# --- the dossier register (sổ theo dõi hồ sơ) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    number: int
+    dossier_code: str
+    procedure_name: str
+    applicant_name: str
+    applicant_contact: str
+    received_at: datetime
+    due_at: datetime
+    finished_at: datetime | None
+    returned_at: datetime | None
+    result: str  # Trước hạn / Đúng hạn / Quá hạn for finished dossiers, else the status label
+    note: str
+
+
+@dataclass(frozen=True)
+class RegisterData:
+    unit_name: str
+    spec: FormSpec
+    received_from: date
+    received_to: date
+    rows: list[RegisterRow]
+    printed_at: datetime
+
+
+REGISTER_SPECS = {
+    "01/2018/TT-VPCP": FormSpec("register", "06", "Sổ theo dõi hồ sơ", "Thông tư 01/2018/TT-VPCP"),
+    "03/2025/TT-VPCP": FormSpec("register", "07", "Sổ theo dõi hồ sơ", "Thông tư 03/2025/TT-VPCP"),
+}
+END_NOTES = {"refused": "Từ chối", "withdrawn": "Công dân rút hồ sơ", "stopped": "Dừng giải quyết"}
+
+
+def register_data(rt, actor: Actor, unit_code: str, received_from: date, received_to: date, *,
+                  edition: str = DEFAULT_EDITION) -> RegisterData:
+    """The register of a commune's dossiers received between two days (inclusive), by receipt time."""
+    from engine.permissions import load_principal, not_found, require
+
+    form_spec("01", edition)  # an unknown edition is refused the same way as for the forms
+    if received_to < received_from:
+        raise InvalidInput("the period ends before it starts", "khoảng thời gian kết thúc trước khi bắt đầu",
+                           code="bad_period", problems=[Problem("bad_period", "Ngày kết thúc trước ngày bắt đầu.",
+                                                                "received_to is before received_from.",
+                                                                field="received_to")])
+    now = rt.clock.now()
+    with rt.db.session_factory() as session:
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        if unit is None:
+            raise not_found(f"org unit {unit_code}")
+        if actor.user_id is not None:
+            require(load_principal(session, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
+                    what=f"org unit {unit_code}")
+        unit_name = unit.name
+    summaries: list[views.DossierSummary] = []
+    filters = views.DossierFilter(unit_code=unit_code, received_from=received_from, received_to=received_to,
+                                  sort="received_at")
+    while True:
+        page, total = views.search_dossiers(rt, actor, filters, limit=views.MAX_PAGE, offset=len(summaries))
+        summaries.extend(page)
+        if not page or len(summaries) >= total:
+            break
+    with rt.db.session_factory() as session:
+        details = {d.id: d for d in session.scalars(select(Dossier).where(Dossier.id.in_([s.id for s in summaries])))}
+        rows = []
+        for number, summary in enumerate(summaries, start=1):
+            dossier = details[summary.id]
+            contact = ", ".join(part for part in (dossier.applicant_address, dossier.applicant_phone) if part)
+            result = RESULT_LABELS.get(summary.classification or "", summary.status_label)
+            rows.append(RegisterRow(number, summary.code, summary.procedure_name, summary.applicant_name, contact,
+                                    summary.received_at, summary.due_at, summary.finished_at, dossier.returned_at,
+                                    result, END_NOTES.get(summary.result or "", "")))
+    return RegisterData(unit_name, REGISTER_SPECS[edition], received_from, received_to, rows, now)
+
+
+def render_register(rt, actor: Actor, unit_code: str, received_from: date, received_to: date, fmt: str = "html", *,
+                    edition: str = DEFAULT_EDITION) -> bytes:
+    """The dossier register as UTF-8 HTML or PDF bytes (A4 landscape)."""
+    if fmt not in ("html", "pdf"):
+        raise InvalidInput(f"unknown format {fmt!r}", f"định dạng {fmt!r} không hỗ trợ", code="bad_format",
+                           hint="use html or pdf")
+    data = register_data(rt, actor, unit_code, received_from, received_to, edition=edition)
+    html = render("register.html", d=data, spec=data.spec)
     return to_pdf(html) if fmt == "pdf" else html.encode("utf-8")

@@ -16,7 +16,7 @@ from engine.fields import FIELDS, field_label
 from engine.procedure import ProcedureModel, ProcessMetadata
 
 from .render import qr_svg, render
-from .text import format_date, format_limit
+from .text import format_date, format_fee, format_limit
 
 
 class CommuneLike(Protocol):
@@ -54,7 +54,7 @@ def posted(item: ProcedureModel | ProcessMetadata | PostedProcedure, category: s
         return item
     meta = item.metadata if isinstance(item, ProcedureModel) else item
     return PostedProcedure(meta.procedure_code, meta.name, meta.field, field_label(meta.field),
-                           format_limit(meta.limit_for(category), meta.time_basis), meta.fee or "Không")
+                           format_limit(meta.limit_for(category), meta.time_basis, short=True), format_fee(meta.fee))
 
 
 def posting_groups(procedures: Iterable[PostedProcedure]) -> list[PostingGroup]:

@@ -19,7 +19,7 @@ from engine.procedure.xmlsafe import load_xml
 from engine.roles import role_label
 
 from .render import render
-from .text import format_date, format_duration, format_limit, revision_label
+from .text import format_date, format_duration, format_fee, format_limit, revision_label
 
 STANDARD = "TCVN ISO 9001:2015 Hệ thống quản lý chất lượng - Các yêu cầu"
 ISO_ADMIN_DECISION = "Quyết định số 19/2014/QĐ-TTg về áp dụng TCVN ISO 9001 vào hoạt động của cơ quan hành chính nhà nước"
@@ -201,7 +201,7 @@ def document_data(model: ProcedureModel, version_records: list[VersionRecord] | 
         effective_date=format_date(current.effective_from) if current and current.effective_from else "",
         draft=draft, unit_name=unit_name or "", current=current, amendments=amendments,
         limit_text=format_limit(meta.time_limit, meta.time_basis, lang), category_limits=category_limits,
-        fee=meta.fee or "Không", legal_bases=_split(meta.legal_basis), notes=notes, sources=sources,
+        fee=format_fee(meta.fee), legal_bases=_split(meta.legal_basis), notes=notes, sources=sources,
         unverified=unverified, components=components, steps=steps,
         total_text=format_duration(model.longest_duration, lang), forms=forms, records=records_rows, roles=roles,
     )

@@ -67,10 +67,12 @@ def format_duration(amount: timedelta, lang: str = "vi") -> str:
     return " ".join(parts)
 
 
-def format_limit(text: str, basis: str = "working", lang: str = "vi") -> str:
+def format_limit(text: str, basis: str = "working", lang: str = "vi", *, short: bool = False) -> str:
     """A statutory limit as a citizen reads it on the posting sheet and the procedure document."""
     limit = parse_limit(text, basis)  # type: ignore[arg-type]
     if isinstance(limit, SameDayLimit):
+        if short:
+            return "Trong ngày (nhận sau 15 giờ: trả ngày làm việc tiếp theo)" if lang == "vi" else "Same day"
         if lang == "vi":
             return "Trong ngày làm việc (hồ sơ tiếp nhận sau 15 giờ thì trả kết quả trong ngày làm việc tiếp theo)"
         return "Same working day (received after 15:00: the next working day)"
@@ -81,6 +83,12 @@ def format_limit(text: str, basis: str = "working", lang: str = "vi") -> str:
         days = amount // WORKING_DAY
         return f"{days:02d} ngày làm việc" if lang == "vi" else f"{days} working days"
     return format_duration(amount, lang)
+
+
+def format_fee(text: str | None) -> str:
+    """A fee as posted: nothing or zero reads "Không"."""
+    cleaned = (text or "").strip()
+    return "Không" if cleaned in ("", "0", "0đ", "0 đ", "0 đồng") else cleaned
 
 
 def revision_label(number: int | str | None) -> str:

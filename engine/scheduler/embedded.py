@@ -38,6 +38,13 @@ def interval_from_env(environ: dict[str, str] | None = None) -> float:
     return value
 
 
+def embedded_enabled(environ: dict[str, str] | None = None) -> bool:
+    """`isoflow serve` starts the scheduler unless ISOFLOW_SCHEDULER_EMBEDDED is 0/false/no/off
+    (deployments with several web workers run `isoflow scheduler` instead)."""
+    env = os.environ if environ is None else environ
+    return (env.get("ISOFLOW_SCHEDULER_EMBEDDED") or "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def _sweep_job(sweeper: Sweeper, on_report: Callable[[SweepReport], None] | None) -> None:
     try:
         report = sweeper.run_once()

@@ -67,7 +67,19 @@ def set_policy(rt, actor: Actor, *, settings: dict[str, Any] | None, unit_code: 
         return PolicyBook.load(session).policy(unit_id, version_id)
 
 
-def _reschedule_open(rt, session, unit_id: int | None, version_id: int | None) -> None:
+def reschedule_open(rt, actor: Actor, *, unit_code: str | None = None) -> int:
+    """Recompute the stored escalation instants of every open dossier (of one commune):
+    run it after the calendar overrides change (a new day off moves working instants).
+    Returns the number of dossiers recomputed."""
+    with rt.unit_of_work(actor) as uow:
+        unit_id, _ = _scope(uow.session, unit_code, None, None)
+        count = _reschedule_open(rt, uow.session, unit_id, None)
+        uow.log("scheduler.rescheduled", "scheduler", unit_code or "*", org_unit_id=unit_id, after={"dossiers": count})
+        uow.commit()
+        return count
+
+
+def _reschedule_open(rt, session, unit_id: int | None, version_id: int | None) -> int:
     query = select(Dossier).where(Dossier.state == "open").options(selectinload(Dossier.tasks),
                                                                    selectinload(Dossier.pauses))
     if unit_id is not None:
@@ -77,10 +89,13 @@ def _reschedule_open(rt, session, unit_id: int | None, version_id: int | None) -
     overrides = load_overrides(session)
     book = PolicyBook.load(session)
     calendars: dict[int, Any] = {}
+    count = 0
     for dossier in session.scalars(query):
         if dossier.org_unit_id not in calendars:
             calendars[dossier.org_unit_id] = calendar_for(session, dossier.org_unit, overrides)
         reschedule(session, dossier, rt.model(dossier.procedure_version), calendars[dossier.org_unit_id], book)
+        count += 1
+    return count
 
 
 def show_policies(rt) -> list[dict[str, Any]]:

@@ -22,8 +22,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor
@@ -43,6 +41,7 @@ from engine.db.models import (
     WorkflowState,
 )
 from engine.procedure.model import ProcedureModel
+from engine.scheduler.bulk import bulk_insert, bulk_update
 from engine.scheduler.channels import ChannelSettings, DeliveryFailed, channels_from
 from engine.scheduler.deadlines import (
     Policy,
@@ -126,11 +125,50 @@ class SweepReport:
                 + (f", {len(self.errors)} error(s)" if self.errors else ""))
 
 
+@dataclass(frozen=True)
+class _DossierRef:
+    id: int
+    code: str
+    org_unit_id: int
+    applicant_name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One escalation decided in memory, fired with the rest of its batch."""
+
+    entity_type: str
+    entity_id: int
+    level: str
+    threshold: datetime
+    skipped: tuple[str, ...]
+    dossier: _DossierRef
+    task: Any  # the task's row (id, name, bpmn_id, due_at), None for a dossier level
+    message: Message
+    recipients: tuple[tuple[int, str, str | None], ...]
+    deliver_after: datetime  # the next working instant: notices wait for office hours
+
+
+def _webhook_payload(escalation_id: int, p: _Plan, now: datetime) -> dict[str, Any]:
+    due = p.task.due_at if p.task else p.dossier.due_at
+    return {
+        "escalation_id": escalation_id, "level": p.level, "kind": p.message.kind,
+        "dossier_code": p.dossier.code, "task_id": p.task.id if p.task else None,
+        "step": p.task.bpmn_id if p.task else None, "due_at": due.isoformat() if due else None,
+        "threshold_at": p.threshold.isoformat(), "fired_at": now.isoformat(),
+        "title_vi": p.message.title_vi, "title_en": p.message.title_en, "body_vi": p.message.body_vi,
+        "body_en": p.message.body_en, "actions": list(p.message.actions),
+        "recipients": [r[1] for r in p.recipients],
+    }
+
+
 class _Caches:
     """Per-sweep caches: calendars per unit (they load overrides), models, policies, pools."""
 
-    def __init__(self, rt) -> None:
+    def __init__(self, rt, calendars: dict | None = None) -> None:
         self.rt = rt
+        self.lasting_calendars = calendars if calendars is not None else {}  # survives sweeps (see calendar())
         self.overrides: CalendarOverrides | None = None
         self.calendars: dict[int, WorkingCalendar] = {}
         self.models: dict[int, ProcedureModel] = {}
@@ -145,7 +183,16 @@ class _Caches:
             if self.overrides is None:
                 self.overrides = load_overrides(session)
             unit = session.get(OrgUnit, unit_id)
-            cal = self.calendars[unit_id] = calendar_for(session, unit, self.overrides)
+            # A calendar computes its years' holidays lazily (costly): keep it across sweeps
+            # for as long as the unit's sessions and the overrides are unchanged.
+            key = (unit_id, repr(unit.sessions) if unit else None, unit.same_day_cutoff if unit else None,
+                   self.overrides)
+            cal = self.lasting_calendars.get(key)
+            if cal is None:
+                if len(self.lasting_calendars) > 1000:
+                    self.lasting_calendars.clear()
+                cal = self.lasting_calendars[key] = calendar_for(session, unit, self.overrides)
+            self.calendars[unit_id] = cal
             self.unit_codes[unit_id] = unit.code if unit else str(unit_id)
         return cal
 
@@ -189,13 +236,14 @@ class Sweeper:
         self.channels = channels_from(self.channel_settings)
         # rows per transaction (ISOFLOW_SCHEDULER_BATCH); small batches let processes interleave
         self.batch_size = batch_size or max(int(os.environ.get("ISOFLOW_SCHEDULER_BATCH") or 500), 1)
+        self._calendars: dict = {}
 
     # --- the pass ---------------------------------------------------------------------
 
     def run_once(self) -> SweepReport:
         now = self.rt.clock.now()
         report = SweepReport(now)
-        caches = _Caches(self.rt)
+        caches = _Caches(self.rt, self._calendars)
         self.fire_timers(now, report, caches)
         self.escalate_tasks(now, report, caches)
         self.escalate_dossiers(now, report, caches)
@@ -266,28 +314,41 @@ class Sweeper:
     # --- tasks ------------------------------------------------------------------------
 
     def escalate_tasks(self, now: datetime, report: SweepReport, caches: _Caches) -> None:
+        """Due tasks in batches, read and written with Core statements (no ORM objects:
+        at 1,000 due rows the ORM's loading and flushing cost more than the SQL)."""
+        tasks = Task.__table__
+        columns = [tasks.c.id, tasks.c.state, tasks.c.clock, tasks.c.due_at, tasks.c.duration_seconds,
+                   tasks.c.created_at, tasks.c.escalation_level, tasks.c.org_unit_id, tasks.c.assignee_id,
+                   tasks.c.role, tasks.c.name, tasks.c.bpmn_id, tasks.c.dossier_id,
+                   Dossier.code.label("dossier_code"), Dossier.state.label("dossier_state"),
+                   Dossier.org_unit_id.label("dossier_unit_id"), Dossier.procedure_version_id,
+                   Dossier.applicant_name, Dossier.due_at.label("dossier_due_at")]
         while True:
             with self._uow() as uow:
                 session = uow.session
-                query = (select(Task, Dossier).join(Dossier, Task.dossier_id == Dossier.id)
-                         .where(Task.next_escalation_at <= now).order_by(Task.next_escalation_at, Task.id)
-                         .limit(self.batch_size))
+                query = (select(*columns).join(Dossier, tasks.c.dossier_id == Dossier.id)
+                         .where(tasks.c.next_escalation_at <= now)
+                         .order_by(tasks.c.next_escalation_at, tasks.c.id).limit(self.batch_size))
                 if self._is_pg(session):
-                    query = query.with_for_update(of=Task, skip_locked=True)
+                    query = query.with_for_update(of=tasks, skip_locked=True)
                 rows = session.execute(query).all()
                 if not rows:
                     return
-                paused = self._paused(session, {d.id for _, d in rows})
-                notices: list[tuple[Notification, Escalation]] = []
-                for task, dossier in rows:
+                paused = self._paused(session, {r.dossier_id for r in rows})
+                plans: list[_Plan] = []
+                updates: list[dict[str, Any]] = []
+                for row in rows:
                     try:
-                        with session.begin_nested():
-                            self._escalate_task(uow, task, dossier, dossier.id in paused, now, report, caches, notices)
-                    except Exception as exc:
-                        log.exception("escalation of task %s failed", task.id)
-                        report.errors.append(f"task {task.id}: {exc}")
-                        task.next_escalation_at = now + RETRY_AFTER_ERROR
-                self._add_deliveries(session, notices, now, caches)
+                        level, next_at, plan = self._plan_task(session, row, row.dossier_id in paused, now, caches)
+                    except Exception as exc:  # one bad row never stops the sweep; it is retried later
+                        log.exception("escalation of task %s failed", row.id)
+                        report.errors.append(f"task {row.id}: {exc}")
+                        level, next_at, plan = row.escalation_level, now + RETRY_AFTER_ERROR, None
+                    updates.append({"id": row.id, "escalation_level": level, "next_escalation_at": next_at})
+                    if plan is not None:
+                        plans.append(plan)
+                bulk_update(session.connection(), tasks, "id", updates)
+                self._fire(uow, plans, now, report, caches)
                 uow.commit()
             if len(rows) < self.batch_size:
                 return
@@ -299,27 +360,28 @@ class Sweeper:
         return set(session.scalars(select(DossierPause.dossier_id).where(
             DossierPause.dossier_id.in_(dossier_ids), DossierPause.ended_at.is_(None))))
 
-    def _escalate_task(self, uow: UnitOfWork, task: Task, dossier: Dossier, paused: bool, now: datetime,
-                       report: SweepReport, caches: _Caches, notices: list) -> None:
-        session = uow.session
-        if task.state != "open" or dossier.state != "open" or paused:
-            task.next_escalation_at = None  # a closed step or a paused clock never escalates
-            return
-        calendar = caches.calendar(session, task.org_unit_id)
-        policy = caches.policy(session, dossier.org_unit_id, dossier.procedure_version_id)
-        thresholds = task_thresholds(task, calendar, policy)
-        found = due_level(thresholds, task.escalation_level, now)
-        if found is not None:
-            level, threshold, skipped = found
-            today = now.astimezone(VN_TZ).date()
-            recipients = self._task_recipients(session, level, task, policy, today, caches)
-            assignee = caches.user(session, task.assignee_id) if task.assignee_id else None
-            message = task_message(level, step=task.name, dossier_code=dossier.code, due_at=task.due_at,
-                                   remind_at=policy.remind_at, assignee=assignee[1] if assignee else None)
-            self._fire(uow, "task", task.id, level, threshold, skipped, dossier, task, message, recipients,
-                       calendar, now, report, notices)
-            task.escalation_level = level
-        task.next_escalation_at = next_instant(thresholds, task.escalation_level)
+    def _plan_task(self, session: Session, row, paused: bool, now: datetime,
+                   caches: _Caches) -> tuple[str | None, datetime | None, "_Plan | None"]:
+        """Decide (in memory) what this task fires now: (level fired so far, next instant, plan)."""
+        if row.state != "open" or row.dossier_state != "open" or paused:
+            return row.escalation_level, None, None  # a closed step or a paused clock never escalates
+        calendar = caches.calendar(session, row.org_unit_id)
+        policy = caches.policy(session, row.dossier_unit_id, row.procedure_version_id)
+        thresholds = task_thresholds(row, calendar, policy)
+        found = due_level(thresholds, row.escalation_level, now)
+        if found is None:
+            return row.escalation_level, next_instant(thresholds, row.escalation_level), None
+        level, threshold, skipped = found
+        today = now.astimezone(VN_TZ).date()
+        recipients = self._task_recipients(session, level, row, policy, today, caches)
+        assignee = caches.user(session, row.assignee_id) if row.assignee_id else None
+        message = task_message(level, step=row.name, dossier_code=row.dossier_code, due_at=row.due_at,
+                               remind_at=policy.remind_at, assignee=assignee[1] if assignee else None)
+        dossier = _DossierRef(row.dossier_id, row.dossier_code, row.dossier_unit_id, row.applicant_name,
+                              row.dossier_due_at)
+        plan = _Plan("task", row.id, level, threshold, tuple(skipped), dossier, row, message, tuple(recipients),
+                     calendar.next_working_instant(now))
+        return level, next_instant(thresholds, level), plan
 
     def _task_recipients(self, session, level, task, policy, today, caches):
         assignee = caches.user(session, task.assignee_id) if task.assignee_id else None
@@ -350,114 +412,105 @@ class Sweeper:
                 open_tasks: dict[int, list[Task]] = {}
                 for task in session.scalars(select(Task).where(Task.dossier_id.in_(ids), Task.state == "open")):
                     open_tasks.setdefault(task.dossier_id, []).append(task)
-                notices: list[tuple[Notification, Escalation]] = []
+                plans: list[_Plan] = []
                 for dossier in dossiers:
                     try:
-                        with session.begin_nested():
-                            self._escalate_dossier(uow, dossier, open_tasks.get(dossier.id, []), dossier.id in paused,
-                                                   now, report, caches, notices)
+                        plan = self._plan_dossier(session, dossier, open_tasks.get(dossier.id, []),
+                                                  dossier.id in paused, now, caches)
                     except Exception as exc:
                         log.exception("escalation of dossier %s failed", dossier.id)
                         report.errors.append(f"dossier {dossier.id}: {exc}")
                         dossier.next_escalation_at = now + RETRY_AFTER_ERROR
-                self._add_deliveries(session, notices, now, caches)
+                        continue
+                    if plan is not None:
+                        plans.append(plan)
+                self._fire(uow, plans, now, report, caches)
                 uow.commit()
             if len(dossiers) < self.batch_size:
                 return
 
-    def _escalate_dossier(self, uow, dossier: Dossier, open_tasks: list[Task], paused: bool, now: datetime,
-                          report: SweepReport, caches: _Caches, notices: list) -> None:
-        session = uow.session
+    def _plan_dossier(self, session: Session, dossier: Dossier, open_tasks: list[Task], paused: bool,
+                      now: datetime, caches: _Caches) -> "_Plan | None":
         if dossier.state != "open":
             dossier.next_escalation_at = None
-            return
+            return None
         calendar = caches.calendar(session, dossier.org_unit_id)
         policy = caches.policy(session, dossier.org_unit_id, dossier.procedure_version_id)
         model = caches.model(session, dossier.procedure_version_id)
         threshold = dossier_threshold(dossier, open_tasks, model, calendar, policy, paused=paused)
         if threshold is None or threshold > now:
             dossier.next_escalation_at = threshold
-            return
+            return None
         today = now.astimezone(VN_TZ).date()
         recipients = caches.pool(session, dossier.org_unit_id, policy.apology_roles, today)
         message = apology_message(dossier_code=dossier.code, applicant=dossier.applicant_name, due_at=dossier.due_at)
-        self._fire(uow, "dossier", dossier.id, "apology_due", threshold, [], dossier, None, message, recipients,
-                   calendar, now, report, notices)
         dossier.escalation_level = "apology_due"
         dossier.next_escalation_at = None
+        ref = _DossierRef(dossier.id, dossier.code, dossier.org_unit_id, dossier.applicant_name, dossier.due_at)
+        return _Plan("dossier", dossier.id, "apology_due", threshold, (), ref, None, message, tuple(recipients),
+                     calendar.next_working_instant(now))
 
     # --- firing -----------------------------------------------------------------------
 
-    def _fire(self, uow: UnitOfWork, entity_type: str, entity_id: int, level: str, threshold: datetime,
-              skipped: list[str], dossier: Dossier, task: Task | None, message: Message,
-              recipients: list[tuple[int, str, str | None]], calendar: WorkingCalendar, now: datetime,
-              report: SweepReport, notices: list) -> None:
-        session = uow.session
-        insert = pg_insert if self._is_pg(session) else sqlite_insert
-        escalation_id = session.execute(
-            insert(Escalation).values(
-                entity_type=entity_type, entity_id=entity_id, level=level, dossier_id=dossier.id,
-                task_id=task.id if task else None, org_unit_id=dossier.org_unit_id, threshold_at=threshold,
-                fired_at=now, skipped=list(skipped),
-            ).on_conflict_do_nothing(index_elements=["entity_type", "entity_id", "level"]).returning(Escalation.id)
-        ).scalar_one_or_none()
-        if escalation_id is None:
-            return  # fired already (another scheduler, or before a restart): never twice
-        escalation = session.get(Escalation, escalation_id)
-        deliver_after = calendar.next_working_instant(now)  # notices wait for office hours
-        for user_id, _username, _email in recipients:
-            notification = Notification(
-                escalation_id=escalation_id, recipient_id=user_id, level=level, kind=message.kind,
-                title_vi=message.title_vi, title_en=message.title_en, body_vi=message.body_vi,
-                body_en=message.body_en, dossier_id=dossier.id, dossier_code=dossier.code,
-                task_id=task.id if task else None, org_unit_id=dossier.org_unit_id, actions=list(message.actions),
-                created_at=now, deliver_after=deliver_after,
-            )
-            session.add(notification)
-            notices.append((notification, escalation))
-        if "webhook" in self.channels:
-            session.add(Delivery(
-                escalation_id=escalation_id, channel="webhook", address=self.channel_settings.webhook_url,
-                payload=self._webhook_payload(escalation_id, level, message, dossier, task, threshold, now, recipients,
-                                              calendar),
-                state="pending", attempts=0, next_attempt_at=deliver_after,
-            ))
-        names = tuple(r[1] for r in recipients)
-        uow.log(f"escalation.{level}", entity_type, entity_id, org_unit_id=dossier.org_unit_id,
-                after={"escalation_id": escalation_id, "level": level, "threshold_at": threshold,
-                       "recipients": list(names), "skipped": list(skipped), "dossier_code": dossier.code})
-        report.fired.append(Fired(level, entity_type, entity_id, dossier.code,
-                                  task.name if task else dossier.applicant_name, threshold, names, tuple(skipped)))
-
-    def _webhook_payload(self, escalation_id, level, message: Message, dossier: Dossier, task: Task | None,
-                         threshold: datetime, now: datetime, recipients, calendar) -> dict[str, Any]:
-        return {
-            "escalation_id": escalation_id, "level": level, "kind": message.kind,
-            "dossier_code": dossier.code, "task_id": task.id if task else None,
-            "step": task.bpmn_id if task else None, "due_at": (task.due_at if task else dossier.due_at).isoformat()
-            if (task.due_at if task else dossier.due_at) else None,
-            "threshold_at": threshold.isoformat(), "fired_at": now.isoformat(),
-            "title_vi": message.title_vi, "title_en": message.title_en, "body_vi": message.body_vi,
-            "body_en": message.body_en, "actions": list(message.actions),
-            "recipients": [r[1] for r in recipients],
-        }
-
-    def _add_deliveries(self, session: Session, notices: list[tuple[Notification, Escalation]], now: datetime,
-                        caches: _Caches) -> None:
-        """Email rows for the batch's notices (after a flush gives them ids)."""
-        if "email" not in self.channels or not notices:
+    def _fire(self, uow: UnitOfWork, plans: list["_Plan"], now: datetime, report: SweepReport,
+              caches: _Caches) -> None:
+        """Insert a batch's escalations under their unique keys (a key already there was
+        fired before, by this or another scheduler: it notifies nobody again), then the
+        notices and outbox rows of the new ones, and one event-log entry for the batch.
+        A few statements per batch, not per escalation."""
+        if not plans:
             return
-        session.flush()
-        for notification, escalation in notices:
-            user = caches.user(session, notification.recipient_id)
-            if user is None or not user[2]:
-                continue  # no address: the in-app inbox still has the notice
-            session.add(Delivery(
-                escalation_id=escalation.id, notification_id=notification.id, channel="email", address=user[2],
-                payload={"subject": f"[isoflow] {notification.title_vi}",
-                         "body": f"{notification.body_vi}\n\n---\n{notification.title_en}\n{notification.body_en}\n"},
-                state="pending", attempts=0, next_attempt_at=notification.deliver_after,
-            ))
+        conn = uow.session.connection()  # Core: the ORM's per-row bulk bookkeeping is not needed
+        inserted = bulk_insert(
+            conn, Escalation.__table__,
+            [{"entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
+              "dossier_id": p.dossier.id, "task_id": p.task.id if p.task else None,
+              "org_unit_id": p.dossier.org_unit_id, "threshold_at": p.threshold, "fired_at": now,
+              "skipped": list(p.skipped)} for p in plans],
+            returning=("id", "entity_type", "entity_id", "level"), conflict_on=("entity_type", "entity_id", "level"))
+        ids = {(e_type, e_id, level): esc_id for esc_id, e_type, e_id, level in inserted}
+        fresh = [(ids[(p.entity_type, p.entity_id, p.level)], p) for p in plans
+                 if (p.entity_type, p.entity_id, p.level) in ids]
+        if not fresh:
+            return
+        notices = [{
+            "escalation_id": esc_id, "recipient_id": user_id, "level": p.level, "kind": p.message.kind,
+            "title_vi": p.message.title_vi, "title_en": p.message.title_en, "body_vi": p.message.body_vi,
+            "body_en": p.message.body_en, "dossier_id": p.dossier.id, "dossier_code": p.dossier.code,
+            "task_id": p.task.id if p.task else None, "org_unit_id": p.dossier.org_unit_id,
+            "actions": list(p.message.actions), "created_at": now, "deliver_after": p.deliver_after,
+        } for esc_id, p in fresh for user_id, _name, _email in p.recipients]
+        deliveries = []
+        if notices:
+            rows = bulk_insert(conn, Notification.__table__, notices, returning=("id", "escalation_id", "recipient_id"))
+            if "email" in self.channels:
+                notice_ids = {(esc_id, user_id): n_id for n_id, esc_id, user_id in rows}
+                for esc_id, p in fresh:
+                    for user_id, _name, email in p.recipients:
+                        if email:  # no address: the in-app inbox still has the notice
+                            deliveries.append({
+                                "escalation_id": esc_id, "notification_id": notice_ids[(esc_id, user_id)],
+                                "channel": "email", "address": email,
+                                "payload": {"subject": f"[isoflow] {p.message.title_vi}",
+                                            "body": f"{p.message.body_vi}\n\n---\n{p.message.title_en}\n"
+                                                    f"{p.message.body_en}\n"},
+                                "state": "pending", "attempts": 0, "next_attempt_at": p.deliver_after})
+        if "webhook" in self.channels:
+            for esc_id, p in fresh:
+                deliveries.append({
+                    "escalation_id": esc_id, "notification_id": None, "channel": "webhook",
+                    "address": self.channel_settings.webhook_url, "payload": _webhook_payload(esc_id, p, now),
+                    "state": "pending", "attempts": 0, "next_attempt_at": p.deliver_after})
+        if deliveries:
+            bulk_insert(conn, Delivery.__table__, deliveries)
+        uow.log("scheduler.escalated", "scheduler", "sweep", after={"fired": [
+            {"escalation_id": esc_id, "entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
+             "dossier_code": p.dossier.code, "threshold_at": p.threshold, "skipped": list(p.skipped),
+             "recipients": [r[1] for r in p.recipients]} for esc_id, p in fresh]})
+        for _esc_id, p in fresh:
+            report.fired.append(Fired(p.level, p.entity_type, p.entity_id, p.dossier.code,
+                                      p.task.name if p.task else p.dossier.applicant_name, p.threshold,
+                                      tuple(r[1] for r in p.recipients), p.skipped))
 
     # --- outbox -----------------------------------------------------------------------
 

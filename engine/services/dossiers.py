@@ -365,6 +365,7 @@ def _end(rt, actor: Actor, dossier_ref, *, action: str, status_code: int, result
             dossier.classification = flow.calendar.classify_finished(dossier.due_at, now)
         else:
             dossier.state = "closed"
+        flow.reschedule()
         flow.save()
         uow.log(f"dossier.{result}", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
                 before=before, after={**_snapshot(dossier), "reason": reason.strip()})
@@ -424,6 +425,7 @@ def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due
         dossier.apology_reason = reason.strip()
         flow = ctx.workflow(rt, dossier)
         dossier.due_at = recompute_due(dossier, calendar, flow.model, uow.now)
+        flow.reschedule()
         uow.log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id, before=before,
                 after={**_snapshot(dossier), "reason": reason.strip(), "issued_in_time": in_time})
         uow.commit()

@@ -177,6 +177,8 @@ def timeline(rt, actor: Actor, dossier_ref: int | str) -> list[TimelineRow]:
         tasks = session.scalars(select(Task).where(Task.dossier_id == dossier.id).order_by(Task.created_at, Task.id)).all()
         names = _user_names(session, {t.assignee_id for t in tasks} | {t.completed_by_id for t in tasks}
                             | {t.handed_over_by_id for t in tasks})
+        # What the citizen was asked to bring is kept on the pause the request opened.
+        asked = {p.started_at: p.reason for p in dossier.pauses}
         rows: list[TimelineRow] = []
         previous: Task | None = None
         for task in tasks:
@@ -188,7 +190,8 @@ def timeline(rt, actor: Actor, dossier_ref: int | str) -> list[TimelineRow]:
                 to_role=task.role, to_user=names.get(task.completed_by_id or task.assignee_id),
                 handed_over_at=task.created_at, step_due_at=task.due_at, completed_at=task.completed_at,
                 completed_by=names.get(task.completed_by_id), result=task.classification, state=task.state,
-                outcome=task.outcome, note=_note(task),
+                outcome=task.outcome,
+                note=(asked.get(task.completed_at) if task.outcome == "supplement" else None) or _note(task),
             ))
             previous = task
         return rows

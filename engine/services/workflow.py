@@ -150,9 +150,14 @@ class DossierWorkflow:
                 dossier.pauses.append(pause)
         session.flush()
         self._update_dossier(created)
-        reschedule(session, dossier, self.model, self.calendar)  # next escalation instants (engine.scheduler)
+        self.reschedule()
         self.save()
         return created
+
+    def reschedule(self) -> None:
+        """Store the next escalation instants (engine.scheduler) after any change of the
+        dossier: steps, pauses, appointment, end."""
+        reschedule(self.uow.session, self.dossier, self.model, self.calendar)
 
     def close_pause_of(self, row: Task) -> None:
         """End the pause a citizen-waiting step opened; running steps' due instants
