@@ -3,8 +3,8 @@
 `create_app(config)` builds a stand-alone application; another Flask application can
 mount the engine with `IsoFlow(app)` or `IsoFlow().init_app(app)`. Either way the
 runtime is `current_app.extensions["isoflow"].runtime`, the REST API lives under
-`/api/...` (OpenAPI 3 at `/api/openapi.json`, docs at `/api/docs`), and `/` and every
-other path are left to the web pages.
+`/api/...` (OpenAPI 3 at `/api/openapi.json`, docs at `/api/docs`); `create_app` also
+mounts the web pages (`api.web`) at `/`.
 """
 from __future__ import annotations
 
@@ -31,4 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, runtime: Runtime | No
     if config:
         app.config.update(config)
     IsoFlow(app, runtime=runtime)
+    from api.web import register as register_web_pages  # the pages need the extension's runtime and CSRF
+
+    register_web_pages(app)
     return app

@@ -1,7 +1,11 @@
 """Marshmallow schemas shared by the resources: errors, pagination, instants."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow
+from marshmallow import ValidationError, fields, pre_load, validate
 
 from engine.calendar import VN_TZ
 
@@ -9,8 +13,36 @@ MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
 
-class StrictSchema(Schema):
-    """Unknown fields are an error (the default in marshmallow), said once here for readers."""
+NUL_MESSAGE = "Must not contain NUL characters."
+
+
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of strings (keys included) holding U+0000, which no database text column accepts."""
+    if isinstance(value, str):
+        return [path or "_schema"] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        found = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                found.append(child.replace("\x00", "\\0"))
+            found.extend(_nul_paths(item, child))
+        return found
+    if isinstance(value, (list, tuple)):
+        return [p for i, item in enumerate(value) for p in _nul_paths(item, f"{path}.{i}" if path else str(i))]
+    return []
+
+
+class Schema(marshmallow.Schema):
+    """Base of every isoflow schema: unknown fields are an error (marshmallow's default),
+    and no string anywhere in the input may contain NUL."""
+
+    @pre_load
+    def _reject_nul(self, data, **kwargs):
+        paths = _nul_paths(data)
+        if paths:
+            raise ValidationError({path: [NUL_MESSAGE] for path in paths})
+        return data
 
 
 class ProblemItemSchema(Schema):

@@ -5,7 +5,9 @@
 1. Completing a task: `engine.services.dossiers.complete_task` called in-process,
    against `POST /api/tasks/{id}/complete` on a real server (`isoflow serve`, gunicorn,
    one worker, on 127.0.0.1) driven from this process over a keep-alive connection
-   with a bearer token. Same database, same model, same kind of task.
+   with a bearer token. Same database, same model, same kind of task. In between, the
+   same request through the Flask app in this process (test client, no socket)
+   separates the app's own cost (auth, parsing, dumping) from the server's.
 2. The inbox with --dossiers dossiers in the database: `views.inbox` in-process and
    `GET /api/tasks/inbox?limit=50` over HTTP, for a desk clerk and a justice officer
    of one commune. The bulk rows are inserted directly into the projection tables
@@ -150,9 +152,13 @@ def timed_request(conn, method: str, path: str, token: str, body: dict | None = 
     return time.perf_counter() - start, response.status
 
 
-def bench_complete(rt: Runtime, server: Server, users: dict[str, int], n: int) -> tuple[list[float], list[float]]:
+def bench_complete(rt: Runtime, server: Server, users: dict[str, int], n: int
+                   ) -> tuple[list[float], list[float], list[float]]:
+    from api import create_app
+
     clerk = Actor(users["clerk"], "clerk")
     service_tasks = receive_many(rt, n)
+    wsgi_tasks = receive_many(rt, n)
     http_tasks = receive_many(rt, n)
     token = issue_token(rt, clerk, name="bench", lifetime=timedelta(days=1)).token
     service = []
@@ -160,6 +166,14 @@ def bench_complete(rt: Runtime, server: Server, users: dict[str, int], n: int) -
         start = time.perf_counter()
         dossiers.complete_task(rt, clerk, task_id, {})
         service.append(time.perf_counter() - start)
+    client = create_app({"SECRET_KEY": "bench"}, runtime=rt).test_client()
+    in_process = []
+    for task_id in wsgi_tasks:
+        start = time.perf_counter()
+        response = client.post(f"/api/tasks/{task_id}/complete", json={"data": {}},
+                               headers={"Authorization": f"Bearer {token}"})
+        in_process.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.status_code
     conn = server.connection()
     over_http = []
     for task_id in http_tasks:
@@ -167,7 +181,7 @@ def bench_complete(rt: Runtime, server: Server, users: dict[str, int], n: int) -
         assert status == 200, status
         over_http.append(elapsed)
     conn.close()
-    return service, over_http
+    return service, in_process, over_http
 
 
 def bulk_dossiers(rt: Runtime, n: int) -> None:
@@ -246,9 +260,10 @@ def main() -> None:
         print(f"database: {rt.db.dialect}; python {sys.version.split()[0]}; {os.cpu_count()} cores")
         server = Server(url)
         try:
-            service, over_http = bench_complete(rt, server, users, args.tasks)
+            service, in_process, over_http = bench_complete(rt, server, users, args.tasks)
             print("complete a task")
             print(f"  engine service       {ms(service)}")
+            print(f"  Flask app, no socket {ms(in_process)}")
             print(f"  HTTP (loopback)      {ms(over_http)}")
             print(f"  ratio HTTP/service   {statistics.median(over_http) / statistics.median(service):.2f}x (medians)")
             start = time.perf_counter()

@@ -23,9 +23,14 @@ def test_probes(api):
 
 def test_readyz_reports_pending_migrations(api):
     with api.rt.db.engine.begin() as conn:
+        head = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'old'")
-    body = assert_problem(api.client().get("/readyz"), 503, "migrations_pending")
-    assert body["details"]["current"] == "old"
+    try:
+        body = assert_problem(api.client().get("/readyz"), 503, "migrations_pending")
+        assert body["details"] == {"current": "old", "head": head}
+    finally:  # on PostgreSQL the database outlives the test (tables are truncated, not this one)
+        with api.rt.db.engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{head}'")
 
 
 def test_session_login_needs_csrf_and_records_source_address(api):
@@ -145,3 +150,12 @@ def test_openapi_and_docs_are_served(api):
     assert "application/problem+json" in spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
     assert b"swagger-ui" in c.get("/api/docs").data
     assert c.get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_nul_characters_are_refused_at_the_edge(api):
+    c = api.token_client("clerk")
+    body = assert_problem(c.post("/api/dossiers", json={"unit_code": "TRI\x00PHU", "procedure_code": "9.000001",
+                                                        "applicant": {"name": "A"}, "data": {"k\x00": ["\x00"]}}), 422)
+    assert {p["field"] for p in body["problems"]} == {"unit_code", "data.k\\0", "data.k\x00.0"}
+    assert_problem(c.get("/api/dossiers?code=A%00B"), 422)
+    assert_problem(c.get("/api/dossiers/TRIPHU%00"), 404)

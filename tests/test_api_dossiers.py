@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from engine.calendar import VN_TZ
+from engine.db.models import Event
 from tests.api_support import api, assert_problem  # noqa: F401
 
 RECEIVE = {"unit_code": "TRIPHU", "procedure_code": "9.000001",
@@ -51,6 +54,10 @@ def test_happy_path_through_the_api(api):
     assert all(row["result"] in ("early", "on_time") for row in sheet)
     assert sheet[1]["from_role"] == "one_stop_clerk" and sheet[1]["to_role"] == "justice_officer"
     assert clerk.get(f"/api/dossiers/{dossier['id']}").json["code"] == code  # by numeric id too
+    with api.rt.db.session_factory() as s:  # the log knows who, from where, before/after
+        event = s.scalars(select(Event).where(Event.kind == "task.completed").order_by(Event.id)).first()
+    assert (event.actor_name, event.source_address) == ("clerk", "127.0.0.1")
+    assert event.after["bpmn_id"] == "receive" and event.after["status_code"] == 4
 
 
 def test_supplementation_apology_and_endings(api):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Response, stream_with_context
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta
+from api.schemas import Instant, PageArgs, PageMeta, Schema
 from engine.services import audit_log
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="The hash-chained event log")

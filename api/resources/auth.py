@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import (
     current_actor,
@@ -15,7 +15,7 @@ from api.auth import (
     source_address,
     start_session,
 )
-from api.schemas import Instant
+from api.schemas import Instant, PageArgs, Schema
 from engine.audit import Actor
 from engine.services import auth as auth_service
 from engine.services import people
@@ -92,6 +92,7 @@ def _me(user_id: int, with_csrf: bool) -> dict:
 
 @blp.get("/csrf")
 @blp.response(200, CsrfSchema)
+@blp.doc(security=[])
 def csrf_token():
     """A CSRF token for this browser session (send it as X-CSRFToken on POST/PUT/PATCH/DELETE)."""
     return {"csrf_token": generate_csrf()}
@@ -100,6 +101,7 @@ def csrf_token():
 @blp.post("/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, MeSchema)
+@blp.doc(security=[])
 def login(body):
     """Open a browser session. Failed logins are audited and throttled per username and address."""
     user = auth_service.login(runtime(), username=body["username"], password=body["password"],
@@ -129,6 +131,7 @@ def me():
 @blp.post("/tokens")
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, IssuedTokenSchema)
+@blp.doc(security=[])
 def issue_token(body):
     """Issue a bearer token for an API client (password grant; throttled like a login)."""
     user = auth_service.login(runtime(), username=body["username"], password=body["password"],
@@ -140,10 +143,12 @@ def issue_token(body):
 
 
 @blp.get("/tokens")
+@blp.arguments(PageArgs, location="query", unknown=RAISE)
 @blp.response(200, TokenSchema(many=True))
-def list_tokens():
-    """The calling user's tokens (never their secrets)."""
-    return [t.__dict__ for t in auth_service.list_tokens(runtime(), current_actor())]
+def list_tokens(args):
+    """The calling user's tokens, oldest first (never their secrets)."""
+    tokens = auth_service.list_tokens(runtime(), current_actor())
+    return tokens[args["offset"]:args["offset"] + args["limit"]]
 
 
 @blp.delete("/tokens/<int(min=1, max=2147483647):token_id>")

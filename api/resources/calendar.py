@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant
+from api.schemas import Instant, Schema
 from engine.calendar import OVERRIDE_KINDS
 from engine.services import calendar_admin
 

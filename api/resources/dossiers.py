@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta
+from api.schemas import Instant, PageArgs, PageMeta, Schema
+from engine.errors import NotFound
 from engine.roles import ROLES
 from engine.services import dossiers, views
 from engine.services.dossiers import Applicant
@@ -19,6 +20,8 @@ REASON = validate.Length(1, 1000)
 
 def _ref(ref: str) -> int | str:
     """A dossier is addressed by its code (TRIPHU-260303-0001) or its numeric id."""
+    if "\x00" in ref:
+        raise NotFound(f"dossier {ref!r} not found", f"không tìm thấy hồ sơ {ref!r}", code="not_found")
     return int(ref) if ref.isdigit() and len(ref) < 10 else ref.upper()
 
 

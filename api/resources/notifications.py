@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, fields
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta
+from api.schemas import Instant, PageArgs, PageMeta, Schema
 from engine.services import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", description="Deadline notices")

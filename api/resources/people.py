@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta
+from api.schemas import Instant, PageArgs, PageMeta, Schema
 from engine.roles import ROLES
 from engine.services import people
 
@@ -127,10 +127,13 @@ class DeactivationSchema(Schema):
 
 
 @blp.get("/org-units")
+@blp.arguments(PageArgs, location="query", unknown=RAISE)
 @blp.response(200, UnitSchema(many=True))
-def list_units():
-    """The org units the caller holds a role in (a province role covers its communes)."""
-    return people.list_units(runtime(), current_actor())
+def list_units(args):
+    """The org units the caller holds a role in (a province role covers its communes):
+    the province first, then communes by code."""
+    units = people.list_units(runtime(), current_actor())
+    return units[args["offset"]:args["offset"] + args["limit"]]
 
 
 @blp.post("/org-units")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, ProblemItemSchema
+from api.schemas import Instant, PageArgs, PageMeta, ProblemItemSchema, Schema
 from engine.services import library, procedures
 
 blp = Blueprint("procedures", __name__, url_prefix="/api", description="Procedure models and their controlled versions")

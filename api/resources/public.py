@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from api.auth import runtime, source_address
-from api.schemas import Instant
+from api.schemas import Instant, Schema
 from engine.services import public
 
 blp = Blueprint("public", __name__, url_prefix="/api/public", description="Status lookup for citizens (no login)")

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant
+from api.schemas import Instant, Schema
 from engine.services import statistics
 
 blp = Blueprint("statistics", __name__, url_prefix="/api", description="Statistics and ISO indicators")

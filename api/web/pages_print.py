@@ -1,0 +1,29 @@
+"""Printable dossier forms 01-05, rendered by `engine.documents.render_dossier_form`.
+
+Form 01 (the appointment slip) carries the PIN only when printed from the receipt page
+right after receipt: the PIN is posted from that page, never put in a URL, and only
+its hash is stored."""
+from __future__ import annotations
+
+from flask import Response, request, url_for
+
+from api.web.common import actor, bp, rt
+from engine.documents.dossier_forms import render_dossier_form
+
+FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+@bp.route("/dossiers/<code>/print/<any('01', '02', '03', '04', '05'):form>", methods=["GET", "POST"])
+def print_form(code: str, form: str):
+    fmt = request.values.get("format", "html")
+    if fmt not in FORMATS:
+        fmt = "html"
+    pin = request.form.get("pin", "").strip() or None if request.method == "POST" and form == "01" else None
+    body = render_dossier_form(rt(), actor(), code, form=form, fmt=fmt, pin=pin,
+                               lookup_url=rt().settings.public_lookup_url or url_for("web.lookup", _external=True))
+    response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
+    response.headers["Content-Type"] = FORMATS[fmt]
+    response.headers["Cache-Control"] = "no-store"  # a slip with a PIN must not linger in caches
+    if fmt == "pdf":
+        response.headers["Content-Disposition"] = f'inline; filename="{code}-mau-{form}.pdf"'
+    return response

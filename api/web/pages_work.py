@@ -1,0 +1,203 @@
+"""Officers' work: my inbox, a step's form, the dossier page with its process control
+sheet and the actions the user may take, and the dossier search."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from api.web import schema_form
+from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
+from engine.calendar import VN_TZ
+from engine.errors import IsoflowError, NotFound, Problem
+from engine.services import dossiers, views, worklist
+from engine.services.worklist import SUPPLEMENT
+
+SUPPLEMENT_ACTION = "supplement"
+
+
+@bp.get("/inbox")
+def inbox():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    tasks = views.inbox(rt(), actor(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render("work/inbox.html", tasks=tasks[:PAGE_SIZE], page=page, has_next=len(tasks) > PAGE_SIZE)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim(task_id: int):
+    try:
+        dossiers.claim(rt(), actor(), task_id)
+    except NotFound:
+        raise  # another commune's task: 404 like every page
+    except IsoflowError as error:
+        report(error)
+    else:
+        flash(_("Bạn đã nhận công việc."), "success")
+    return redirect(request.form.get("back") == "task" and url_for("web.task", task_id=task_id)
+                    or url_for("web.inbox"))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+def unclaim(task_id: int):
+    try:
+        dossiers.unclaim(rt(), actor(), task_id)
+    except NotFound:
+        raise  # another commune's task: 404 like every page
+    except IsoflowError as error:
+        report(error)
+    else:
+        flash(_("Đã trả công việc về nhóm."), "success")
+    return redirect(url_for("web.inbox"))
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+def task(task_id: int):
+    who = actor()
+    detail = worklist.task_detail(rt(), who, task_id)
+    fields = schema_form.fields_of(detail.schema)
+    names = {f.name for f in fields}
+    values = schema_form.display_values(detail.schema, detail.data)
+    errors = FormErrors()
+    if request.method == "POST":
+        data, problems = schema_form.parse(detail.schema, request.form)
+        values = schema_form.display_values(detail.schema, request.form)
+        if request.form.get("action") == SUPPLEMENT_ACTION:
+            if not detail.offers_supplement:
+                problems.append(Problem("no_supplement", "Bước này không cho phép yêu cầu bổ sung.",
+                                        "This step cannot ask for a supplementation.", field="outcome"))
+            data["outcome"] = SUPPLEMENT
+            values["outcome"] = SUPPLEMENT
+        if problems:
+            for problem in problems:
+                errors.add(problem, names)
+        else:
+            try:
+                outcome = dossiers.complete_task(rt(), who, task_id, data)
+            except IsoflowError as error:
+                errors = report(error, names)
+            else:
+                if data.get("outcome") == SUPPLEMENT:
+                    flash(_("Đã yêu cầu công dân bổ sung hồ sơ; thời hạn tạm dừng."), "success")
+                else:
+                    flash(_("Đã hoàn thành bước và chuyển hồ sơ %(code)s.", code=outcome.dossier_code), "success")
+                return redirect(url_for("web.inbox"))
+        return render("work/task.html", 422, detail=detail, fields=fields, values=values, errors=errors)
+    return render("work/task.html", detail=detail, fields=fields, values=values, errors=errors)
+
+
+@bp.get("/dossiers/<code>")
+def dossier(code: str):
+    who = actor()
+    view = views.dossier_view(rt(), who, code)
+    return _dossier_page(view, who)
+
+
+def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None, form_values: dict | None = None,
+                  open_action: str | None = None):
+    sheet = views.timeline(rt(), who, view.id)
+    actions = worklist.dossier_actions(rt(), who, view.id)
+    performable = {t.id for t in view.open_tasks if views.can_perform(rt(), who, t)}
+    return render("work/dossier.html", status, dossier=view, sheet=sheet, actions=actions, performable=performable,
+                  errors=errors or FormErrors(), form_values=form_values or {}, open_action=open_action,
+                  print_forms=PRINT_FORMS)
+
+
+# form number -> title of the printable one-stop forms (DOMAIN.md)
+PRINT_FORMS = [
+    ("01", _l("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")),
+    ("02", _l("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ")),
+    ("03", _l("Phiếu từ chối giải quyết hồ sơ")),
+    ("04", _l("Phiếu xin lỗi và hẹn lại ngày trả kết quả")),
+    ("05", _l("Phiếu kiểm soát quá trình giải quyết hồ sơ")),
+]
+
+END_ACTIONS = {"refuse": dossiers.refuse, "withdraw": dossiers.withdraw, "stop": dossiers.stop}
+
+
+@bp.post("/dossiers/<code>/<any(refuse, withdraw, stop):action>")
+def end_dossier(code: str, action: str):
+    who = actor()
+    perform = END_ACTIONS[action]
+    reason = request.form.get("reason", "")
+    try:
+        perform(rt(), who, code, reason)
+    except IsoflowError as error:
+        errors = report(error, {"reason"})
+        return _dossier_page(views.dossier_view(rt(), who, code), who, _status(error), errors,
+                             {"reason": reason}, action)
+    flash({"refuse": _("Đã từ chối giải quyết hồ sơ; hãy in phiếu từ chối và trả cho công dân."),
+           "withdraw": _("Đã ghi nhận công dân rút hồ sơ."),
+           "stop": _("Đã dừng xử lý hồ sơ.")}[action], "success")
+    return redirect(url_for("web.dossier", code=code))
+
+
+@bp.post("/dossiers/<code>/apology")
+def apology(code: str):
+    who = actor()
+    reason = request.form.get("reason", "")
+    day, clock = request.form.get("new_due_date", "").strip(), request.form.get("new_due_time", "").strip()
+    values = {"reason": reason, "new_due_date": day, "new_due_time": clock}
+    try:
+        new_due = _local_instant(day, clock or "17:00")
+        dossiers.issue_apology(rt(), who, code, reason, new_due)
+    except IsoflowError as error:
+        errors = report(error, {"reason", "new_due_at"})
+        errors.fields["new_due_date"] = errors.fields.pop("new_due_at", [])
+        return _dossier_page(views.dossier_view(rt(), who, code), who, _status(error), errors, values, "apology")
+    flash(_("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả."), "success")
+    return redirect(url_for("web.dossier", code=code))
+
+
+def _local_instant(day: str, clock: str) -> datetime:
+    from engine.errors import InvalidInput
+
+    try:
+        return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=VN_TZ)
+    except ValueError:
+        raise InvalidInput("the new appointment needs a date (YYYY-MM-DD) and a time (HH:MM)",
+                           "hẹn mới cần có ngày và giờ hợp lệ", code="bad_new_due",
+                           problems=[Problem("bad_new_due", "Hãy nhập ngày và giờ hẹn mới.",
+                                             "Enter the date and time of the new appointment.",
+                                             field="new_due_at")]) from None
+
+
+def _status(error: IsoflowError) -> int:
+    from api.errors import status_of
+
+    return status_of(error)
+
+
+@bp.get("/search")
+def search():
+    args = request.args
+    problems: list[str] = []
+
+    def day(name: str) -> date | None:
+        text = args.get(name, "").strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            problems.append(name)
+            return None
+
+    status_text = args.get("status", "").strip()
+    filters = views.DossierFilter(
+        code=args.get("code", "").strip() or None, applicant=args.get("applicant", "").strip() or None,
+        status_code=int(status_text) if status_text.isdigit() else None,
+        procedure_code=args.get("procedure", "").strip() or None,
+        received_from=day("from"), received_to=day("to"), overdue_only=bool(args.get("overdue")),
+        sort="-received_at" if args.get("sort") == "recent" else "due_at",
+    )
+    page = max(args.get("page", 1, type=int) or 1, 1)
+    errors = FormErrors()
+    for name in problems:
+        errors.fields[name] = [_("Ngày không hợp lệ.")]
+    rows, total = views.search_dossiers(rt(), actor(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    query = {k: v for k, v in args.items() if k != "page" and v}
+    return render("work/search.html", 422 if errors else 200, rows=rows, total=total, page=page,
+                  pages=max(1, -(-total // PAGE_SIZE)), args=args, query=query, errors=errors,
+                  procedures=worklist.receivable_procedures(rt()))
