@@ -10,7 +10,8 @@ import pytest
 from engine.calendar import VN_TZ, WorkingCalendar
 from engine.errors import InvalidInput
 from engine.runtime import Runtime
-from engine.services.statistics import WorkingTimeline, compute_statistics, parse_period
+from engine.calendar.timeline import WorkingTimeline
+from engine.services.statistics import compute_statistics, parse_period
 from tests.support import SYSTEM
 
 
