@@ -672,16 +672,21 @@ class _Checker:
                     queue.append(prev)
         return found
 
-    def check_outcomes(self) -> None:
+    def gateway_conditions(self):
+        """(flow, gateway id, compiled condition) for every conditional flow out of a
+        gateway whose condition compiles (the others are reported elsewhere)."""
         for flow in self.root.iter(f"{BPMN}sequenceFlow"):
             condition = flow.find(f"{BPMN}conditionExpression")
             source = flow.get("sourceRef") or ""
             if condition is None or self.kind.get(source) not in GATEWAYS:
                 continue
             try:
-                compiled = compile_expression(condition.text or "")
+                yield flow, source, compile_expression(condition.text or "")
             except UnsafeExpression:
-                continue  # already reported
+                continue
+
+    def check_outcomes(self) -> None:
+        for flow, source, compiled in self.gateway_conditions():
             values = _outcome_constants(compiled.tree)
             if not values:
                 continue
@@ -714,15 +719,7 @@ class _Checker:
         e.g. approve and supplement, would silently go the same way), and with no default
         flow every choice needs its own condition (else the run stops at the gateway)."""
         tested: dict[str, set[str]] = {}
-        for flow in self.root.iter(f"{BPMN}sequenceFlow"):
-            condition = flow.find(f"{BPMN}conditionExpression")
-            source = flow.get("sourceRef") or ""
-            if condition is None or self.kind.get(source) not in GATEWAYS:
-                continue
-            try:
-                compiled = compile_expression(condition.text or "")
-            except UnsafeExpression:
-                continue
+        for _, source, compiled in self.gateway_conditions():
             tested.setdefault(source, set()).update(_outcome_constants(compiled.tree))
         for gateway_id, values in sorted(tested.items()):
             if not values:
