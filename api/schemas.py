@@ -8,8 +8,9 @@ import marshmallow
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from engine.calendar import VN_TZ
+from engine.services.paging import MAX_PAGE
 
-MAX_PAGE_SIZE = 200
+MAX_PAGE_SIZE = MAX_PAGE  # the services' cap, so the schema and the engine agree
 DEFAULT_PAGE_SIZE = 50
 
 

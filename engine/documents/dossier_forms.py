@@ -23,6 +23,7 @@ from engine.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.roles import role_label
 from engine.services import views
+from engine.services.paging import MAX_PAGE
 from engine.services.calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf
@@ -425,7 +426,7 @@ def register_data(rt, actor: Actor, unit_code: str, received_from: date, receive
     filters = views.DossierFilter(unit_code=unit_code, received_from=received_from, received_to=received_to,
                                   sort="received_at")
     while True:
-        page, total = views.search_dossiers(rt, actor, filters, limit=views.MAX_PAGE, offset=len(summaries))
+        page, total = views.search_dossiers(rt, actor, filters, limit=MAX_PAGE, offset=len(summaries))
         summaries.extend(page)
         if not page or len(summaries) >= total:
             break

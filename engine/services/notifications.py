@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from engine.audit import Actor
 from engine.db.models import Notification
-from engine.errors import InvalidInput, NotFound, Problem, Unauthenticated
+from engine.errors import NotFound, Unauthenticated
+from engine.services.paging import check_page
 
-MAX_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,7 @@ def _user_id(actor: Actor) -> int:
 def list_notifications(rt, actor: Actor, *, unread_only: bool = False, limit: int = 50,
                        offset: int = 0) -> list[NotificationView]:
     """The actor's notices, newest first."""
-    problems = []
-    if not 1 <= limit <= MAX_PAGE:
-        problems.append(Problem("bad_limit", f"limit phải từ 1 đến {MAX_PAGE}.", f"limit must be 1..{MAX_PAGE}.",
-                                field="limit"))
-    if offset < 0:
-        problems.append(Problem("bad_offset", "offset không được âm.", "offset cannot be negative.", field="offset"))
-    if problems:
-        raise InvalidInput("bad paging for the notification list", "tham số phân trang không hợp lệ",
-                           problems=problems, hint=f"use 1 <= limit <= {MAX_PAGE} and offset >= 0")
+    check_page(limit, offset)
     user_id = _user_id(actor)
     with rt.unit_of_work(actor) as uow:
         query = (select(Notification)

@@ -16,9 +16,9 @@ from engine.audit import Actor
 from engine.calendar import VN_TZ
 from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
+from engine.services.paging import check_page
 from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require, require_anywhere
 
-MAX_PAGE = 200
 STATUS_LABELS_VI = {
     1: "Mới đăng ký", 2: "Đã tiếp nhận", 3: "Không tiếp nhận", 4: "Đang xử lý", 5: "Yêu cầu bổ sung",
     6: "Chờ thực hiện nghĩa vụ tài chính", 7: "Công dân rút hồ sơ", 8: "Dừng xử lý", 9: "Đã xử lý xong",
@@ -218,7 +218,7 @@ def _note(task: Task) -> str:
 def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True) -> list[TaskView]:
     """My open steps, most urgent first: those assigned to me, and (if include_pool)
     unclaimed steps of roles I hold in each commune."""
-    limit, offset = _page(limit, offset)
+    limit, offset = check_page(limit, offset)
     now = rt.clock.now()
     with rt.db.session_factory() as session:
         principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
@@ -237,7 +237,7 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
 
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
     """A commune's open steps (optionally one role's), most urgent first: the chair's view."""
-    limit, offset = _page(limit, offset)
+    limit, offset = check_page(limit, offset)
     now = rt.clock.now()
     with rt.db.session_factory() as session:
         principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
@@ -298,7 +298,7 @@ SORTS = {
 
 def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[DossierSummary], int]:
     """Dossiers the user may see, filtered; returns (page, total count)."""
-    limit, offset = _page(limit, offset)
+    limit, offset = check_page(limit, offset)
     if filters.sort not in SORTS:
         raise InvalidInput(f"unknown sort {filters.sort!r}", f"thứ tự sắp xếp {filters.sort!r} không hợp lệ",
                            code="bad_sort", problems=[Problem("bad_sort", "Thứ tự sắp xếp không hợp lệ.",
@@ -351,18 +351,6 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def _page(limit: int, offset: int) -> tuple[int, int]:
-    problems = []
-    if not 1 <= limit <= MAX_PAGE:
-        problems.append(Problem("bad_limit", f"limit phải từ 1 đến {MAX_PAGE}.", f"limit must be 1..{MAX_PAGE}.",
-                                field="limit"))
-    if offset < 0:
-        problems.append(Problem("bad_offset", "offset không được âm.", "offset must not be negative.", field="offset"))
-    if problems:
-        raise InvalidInput("invalid paging", "phân trang không hợp lệ", code="bad_paging", problems=problems)
-    return limit, offset
 
 
 def _task_views(session, query: Select, now: datetime) -> list[TaskView]:
