@@ -166,3 +166,9 @@ def test_receive_errors(api):
     assert_problem(clerk.get("/api/dossiers/TRIPHU-260303-9999"), 404)
     assert_problem(clerk.get("/api/dossiers/TRIPHU-260303-9999/timeline"), 404)
     assert_problem(api.client().post("/api/dossiers", json=RECEIVE, headers={"X-CSRFToken": "x"}), 400, "csrf_failed")
+
+
+def test_dossier_refs_that_only_look_numeric(api):
+    clerk = api.token_client("clerk")
+    assert_problem(clerk.get("/api/dossiers/²"), 404)  # str.isdigit() is true, int() refuses it
+    assert_problem(clerk.post("/api/dossiers/١٢/withdraw", json={"reason": "x"}), 404)

@@ -22,7 +22,7 @@ def _ref(ref: str) -> int | str:
     """A dossier is addressed by its code (TRIPHU-260303-0001) or its numeric id."""
     if "\x00" in ref:
         raise NotFound(f"dossier {ref!r} not found", f"không tìm thấy hồ sơ {ref!r}", code="not_found")
-    return int(ref) if ref.isdigit() and len(ref) < 10 else ref.upper()
+    return int(ref) if ref.isascii() and ref.isdigit() and len(ref) < 10 else ref.upper()
 
 
 # --- schemas ------------------------------------------------------------------------
