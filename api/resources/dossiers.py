@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
 from engine.errors import NotFound
 from engine.roles import ROLES
 from engine.services import dossiers, views
@@ -155,8 +155,8 @@ class SearchArgs(PageArgs):
     procedure_code = fields.String(validate=validate.Length(1, 32))
     field = fields.String(validate=validate.Length(1, 64))
     unit_code = fields.String(validate=validate.Length(1, 32))
-    received_from = fields.Date(metadata={"description": "local date, inclusive"})
-    received_to = fields.Date(metadata={"description": "local date, inclusive"})
+    received_from = Day(metadata={"description": "local date, inclusive"})
+    received_to = Day(metadata={"description": "local date, inclusive"})
     state = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue_only = fields.Boolean(load_default=False)
     sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)))
