@@ -72,9 +72,24 @@ class ProblemSchema(Schema):
     details = fields.Dict()
 
 
+MIN_YEAR, MAX_YEAR = 1990, 2199  # the span the working calendar counts in
+_YEAR_MESSAGE = f"Must be within the years {MIN_YEAR}-{MAX_YEAR}."
+
+
+def _in_years(value) -> None:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:  # judged on the written year, before any time zone arithmetic
+        raise ValidationError(_YEAR_MESSAGE)
+
+
 def Instant(**kwargs) -> fields.AwareDateTime:
-    """An ISO 8601 instant; a time without offset is read in Asia/Ho_Chi_Minh."""
-    return fields.AwareDateTime(default_timezone=VN_TZ, **kwargs)
+    """An ISO 8601 instant; a time without offset is read in Asia/Ho_Chi_Minh. Input
+    outside the calendar's years is refused."""
+    return fields.AwareDateTime(default_timezone=VN_TZ, validate=_in_years, **kwargs)
+
+
+def Day(**kwargs) -> fields.Date:
+    """An ISO 8601 date within the calendar's years."""
+    return fields.Date(validate=_in_years, **kwargs)
 
 
 class PageArgs(Schema):

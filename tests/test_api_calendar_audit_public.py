@@ -52,6 +52,8 @@ def test_audit_events_are_scoped_to_what_the_caller_may_audit(api):
     assert_problem(api.token_client("clerk").get("/api/audit/events"), 403)
     assert_problem(admin.get("/api/audit/events?since=2026-03-04T00:00:00&until=2026-03-01T00:00:00"), 422)
     assert admin.get("/api/audit/events?since=2026-03-04T00:00:00").json["items"] == []
+    body = assert_problem(admin.get("/api/audit/events?since=0001-01-01T00:00:00%2B07:00"), 422)
+    assert body["problems"][0]["field"] == "since"
 
 
 def test_verify_detects_a_changed_row_and_export_streams_csv_and_json(api):

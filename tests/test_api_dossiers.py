@@ -150,7 +150,7 @@ def test_queue_and_search(api):
     assert api.token_client("admin").get("/api/dossiers").json["page"]["total"] == 4
     assert api.token_client("admin").get("/api/dossiers?unit_code=NAHANG").json["page"]["total"] == 1
     for bad in ("sort=random", "limit=0", "limit=201", "offset=-1", "status_code=11", "received_from=03/03/2026",
-                "state=maybe", "unknown=1"):
+                "state=maybe", "unknown=1", "received_to=9999-12-31", "received_from=0001-01-01"):
         assert_problem(clerk.get(f"/api/dossiers?{bad}"), 422)
 
 
@@ -166,3 +166,9 @@ def test_receive_errors(api):
     assert_problem(clerk.get("/api/dossiers/TRIPHU-260303-9999"), 404)
     assert_problem(clerk.get("/api/dossiers/TRIPHU-260303-9999/timeline"), 404)
     assert_problem(api.client().post("/api/dossiers", json=RECEIVE, headers={"X-CSRFToken": "x"}), 400, "csrf_failed")
+
+
+def test_dossier_refs_that_only_look_numeric(api):
+    clerk = api.token_client("clerk")
+    assert_problem(clerk.get("/api/dossiers/²"), 404)  # str.isdigit() is true, int() refuses it
+    assert_problem(clerk.post("/api/dossiers/١٢/withdraw", json={"reason": "x"}), 404)

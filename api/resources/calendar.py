@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, Schema
+from api.schemas import Day, Instant, Schema
 from engine.calendar import OVERRIDE_KINDS
 from engine.services import calendar_admin
 
@@ -17,7 +17,7 @@ class YearArgs(Schema):
 
 
 class EntrySchema(Schema):
-    day = fields.Date(required=True)
+    day = Day(required=True)
     kind = fields.String(required=True, metadata={"description": "holiday | day_off | makeup_day | cancelled_holiday"})
     reason = fields.String(required=True)
     created_by = fields.String(allow_none=True)
@@ -25,7 +25,7 @@ class EntrySchema(Schema):
 
 class OverrideSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(OVERRIDE_KINDS))
-    day = fields.Date(required=True)
+    day = Day(required=True)
     reason = fields.String(required=True, validate=validate.Length(1, 500),
                            metadata={"description": "the decision or dispatch, e.g. 'Công văn 2450/VPCP-KGVX'"})
 
@@ -35,7 +35,7 @@ class OverrideChangeSchema(Schema):
     actor = fields.String(required=True)
     action = fields.String(required=True)
     kind = fields.String(required=True)
-    day = fields.Date(required=True)
+    day = Day(required=True)
     reason = fields.String(required=True)
     before = fields.String(allow_none=True)
     after = fields.String(allow_none=True)

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
 from engine.errors import NotFound
 from engine.roles import ROLES
 from engine.services import dossiers, views
@@ -22,7 +22,7 @@ def _ref(ref: str) -> int | str:
     """A dossier is addressed by its code (TRIPHU-260303-0001) or its numeric id."""
     if "\x00" in ref:
         raise NotFound(f"dossier {ref!r} not found", f"không tìm thấy hồ sơ {ref!r}", code="not_found")
-    return int(ref) if ref.isdigit() and len(ref) < 10 else ref.upper()
+    return int(ref) if ref.isascii() and ref.isdigit() and len(ref) < 10 else ref.upper()
 
 
 # --- schemas ------------------------------------------------------------------------
@@ -155,8 +155,8 @@ class SearchArgs(PageArgs):
     procedure_code = fields.String(validate=validate.Length(1, 32))
     field = fields.String(validate=validate.Length(1, 64))
     unit_code = fields.String(validate=validate.Length(1, 32))
-    received_from = fields.Date(metadata={"description": "local date, inclusive"})
-    received_to = fields.Date(metadata={"description": "local date, inclusive"})
+    received_from = Day(metadata={"description": "local date, inclusive"})
+    received_to = Day(metadata={"description": "local date, inclusive"})
     state = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue_only = fields.Boolean(load_default=False)
     sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)))

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
 from engine.roles import ROLES
 from engine.services import people
 
@@ -40,8 +40,8 @@ class AssignmentSchema(Schema):
     username = fields.String(required=True)
     unit_code = fields.String(required=True)
     role = fields.String(required=True)
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(allow_none=True)
+    valid_from = Day(required=True)
+    valid_to = Day(allow_none=True)
     valid_today = fields.Boolean(required=True)
 
 
@@ -51,8 +51,8 @@ class DelegationSchema(Schema):
     principal_username = fields.String(required=True)
     delegate_id = fields.Integer(required=True)
     delegate_username = fields.String(required=True)
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(required=True)
+    valid_from = Day(required=True)
+    valid_to = Day(required=True)
     reason = fields.String(required=True)
     revoked = fields.Boolean(required=True)
 
@@ -90,19 +90,19 @@ class UserCreateSchema(Schema):
 class AssignmentCreateSchema(Schema):
     unit_code = fields.String(required=True, validate=CODE)
     role = fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(load_default=None, allow_none=True, metadata={"description": "last day held; empty = open"})
+    valid_from = Day(required=True)
+    valid_to = Day(load_default=None, allow_none=True, metadata={"description": "last day held; empty = open"})
 
 
 class AssignmentEndSchema(Schema):
-    valid_to = fields.Date(required=True, metadata={"description": "last day the role is held"})
+    valid_to = Day(required=True, metadata={"description": "last day the role is held"})
 
 
 class DelegationCreateSchema(Schema):
     principal_id = fields.Integer(required=True, validate=ID, metadata={"description": "the user on leave"})
     delegate_id = fields.Integer(required=True, validate=ID, metadata={"description": "who acts for them"})
-    valid_from = fields.Date(required=True)
-    valid_to = fields.Date(required=True)
+    valid_from = Day(required=True)
+    valid_to = Day(required=True)
     reason = fields.String(load_default="", validate=validate.Length(0, 300))
 
 

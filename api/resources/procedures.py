@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, ProblemItemSchema, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, ProblemItemSchema, Schema
 from engine.services import library, procedures
 
 blp = Blueprint("procedures", __name__, url_prefix="/api", description="Procedure models and their controlled versions")
@@ -43,7 +43,7 @@ class VersionSchema(Schema):
     created_by_id = fields.Integer(allow_none=True)
     approved_at = Instant(allow_none=True)
     approved_by_id = fields.Integer(allow_none=True)
-    effective_from = fields.Date(allow_none=True)
+    effective_from = Day(allow_none=True)
     retired_at = Instant(allow_none=True)
     metadata = fields.Dict(required=True)
 
@@ -54,7 +54,7 @@ class SubmittedSchema(Schema):
     version_no = fields.Integer(required=True)
     status = fields.String(required=True)
     content_hash = fields.String(required=True)
-    effective_from = fields.Date(allow_none=True)
+    effective_from = Day(allow_none=True)
     created = fields.Boolean(required=True, metadata={"description": "false when identical content was already stored"})
 
 
@@ -78,7 +78,7 @@ class ProcedureListArgs(PageArgs):
 
 
 class PublishSchema(Schema):
-    effective_from = fields.Date(required=True, metadata={"description": "first day new dossiers use this version"})
+    effective_from = Day(required=True, metadata={"description": "first day new dossiers use this version"})
 
 
 class DiffArgs(Schema):

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, Schema
+from api.schemas import Day, Instant, Schema
 from engine.services import statistics
 
 blp = Blueprint("statistics", __name__, url_prefix="/api", description="Statistics and ISO indicators")
@@ -19,8 +19,8 @@ class StatisticsArgs(Schema):
 
 
 class PeriodSchema(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True, metadata={"description": "inclusive"})
+    start = Day(required=True)
+    end = Day(required=True, metadata={"description": "inclusive"})
     label = fields.String(required=True)
     kind = fields.String(required=True)
 

@@ -68,7 +68,7 @@ def lookup(rt, code: str, pin: str) -> PublicStatus:
     if not code or len(code) > 40:
         problems.append(Problem("bad_code", "Mã hồ sơ không hợp lệ.", "The dossier code is not valid.", field="code",
                                 hint="e.g. TRIPHU-260303-0001"))
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+    if not (pin.isascii() and pin.isdigit()) or not 4 <= len(pin) <= 12:
         problems.append(Problem("bad_pin", "Mã PIN gồm các chữ số in trên phiếu hẹn.",
                                 "The PIN is the digits printed on the appointment slip.", field="pin"))
     if problems:
