@@ -57,7 +57,7 @@ def test_happy_path_through_the_api(api):
     with api.rt.db.session_factory() as s:  # the log knows who, from where, before/after
         event = s.scalars(select(Event).where(Event.kind == "task.completed").order_by(Event.id)).first()
     assert (event.actor_name, event.source_address) == ("clerk", "127.0.0.1")
-    assert event.after["bpmn_id"] == "receive" and event.after["status_code"] == 4
+    assert event.after["bpmn_id"] == "receive" and event.after["dossier"]["status_code"] == 4 and event.after["task_state"] == "completed"
 
 
 def test_supplementation_apology_and_endings(api):

@@ -290,10 +290,10 @@ def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = 
         flow.close_pause_of(task)
         opened = flow.sync(handed_over_by=actor.user_id, pause_reason=pause_reason)
         uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
-                before={"state": "open", **before},
-                after={"state": "completed", "bpmn_id": task.bpmn_id, "outcome": task.outcome,
+                before={"task_state": "open", "dossier": before},
+                after={"task_state": "completed", "bpmn_id": task.bpmn_id, "outcome": task.outcome,
                        "classification": task.classification, "opened": [t.bpmn_id for t in opened],
-                       "pause_reason": pause_reason, **_snapshot(dossier)})
+                       "pause_reason": pause_reason, "dossier": _snapshot(dossier)})
         uow.commit()
         return StepOutcome(dossier.id, dossier.code, dossier.status_code, [t.id for t in opened])
 
