@@ -8,7 +8,7 @@ work, so the workflow state, the projection and the event log commit together.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from SpiffWorkflow import TaskState
@@ -229,7 +229,8 @@ def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
                 instants.append(datetime.fromisoformat(value))
             except ValueError:
                 continue
-    aware = [t if t.tzinfo else t.replace(tzinfo=datetime.now().astimezone().tzinfo) for t in instants]
+    # SpiffWorkflow reports armed timers in UTC ISO form; a naive value is read as UTC.
+    aware = [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in instants]
     return min(aware) if aware else None
 
 
