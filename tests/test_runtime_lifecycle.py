@@ -81,6 +81,9 @@ def test_happy_path_to_returned_result(world):
     dossiers.complete_task(rt, world.actor("chair"), the_task(rt, r.dossier_id, "sign").id, {"outcome": "approve"})
     d = load(rt, r.dossier_id)
     assert (d.status_code, d.result, d.classification) == (9, "granted", "early")
+    with pytest.raises(Conflict) as err:  # a processed result is not refused afterwards
+        dossiers.refuse(rt, world.actor("chair"), r.dossier_id, "Đổi ý")
+    assert err.value.code == "already_processed"
     out = dossiers.return_result(rt, world.actor("clerk"), r.code, {"receiver": "Nguyễn Văn An"})
     d = load(rt, r.dossier_id)
     assert (out.status_code, d.status_code, d.state) == (10, 10, "closed")

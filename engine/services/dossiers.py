@@ -352,6 +352,9 @@ def _end(rt, actor: Actor, dossier_ref, *, action: str, status_code: int, result
         dossier = ctx.dossier(dossier_ref, for_update=True)
         ctx.require(action, dossier.org_unit_id, "dossier")
         _require_open(dossier)
+        if result == "refused" and dossier.finished_at is not None:
+            raise Conflict(f"dossier {dossier.code} is already processed ({dossier.result}); it cannot be refused now",
+                           f"hồ sơ {dossier.code} đã xử lý xong, không thể từ chối", code="already_processed")
         flow = ctx.workflow(rt, dossier)
         before = _snapshot(dossier)
         flow.cancel()
