@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.db.models import Event, EventChainHead
@@ -47,23 +47,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def event_digest(event: Event) -> str:
-    payload = {
-        "id": event.id,
-        "at": jsonable(event.at),
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "source_address": event.source_address,
-        "kind": event.kind,
-        "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
-        "org_unit_id": event.org_unit_id,
-        "before": event.before,
-        "after": event.after,
-        "prev_hash": event.prev_hash,
-    }
+DIGEST_FIELDS = ("id", "at", "actor_id", "actor_name", "source_address", "kind", "entity_type", "entity_id",
+                 "org_unit_id", "before", "after", "prev_hash")
+
+
+def event_digest(event: Event | dict[str, Any]) -> str:
+    """SHA-256 over the event's content and the previous hash (a row or its values)."""
+    values = event if isinstance(event, dict) else {name: getattr(event, name) for name in DIGEST_FIELDS}
+    payload = {name: values[name] for name in DIGEST_FIELDS}
+    payload["at"] = jsonable(payload["at"])
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# Appending sits on every use case's path: prebuilt Core statements, no ORM objects.
+_heads = EventChainHead.__table__
+_LOCK_HEAD = select(_heads.c.last_event_id, _heads.c.last_hash).where(_heads.c.id == 1).with_for_update()
+_INSERT_HEAD = insert(_heads).values(id=1, last_event_id=bindparam("last_event_id"), last_hash=bindparam("last_hash"))
+_MOVE_HEAD = update(_heads).where(_heads.c.id == 1).values(last_event_id=bindparam("last_event_id"),
+                                                           last_hash=bindparam("last_hash"))
+_INSERT_EVENT = insert(Event.__table__)
 
 
 def append_event(
@@ -77,32 +80,30 @@ def append_event(
     org_unit_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> Event:
-    head = session.execute(
-        select(EventChainHead).where(EventChainHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = EventChainHead(id=1, last_event_id=0, last_hash=GENESIS_HASH)
-        session.add(head)
-    event = Event(
-        id=head.last_event_id + 1,
-        at=at,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        source_address=actor.source_address,
-        kind=kind,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        org_unit_id=org_unit_id,
-        before=jsonable(before) if before is not None else None,
-        after=jsonable(after) if after is not None else None,
-        prev_hash=head.last_hash,
-    )
-    event.hash = event_digest(event)
-    session.add(event)
-    head.last_event_id = event.id
-    head.last_hash = event.hash
-    return event
+) -> dict[str, Any]:
+    """Append one event in the session's transaction; returns the stored values."""
+    connection = session.connection()
+    head = connection.execute(_LOCK_HEAD).first()
+    last_id, last_hash = head if head is not None else (0, GENESIS_HASH)
+    values: dict[str, Any] = {
+        "id": last_id + 1,
+        "at": at,
+        "actor_id": actor.user_id,
+        "actor_name": actor.name,
+        "source_address": actor.source_address,
+        "kind": kind,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "org_unit_id": org_unit_id,
+        "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
+        "prev_hash": last_hash,
+    }
+    values["hash"] = event_digest(values)
+    connection.execute(_INSERT_EVENT, values)
+    connection.execute(_MOVE_HEAD if head is not None else _INSERT_HEAD,
+                       {"last_event_id": values["id"], "last_hash": values["hash"]})
+    return values
 
 
 @dataclass(frozen=True)
