@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Delegation, OrgUnit, RoleAssignment
@@ -68,32 +68,32 @@ class Principal:
         return {unit for unit, roles in self.roles_by_unit.items() if roles}
 
 
+# Every use case starts here: statements are built once, so each call only binds values.
+_acting_for = select(Delegation.principal_id).where(
+    Delegation.delegate_id == bindparam("user_id"),
+    Delegation.valid_from <= bindparam("on"),
+    Delegation.valid_to >= bindparam("on"),
+    Delegation.revoked_at.is_(None),
+)
+_ROLES = select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).join(OrgUnit).where(
+    or_(RoleAssignment.user_id == bindparam("user_id"), RoleAssignment.user_id.in_(_acting_for)),
+    RoleAssignment.valid_from <= bindparam("on"),
+    or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= bindparam("on")),
+)
+_CHILDREN = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(bindparam("parents", expanding=True)))
+
+
 def load_principal(session: Session, user_id: int, on: date) -> Principal:
     """Roles valid on `on`, own and delegated, spread from the province to its communes."""
-    acting_for = select(Delegation.principal_id).where(
-        Delegation.delegate_id == user_id,
-        Delegation.valid_from <= on,
-        Delegation.valid_to >= on,
-        Delegation.revoked_at.is_(None),
-    )
-    rows = session.execute(
-        select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).join(OrgUnit).where(
-            or_(RoleAssignment.user_id == user_id, RoleAssignment.user_id.in_(acting_for)),
-            RoleAssignment.valid_from <= on,
-            or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= on),
-        )
-    ).all()
+    connection = session.connection()
     principal = Principal(user_id)
     provinces: dict[int, set[str]] = {}
-    for unit_id, role, kind in rows:
+    for unit_id, role, kind in connection.execute(_ROLES, {"user_id": user_id, "on": on}):
         principal.roles_by_unit.setdefault(unit_id, set()).add(role)
         if kind == "province":
             provinces.setdefault(unit_id, set()).add(role)
     if provinces:
-        children = session.execute(
-            select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(provinces))
-        ).all()
-        for child_id, parent_id in children:
+        for child_id, parent_id in connection.execute(_CHILDREN, {"parents": list(provinces)}):
             principal.roles_by_unit.setdefault(child_id, set()).update(provinces[parent_id])
     return principal
 
