@@ -134,21 +134,26 @@ class WorkingCalendar:
     # ----- days ---------------------------------------------------------------------------
 
     def _load_year(self, year: int) -> None:
-        """Fill the per-date cache for the exceptions of one year; other dates follow Mon-Fri."""
+        """Fill the per-date cache for the exceptions of one year; other dates follow Mon-Fri.
+
+        Built aside and merged in one step: calendars are shared between threads
+        (engine.services.calendars), and a reader must never see a half-applied year."""
         ov = self.overrides
+        days: dict[date, bool] = {}
         for d in public_holidays(year):
-            self._working[d] = d in ov.cancelled_holidays and d.weekday() < 5
+            days[d] = d in ov.cancelled_holidays and d.weekday() < 5
         for d in package_makeup_days(year):
-            self._working.setdefault(d, True)
+            days.setdefault(d, True)
         for d in ov.cancelled_holidays:
             if d.year == year and d not in public_holidays(year):
-                self._working[d] = d.weekday() < 5
+                days[d] = d.weekday() < 5
         for d in ov.makeup_days:
             if d.year == year:
-                self._working[d] = True
+                days[d] = True
         for d in ov.days_off:
             if d.year == year:
-                self._working[d] = False
+                days[d] = False
+        self._working.update(days)
         self._years_loaded.add(year)
 
     def is_working_day(self, d: date) -> bool:

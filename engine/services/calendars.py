@@ -2,7 +2,11 @@
 audited event, and each org unit gets its own sessions and same-day cutoff."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, time
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,23 +25,60 @@ from engine.calendar import (
 from engine.db.models import CalendarOverrideRow, Event, OrgUnit
 
 
+_overrides = CalendarOverrideRow.__table__
+_OVERRIDE_ROWS = select(_overrides.c.kind, _overrides.c.day, _overrides.c.reason).order_by(_overrides.c.day,
+                                                                                         _overrides.c.kind)
+
+
 def load_overrides(session: Session) -> CalendarOverrides:
+    rows = tuple(tuple(row) for row in session.connection().execute(_OVERRIDE_ROWS))
+    return _overrides_of(rows)
+
+
+@lru_cache(maxsize=16)
+def _overrides_of(rows: tuple[tuple[str, date, str], ...]) -> CalendarOverrides:
     maps: dict[str, dict[date, str]] = {"day_off": {}, "makeup_day": {}, "cancelled_holiday": {}}
-    for row in session.scalars(select(CalendarOverrideRow)):
-        maps[row.kind][row.day] = row.reason
+    for kind, day, reason in rows:
+        maps[kind][day] = reason
     return CalendarOverrides(maps["day_off"], maps["makeup_day"], maps["cancelled_holiday"])
 
 
 def calendar_for(session: Session, unit: OrgUnit | None, overrides: CalendarOverrides | None = None) -> WorkingCalendar:
+    """The unit's calendar with the current overrides (read on every call, so a change
+    counts at once; the calendar itself is shared while nothing changed)."""
     if overrides is None:
         overrides = load_overrides(session)
-    sessions = DEFAULT_SESSIONS
-    cutoff = DEFAULT_SAME_DAY_CUTOFF
-    if unit is not None and unit.sessions:
-        sessions = tuple(WorkingSession(time.fromisoformat(a), time.fromisoformat(b)) for a, b in unit.sessions)
-    if unit is not None and unit.same_day_cutoff:
-        cutoff = time.fromisoformat(unit.same_day_cutoff)
-    return WorkingCalendar(sessions=sessions, overrides=overrides, same_day_cutoff=cutoff)
+    sessions = tuple(tuple(pair) for pair in unit.sessions) if unit is not None and unit.sessions else None
+    cutoff = unit.same_day_cutoff if unit is not None else None
+    return _shared_calendar(overrides, sessions, cutoff)
+
+
+_CALENDARS: OrderedDict[tuple[Any, ...], WorkingCalendar] = OrderedDict()
+_CALENDARS_LOCK = threading.Lock()
+
+
+def _shared_calendar(overrides: CalendarOverrides, sessions: tuple[tuple[str, str], ...] | None,
+                     cutoff: str | None) -> WorkingCalendar:
+    # A calendar caches which days are working days; building it for every use case
+    # would throw that away. Keyed by content, bounded.
+    key = (tuple(overrides.days_off.items()), tuple(overrides.makeup_days.items()),
+           tuple(overrides.cancelled_holidays.items()), sessions, cutoff)
+    with _CALENDARS_LOCK:
+        found = _CALENDARS.get(key)
+        if found is not None:
+            _CALENDARS.move_to_end(key)
+            return found
+    calendar = WorkingCalendar(
+        sessions=tuple(WorkingSession(time.fromisoformat(a), time.fromisoformat(b)) for a, b in sessions)
+        if sessions else DEFAULT_SESSIONS,
+        overrides=overrides,
+        same_day_cutoff=time.fromisoformat(cutoff) if cutoff else DEFAULT_SAME_DAY_CUTOFF,
+    )
+    with _CALENDARS_LOCK:
+        _CALENDARS[key] = calendar
+        while len(_CALENDARS) > 256:
+            _CALENDARS.popitem(last=False)
+    return calendar
 
 
 class DatabaseOverrideStore:
