@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
@@ -107,23 +107,30 @@ def parse_settings(settings: dict[str, Any], *, where: str = "policy") -> dict[s
     return out
 
 
+_policies = EscalationPolicy.__table__
+_ALL_POLICIES = select(_policies.c.org_unit_id, _policies.c.procedure_version_id, _policies.c.settings)
+_APPLICABLE_POLICIES = _ALL_POLICIES.where(
+    or_(_policies.c.org_unit_id.is_(None), _policies.c.org_unit_id == bindparam("unit")),
+    or_(_policies.c.procedure_version_id.is_(None), _policies.c.procedure_version_id == bindparam("version")),
+)
+
+
 class PolicyBook:
     """Resolve the policy of (commune, procedure version): default < commune-wide <
     version-wide < this commune and this version. The procedure's own rule wins over a
     commune's general preference; a row for both is the most specific."""
 
-    def __init__(self, rows: Iterable[EscalationPolicy]) -> None:
+    def __init__(self, rows: Iterable[Any]) -> None:  # rows with org_unit_id, procedure_version_id, settings
         self._rows = {(r.org_unit_id, r.procedure_version_id): r.settings for r in rows}
         self._cache: dict[tuple[int | None, int | None], Policy] = {}
 
     @classmethod
     def load(cls, session: Session, org_unit_id: int | None = None, version_id: int | None = None) -> "PolicyBook":
-        query = select(EscalationPolicy)
-        if org_unit_id is not None or version_id is not None:  # only the rows that can apply
-            query = query.where(or_(EscalationPolicy.org_unit_id.is_(None), EscalationPolicy.org_unit_id == org_unit_id),
-                                or_(EscalationPolicy.procedure_version_id.is_(None),
-                                    EscalationPolicy.procedure_version_id == version_id))
-        return cls(session.scalars(query))
+        connection = session.connection()
+        if org_unit_id is None and version_id is None:
+            return cls(connection.execute(_ALL_POLICIES))
+        # only the rows that can apply (this runs after every change of a dossier)
+        return cls(connection.execute(_APPLICABLE_POLICIES, {"unit": org_unit_id, "version": version_id}))
 
     def policy(self, org_unit_id: int | None, version_id: int | None) -> Policy:
         key = (org_unit_id, version_id)
