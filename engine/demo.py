@@ -12,7 +12,6 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
 from engine.clock import Clock, FixedClock
 from engine.db.models import OrgUnit, Procedure, Task
 from engine.runtime import Runtime

@@ -277,15 +277,13 @@ class Sweeper:
     def _fire_timer(self, dossier_id: int, now: datetime, report: SweepReport, caches: _Caches) -> None:
         with self._uow() as uow:
             session = uow.session
-            query = select(Dossier).where(Dossier.id == dossier_id)
-            if self._is_pg(session):
-                query = query.with_for_update(of=Dossier, skip_locked=True)
-            dossier = session.scalar(query)
-            state = session.get(WorkflowState, dossier_id)
+            dossier = uow.dossiers.lock(dossier_id=dossier_id, skip_locked=True)
+            state = dossier.workflow_state if dossier is not None else None
             if dossier is None or state is None or state.next_timer_at is None or state.next_timer_at >= now:
                 return  # another scheduler took it, or it already fired
             if dossier.state != "open":
                 state.next_timer_at = None
+                uow.dossiers.save(dossier)
                 uow.commit()
                 return
             model = caches.model(session, dossier.procedure_version_id)
@@ -296,6 +294,7 @@ class Sweeper:
                 flow.workflow.refresh_timers()
                 flow.workflow.do_engine_steps()
             opened = flow.sync(handed_over_by=None)
+            flow.save()
             if not opened and flow.state.next_timer_at == armed:
                 raise RuntimeError(f"the timer due at {armed.isoformat()} did not fire")
             uow.log("workflow.timer_fired", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,

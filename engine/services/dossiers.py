@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.audit import Actor
 from engine.calendar import VN_TZ, WorkingCalendar
-from engine.db.models import Dossier, DossierSequence, OrgUnit, Task, User
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
+from engine.db.dossier_store import DossierRecord, StepRecord, UnitRecord
+from engine.db.models import Dossier, DossierSequence, User
+from engine.errors import Conflict, InvalidInput, PermissionDenied, Problem
 from engine.permissions import Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import validate_submission
 from engine.security import hash_pin, new_pin
@@ -96,35 +97,38 @@ class _Context:
             raise not_found(f"dossier {ref}")
         return dossier
 
-    def task_of_locked_dossier(self, task_id: int) -> tuple[Task, Dossier]:
+    def locked_dossier(self, ref: int | str) -> DossierRecord:
+        """A visible dossier's aggregate, its row locked first (see `DossierStore.lock`)."""
+        store = self.uow.dossiers
+        dossier = store.lock(code=ref) if isinstance(ref, str) else store.lock(dossier_id=ref)
+        if dossier is None or not self.sees(dossier.org_unit_id):
+            raise not_found(f"dossier {ref}")
+        return dossier
+
+    def task_of_locked_dossier(self, task_id: int) -> tuple[StepRecord, DossierRecord]:
         """A visible task and its dossier, the dossier row locked first and its steps
         (this one included) read after the lock, so they are current."""
-        dossier = self.session.scalar(
-            select(Dossier)
-            .where(Dossier.id == select(Task.dossier_id).where(Task.id == task_id).scalar_subquery())
-            .options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
-            .with_for_update(of=Dossier)
-        )
-        task = next((t for t in dossier.tasks if t.id == task_id), None) if dossier is not None else None
+        dossier = self.uow.dossiers.lock(task_id=task_id)
+        task = dossier.task(task_id) if dossier is not None else None
         if task is None or not self.sees(task.org_unit_id):
             raise not_found(f"task {task_id}")
         return task, dossier
 
-    def workflow(self, rt, dossier: Dossier) -> DossierWorkflow:
+    def workflow(self, rt, dossier: DossierRecord) -> DossierWorkflow:
         model = rt.model_of_version(self.session, dossier.procedure_version_id)
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
-    def calendar(self, unit: OrgUnit) -> WorkingCalendar:
+    def calendar(self, unit: UnitRecord) -> WorkingCalendar:
         return calendar_for(self.session, unit)
 
 
-def _require_open(dossier: Dossier) -> None:
+def _require_open(dossier: DossierRecord) -> None:
     if dossier.state != "open":
         raise Conflict(f"dossier {dossier.code} is closed ({dossier.result or dossier.status_code})",
                        f"hồ sơ {dossier.code} đã kết thúc", code="dossier_closed")
 
 
-def _snapshot(dossier: Dossier) -> dict[str, Any]:
+def _snapshot(dossier: DossierRecord) -> dict[str, Any]:
     return {"status_code": dossier.status_code, "state": dossier.state, "due_at": dossier.due_at,
             "result": dossier.result, "classification": dossier.classification}
 
@@ -147,7 +151,7 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
                            problems=problems)
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        unit = ctx.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+        unit = ctx.uow.dossiers.unit(unit_code)
         if unit is None or not ctx.sees(unit.id):
             raise not_found(f"org unit {unit_code}")
         ctx.require("dossier.receive", unit.id, "org unit")
@@ -157,22 +161,19 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
         now = uow.now
         due = calendar.due(now, dossier_limit(model, unit))
         pin = new_pin()
-        dossier = Dossier(
+        dossier = ctx.uow.dossiers.insert_dossier(dict(
             code=_next_code(ctx.session, unit, now), org_unit_id=unit.id, procedure_version_id=version.id,
             applicant_name=applicant.name.strip(), applicant_id_number=applicant.id_number,
             applicant_address=applicant.address, applicant_phone=applicant.phone, applicant_email=applicant.email,
             channel=channel, status_code=2, state="open", received_at=now, received_by_id=actor.user_id,
-            due_at=due, original_due_at=due, pin_hash=hash_pin(pin), data=data or {},
-        )
-        dossier.org_unit = unit
-        dossier.procedure_version = version
-        ctx.session.add(dossier)
-        ctx.session.flush()
+            due_at=due, original_due_at=due, pin_hash=hash_pin(pin), data=data or {}, supplement_count=0,
+        ), unit)
         flow = DossierWorkflow.start(uow, dossier, model, calendar)
         opened = flow.sync(handed_over_by=actor.user_id)
         for task in opened:  # the clerk who received the dossier owns the desk's first step
             if ctx.principal is not None and may_perform_step(ctx.principal, task.role, unit.id):
                 task.assignee_id = actor.user_id
+        flow.save()
         uow.log("dossier.received", "dossier", dossier.id, org_unit_id=unit.id,
                 after={"code": dossier.code, "procedure_code": procedure_code, "version_no": version.version_no,
                        "channel": channel, **_snapshot(dossier)})
@@ -180,7 +181,7 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
         return Receipt(dossier.id, dossier.code, pin, now, dossier.due_at, procedure_code, version.version_no)
 
 
-def _next_code(session: Session, unit: OrgUnit, now: datetime) -> str:
+def _next_code(session: Session, unit: UnitRecord, now: datetime) -> str:
     """`<unit>-yymmdd-nnnn`, numbered per unit and local day, atomically."""
     day = now.astimezone(VN_TZ).date()
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
@@ -201,7 +202,7 @@ def _next_code(session: Session, unit: OrgUnit, now: datetime) -> str:
 def claim(rt, actor: Actor, task_id: int) -> None:
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task, _ = ctx.task_of_locked_dossier(task_id)
+        task, dossier = ctx.task_of_locked_dossier(task_id)
         _check_step_role(ctx, task)
         if task.state != "open":
             raise Conflict(f"task {task_id} is {task.state}", f"công việc {task_id} đã {task.state}", code="task_closed")
@@ -211,6 +212,7 @@ def claim(rt, actor: Actor, task_id: int) -> None:
                            hint="ask the chair to reassign it if needed")
         before = task.assignee_id
         task.assignee_id = actor.user_id
+        uow.dossiers.save(dossier)
         uow.log("task.claimed", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"assignee_id": before}, after={"assignee_id": actor.user_id})
         uow.commit()
@@ -219,11 +221,12 @@ def claim(rt, actor: Actor, task_id: int) -> None:
 def unclaim(rt, actor: Actor, task_id: int) -> None:
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task, _ = ctx.task_of_locked_dossier(task_id)
+        task, dossier = ctx.task_of_locked_dossier(task_id)
         if task.state != "open" or task.assignee_id != actor.user_id:
             raise Conflict(f"task {task_id} is not claimed by you", f"bạn chưa nhận công việc {task_id}",
                            code="not_claimed")
         task.assignee_id = None
+        uow.dossiers.save(dossier)
         uow.log("task.unclaimed", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"assignee_id": actor.user_id}, after={"assignee_id": None})
         uow.commit()
@@ -233,7 +236,7 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
     """The chair (or vice chair) hands an open step to another holder of its role."""
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        task, _ = ctx.task_of_locked_dossier(task_id)
+        task, dossier = ctx.task_of_locked_dossier(task_id)
         ctx.require("task.reassign", task.org_unit_id, "task")
         if task.state != "open":
             raise Conflict(f"task {task_id} is {task.state}", f"công việc {task_id} đã {task.state}", code="task_closed")
@@ -247,6 +250,7 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
                                hint="assign the role first, or pick another officer")
         before = task.assignee_id
         task.assignee_id = user_id
+        uow.dossiers.save(dossier)
         uow.log("task.reassigned", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"assignee_id": before}, after={"assignee_id": user_id, "reason": reason})
         uow.commit()
@@ -289,6 +293,7 @@ def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = 
             task.classification = flow.calendar.classify_finished(task.due_at, uow.now)
         flow.close_pause_of(task)
         opened = flow.sync(handed_over_by=actor.user_id, pause_reason=pause_reason)
+        flow.save()
         uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"task_state": "open", "dossier": before},
                 after={"task_state": "completed", "bpmn_id": task.bpmn_id, "outcome": task.outcome,
@@ -311,7 +316,7 @@ def supplement(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any] | 
     """The citizen brought the missing papers: complete the open citizen-waiting step."""
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        dossier = ctx.dossier(dossier_ref)
+        dossier = ctx.locked_dossier(dossier_ref)
         ctx.require("dossier.supplement", dossier.org_unit_id, "dossier")
         waiting = [t for t in dossier.tasks if t.state == "open" and t.clock == "paused"]
         if not waiting:
@@ -325,13 +330,14 @@ def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any]
     """Hand the result to the citizen (status 10)."""
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        dossier = ctx.dossier(dossier_ref, for_update=True)
+        dossier = ctx.locked_dossier(dossier_ref)
         ctx.require("dossier.return_result", dossier.org_unit_id, "dossier")
         _require_open(dossier)
         ready = [t for t in dossier.tasks if t.state == "open" and t.status_code == 9]
         if not ready and dossier.result == "refused":  # refused outside the model: hand over the letter
             before = _snapshot(dossier)
             dossier.status_code, dossier.state, dossier.returned_at = 10, "closed", uow.now
+            uow.dossiers.save(dossier)
             uow.log("dossier.returned", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
                     before=before, after=_snapshot(dossier))
             uow.commit()
@@ -349,7 +355,7 @@ def _end(rt, actor: Actor, dossier_ref, *, action: str, status_code: int, result
                            problems=[Problem("required", "Phải ghi lý do.", "The reason is required.", field="reason")])
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        dossier = ctx.dossier(dossier_ref, for_update=True)
+        dossier = ctx.locked_dossier(dossier_ref)
         ctx.require(action, dossier.org_unit_id, "dossier")
         _require_open(dossier)
         if result == "refused" and dossier.finished_at is not None:
@@ -407,7 +413,7 @@ def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due
         raise InvalidInput("the apology letter is incomplete", "thư xin lỗi chưa đủ thông tin", problems=problems)
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(uow)
-        dossier = ctx.dossier(dossier_ref, for_update=True)
+        dossier = ctx.locked_dossier(dossier_ref)
         ctx.require("dossier.apology", dossier.org_unit_id, "dossier")
         _require_open(dossier)
         if dossier.finished_at is not None:
@@ -430,13 +436,14 @@ def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due
         flow = ctx.workflow(rt, dossier)
         dossier.due_at = recompute_due(dossier, calendar, flow.model, uow.now)
         flow.reschedule()
+        flow.save()
         uow.log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id, before=before,
                 after={**_snapshot(dossier), "reason": reason.strip(), "issued_in_time": in_time})
         uow.commit()
         return StepOutcome(dossier.id, dossier.code, dossier.status_code)
 
 
-def _check_step_role(ctx: _Context, task: Task) -> None:
+def _check_step_role(ctx: _Context, task: StepRecord) -> None:
     if ctx.principal is None:
         return
     if not may_perform_step(ctx.principal, task.role, task.org_unit_id):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import Actor, append_event
+from engine.db.dossier_store import DossierStore
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class UnitOfWork:
         self.actor = actor
         self.session: Session
         self.now: datetime
+        self._dossiers: DossierStore | None = None
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self.runtime.db.session_factory()
@@ -40,6 +42,13 @@ class UnitOfWork:
             conflict = _as_conflict(exc)
             if conflict is not None:  # a flush inside the use case hit a concurrent writer
                 raise conflict from exc
+
+    @property
+    def dossiers(self) -> DossierStore:
+        """Dossier aggregates, read and written in this unit of work's transaction."""
+        if self._dossiers is None:
+            self._dossiers = DossierStore(self.session.connection())
+        return self._dossiers
 
     def log(
         self,

@@ -2,8 +2,9 @@
 
 `DossierWorkflow` loads the serialized SpiffWorkflow instance of one dossier, runs a
 human step, and `sync` brings the `tasks` projection, pauses, status and due instant
-in line with what the engine now says is open. It works inside the caller's unit of
-work, so the workflow state, the projection and the event log commit together.
+in line with what the engine now says is open. It changes the dossier aggregate's
+records (`engine.db.dossier_store`) in memory; `save` writes them and the workflow
+state inside the caller's unit of work, so state, projection and log commit together.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 
 from engine.calendar import Pause, WorkingCalendar, WorkingTimeLimit, parse_limit
-from engine.db.models import Dossier, DossierPause, OrgUnit, Task, WorkflowState
+from engine.db.dossier_store import DossierRecord, PauseRecord, StateRecord, StepRecord, UnitRecord
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.procedure.model import ProcedureModel
 from engine.procedure.serializer import instance_from_json, instance_to_json, new_workflow
@@ -32,13 +33,13 @@ STATUS_RETURNED = 10
 PAUSE_KIND_BY_STATUS = {STATUS_FINANCIAL: "financial_obligation"}
 
 
-def dossier_limit(model: ProcedureModel, unit: OrgUnit):
+def dossier_limit(model: ProcedureModel, unit: UnitRecord):
     """The statutory limit for this commune's category (DOMAIN.md §2)."""
     meta = model.metadata
     return parse_limit(meta.limit_for(unit.category), meta.time_basis)
 
 
-def recompute_due(dossier: Dossier, calendar: WorkingCalendar, model: ProcedureModel, now: datetime) -> datetime:
+def recompute_due(dossier: DossierRecord, calendar: WorkingCalendar, model: ProcedureModel, now: datetime) -> datetime:
     """The appointment moved by every closed pause (open pauses move it when they end).
 
     After an apology letter the new appointment is the base and only later pauses count.
@@ -54,8 +55,8 @@ def recompute_due(dossier: Dossier, calendar: WorkingCalendar, model: ProcedureM
 
 
 class DossierWorkflow:
-    def __init__(self, uow: UnitOfWork, dossier: Dossier, model: ProcedureModel, calendar: WorkingCalendar,
-                 state: WorkflowState | None, workflow: BpmnWorkflow) -> None:
+    def __init__(self, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel, calendar: WorkingCalendar,
+                 state: StateRecord | None, workflow: BpmnWorkflow) -> None:
         self.uow = uow
         self.dossier = dossier
         self.model = model
@@ -66,14 +67,14 @@ class DossierWorkflow:
     # --- loading ----------------------------------------------------------------------
 
     @classmethod
-    def start(cls, uow: UnitOfWork, dossier: Dossier, model: ProcedureModel, calendar: WorkingCalendar) -> "DossierWorkflow":
+    def start(cls, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel, calendar: WorkingCalendar) -> "DossierWorkflow":
         flow = cls(uow, dossier, model, calendar, None, new_workflow(model))
         flow._run_engine()
         return flow
 
     @classmethod
-    def load(cls, uow: UnitOfWork, dossier: Dossier, model: ProcedureModel, calendar: WorkingCalendar) -> "DossierWorkflow":
-        state = uow.session.get(WorkflowState, dossier.id)
+    def load(cls, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel, calendar: WorkingCalendar) -> "DossierWorkflow":
+        state = dossier.workflow_state
         if state is None:
             raise Conflict(f"dossier {dossier.code} has no workflow state", f"hồ sơ {dossier.code} không có trạng thái quy trình",
                            code="no_workflow")
@@ -81,7 +82,7 @@ class DossierWorkflow:
 
     # --- running ----------------------------------------------------------------------
 
-    def run_step(self, task: Task, data: dict[str, Any]) -> None:
+    def run_step(self, task: StepRecord, data: dict[str, Any]) -> None:
         """Complete one READY human step with already validated form data."""
         try:
             spiff_task = self.workflow.get_task_from_id(uuid.UUID(task.workflow_task_id))
@@ -116,55 +117,48 @@ class DossierWorkflow:
     def open_spiff_tasks(self):
         return self.workflow.get_tasks(state=TaskState.READY, manual=True)
 
-    def sync(self, *, handed_over_by: int | None, pause_reason: str | None = None) -> list[Task]:
+    def sync(self, *, handed_over_by: int | None, pause_reason: str | None = None) -> list[StepRecord]:
         """Project newly opened steps, cancel vanished ones, update pauses, status, due.
-        Returns the newly opened task rows."""
-        uow, dossier, now = self.uow, self.dossier, self.uow.now
-        session = uow.session
+        Returns the newly opened steps (their ids are set by `save`)."""
+        dossier, now = self.dossier, self.uow.now
         open_rows = {t.workflow_task_id: t for t in dossier.tasks if t.state == "open"}
         ready = {str(t.id): t for t in self.open_spiff_tasks()}
         for wid, row in open_rows.items():
             if wid not in ready:  # removed by the engine (boundary event, cancel)
                 row.state = "cancelled"
                 self.close_pause_of(row)
-        created: list[Task] = []
+        created: list[StepRecord] = []
         for wid, spiff_task in ready.items():
             if wid in open_rows:
                 continue
             step = self.model.steps[spiff_task.task_spec.bpmn_id]
-            row = Task(
+            row = StepRecord(
                 dossier_id=dossier.id, workflow_task_id=wid, bpmn_id=step.bpmn_id, name=step.name,
                 role=step.role, org_unit_id=dossier.org_unit_id, state="open", clock=step.clock,
                 status_code=step.status, form=step.form, duration_seconds=int(step.duration.total_seconds()),
                 created_at=now, handed_over_by_id=handed_over_by,
                 due_at=None if step.clock == "paused" else self.calendar.add_working_time(now, step.duration),
             )
-            session.add(row)
             dossier.tasks.append(row)
             created.append(row)
             if step.clock == "paused":
-                pause = DossierPause(dossier_id=dossier.id, kind=PAUSE_KIND_BY_STATUS.get(step.status, "supplementation"),
-                                     started_at=now, reason=pause_reason or step.name)
-                pause.task = row
-                session.add(pause)
-                dossier.pauses.append(pause)
-        session.flush()
-        self._update_dossier(created)
+                dossier.pauses.append(PauseRecord(
+                    dossier_id=dossier.id, kind=PAUSE_KIND_BY_STATUS.get(step.status, "supplementation"),
+                    started_at=now, reason=pause_reason or step.name, step=row))
+        self._update_dossier()
         self.reschedule()
-        self.save()
         return created
 
     def reschedule(self) -> None:
         """Store the next escalation instants (engine.scheduler) after any change of the
         dossier: steps, pauses, appointment, end."""
-        with self.uow.session.no_autoflush:  # one UPDATE per row at the final flush, not two
-            reschedule(self.uow.session, self.dossier, self.model, self.calendar)
+        reschedule(self.uow.session, self.dossier, self.model, self.calendar)
 
-    def close_pause_of(self, row: Task) -> None:
+    def close_pause_of(self, row: StepRecord) -> None:
         """End the pause a citizen-waiting step opened; running steps' due instants
         move by the paused working time, as the dossier's does."""
         for pause in self.dossier.pauses:
-            if pause.task_id == row.id and pause.ended_at is None:
+            if pause.step is row and pause.ended_at is None:
                 pause.ended_at = self.uow.now
                 paused = self.calendar.working_time_between(pause.started_at, pause.ended_at)
                 if paused > timedelta(0):  # open running steps wait as long as the dossier did
@@ -172,7 +166,7 @@ class DossierWorkflow:
                         if other.state == "open" and other.due_at is not None and other.created_at <= pause.started_at:
                             other.due_at = self.calendar.add_working_time(other.due_at, paused)
 
-    def _update_dossier(self, created: list[Task]) -> None:
+    def _update_dossier(self) -> None:
         dossier, now = self.dossier, self.uow.now
         if dossier.state != "open":
             return
@@ -202,22 +196,21 @@ class DossierWorkflow:
         dossier, now = self.dossier, self.uow.now
         dossier.finished_at = now
         dossier.classification = self.calendar.classify_finished(dossier.due_at, now)
-        decisions = [t.outcome for t in sorted(dossier.tasks, key=lambda t: (t.completed_at or now, t.id))
-                     if t.state == "completed" and t.outcome in ("approve", "refuse")]
+        decided = [t for t in dossier.tasks if t.state == "completed" and t.outcome in ("approve", "refuse")]
+        decisions = [t.outcome for t in sorted(decided, key=lambda t: (t.completed_at, t.id))]
         dossier.result = "refused" if decisions and decisions[-1] == "refuse" else "granted"
 
     def save(self) -> None:
+        """Serialize the instance and write the whole aggregate (what changed)."""
         text = instance_to_json(self.workflow)
         next_timer = _next_timer(self.workflow)
         if self.state is None:
-            self.state = WorkflowState(dossier_id=self.dossier.id, state_json=text, next_timer_at=next_timer,
-                                       updated_at=self.uow.now)
-            self.uow.session.add(self.state)
-        else:
-            self.state.state_json = text
-            self.state.next_timer_at = next_timer
-            self.state.updated_at = self.uow.now
-        self.uow.session.flush()
+            self.state = StateRecord(dossier_id=self.dossier.id, state_json=text, next_timer_at=next_timer,
+                                     updated_at=self.uow.now)
+            self.dossier.workflow_state = self.state
+        elif self.state.state_json != text or self.state.next_timer_at != next_timer:
+            self.state.state_json, self.state.next_timer_at, self.state.updated_at = text, next_timer, self.uow.now
+        self.uow.dossiers.save(self.dossier)
 
 
 def _next_timer(workflow: BpmnWorkflow) -> datetime | None:

@@ -1,0 +1,271 @@
+"""The dossier aggregate (dossier, its steps, pauses, commune and workflow state) as
+plain records, read and written with prebuilt Core statements.
+
+Every use case that changes a dossier loads the whole aggregate under the dossier's
+row lock, changes the records in memory and saves them in one go: only the columns
+that changed are written, new steps and pauses are inserted, and the workflow state
+is written with an optimistic version check. The ORM models in `engine.db.models`
+stay the schema and serve the read side; on this path their loading and flushing
+cost several times the SQL itself (bench/runtime_bench.py).
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+
+from engine.db.models import Dossier, DossierPause, OrgUnit, Task, WorkflowState
+from engine.errors import Conflict
+
+_dossiers: Table = Dossier.__table__  # type: ignore[assignment]
+_tasks: Table = Task.__table__  # type: ignore[assignment]
+_pauses: Table = DossierPause.__table__  # type: ignore[assignment]
+_units: Table = OrgUnit.__table__  # type: ignore[assignment]
+_states: Table = WorkflowState.__table__  # type: ignore[assignment]
+
+
+class Record:
+    """A row as a plain object; remembers what was loaded so `changes()` lists only
+    the columns to write."""
+
+    __slots__ = ("_loaded",)
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        for name in self.COLUMNS:
+            setattr(self, name, values.pop(name, None))
+        if values:
+            raise TypeError(f"{type(self).__name__} has no column(s) {', '.join(values)}")
+        self._loaded: tuple[Any, ...] | None = None  # None: not stored yet
+
+    @classmethod
+    def from_row(cls, row: Any) -> Any:
+        record = cls.__new__(cls)
+        for name in cls.COLUMNS:
+            setattr(record, name, getattr(row, name))
+        record._loaded = tuple(getattr(record, name) for name in cls.COLUMNS)
+        return record
+
+    @property
+    def stored(self) -> bool:
+        return self._loaded is not None
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.COLUMNS}
+
+    def changes(self) -> dict[str, Any]:
+        assert self._loaded is not None
+        return {name: value for name, before in zip(self.COLUMNS, self._loaded)
+                if (value := getattr(self, name)) != before or type(value) is not type(before)}
+
+    def mark_stored(self) -> None:
+        self._loaded = tuple(getattr(self, name) for name in self.COLUMNS)
+
+
+def _columns(table: Table, *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(c.key for c in table.columns if c.key not in without)
+
+
+class UnitRecord(Record):
+    """What the aggregate needs of its commune: code, category and working sessions."""
+
+    COLUMNS = ("id", "code", "name", "kind", "category", "sessions", "same_day_cutoff")
+    __slots__ = COLUMNS
+
+
+class StepRecord(Record):
+    """One human step of the dossier (a row of the `tasks` projection)."""
+
+    COLUMNS = _columns(_tasks)
+    __slots__ = COLUMNS
+
+
+class PauseRecord(Record):
+    """A pause of the dossier's clock; `step` is the citizen-waiting step that opened it."""
+
+    COLUMNS = _columns(_pauses)
+    __slots__ = COLUMNS + ("step",)
+
+    def __init__(self, *, step: StepRecord | None = None, **values: Any) -> None:
+        super().__init__(**values)
+        self.step = step
+
+
+class StateRecord(Record):
+    """The serialized SpiffWorkflow instance (without its spec)."""
+
+    COLUMNS = _columns(_states)
+    __slots__ = COLUMNS
+
+
+class DossierRecord(Record):
+    """The dossier row with its steps (by id), pauses, commune and workflow state."""
+
+    COLUMNS = _columns(_dossiers)
+    __slots__ = COLUMNS + ("tasks", "pauses", "org_unit", "workflow_state")
+
+    def __init__(self, *, org_unit: UnitRecord, **values: Any) -> None:
+        super().__init__(**values)
+        self.tasks: list[StepRecord] = []
+        self.pauses: list[PauseRecord] = []
+        self.org_unit = org_unit
+        self.workflow_state: StateRecord | None = None
+
+    def task(self, task_id: int) -> StepRecord | None:
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+
+# --- statements, built once ---------------------------------------------------------
+
+_AGGREGATE_COLUMNS = (
+    [c.label(f"d_{c.key}") for c in _dossiers.columns]
+    + [c.label(f"u_{c.key}") for c in _units.columns if c.key in UnitRecord.COLUMNS]
+    + [c.label(f"s_{c.key}") for c in _states.columns]
+)
+_AGGREGATE = (
+    select(*_AGGREGATE_COLUMNS)
+    .select_from(_dossiers.join(_units, _units.c.id == _dossiers.c.org_unit_id)
+                 .outerjoin(_states, _states.c.dossier_id == _dossiers.c.id))
+)
+_BY_ID = _AGGREGATE.where(_dossiers.c.id == bindparam("key"))
+_BY_CODE = _AGGREGATE.where(_dossiers.c.code == bindparam("key"))
+_BY_TASK = _AGGREGATE.where(
+    _dossiers.c.id == select(_tasks.c.dossier_id).where(_tasks.c.id == bindparam("key")).scalar_subquery()
+)
+_LOCKING = {name: (query.with_for_update(of=_dossiers), query.with_for_update(of=_dossiers, skip_locked=True))
+            for name, query in (("id", _BY_ID), ("code", _BY_CODE), ("task", _BY_TASK))}
+_UNIT_BY_CODE = select(*[_units.c[name] for name in UnitRecord.COLUMNS]).where(_units.c.code == bindparam("code"))
+_STEPS = select(_tasks).where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id)
+_PAUSES = select(_pauses).where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id)
+_INSERT_DOSSIER = insert(_dossiers).returning(_dossiers.c.id)
+_INSERT_STEP = insert(_tasks).returning(_tasks.c.id)
+_INSERT_PAUSE = insert(_pauses).returning(_pauses.c.id)
+_INSERT_STATE = insert(_states)
+_UPDATE_STATE = (
+    update(_states)
+    .where(_states.c.dossier_id == bindparam("key"), _states.c.version == bindparam("expected_version"))
+    .values(state_json=bindparam("state_json"), version=bindparam("new_version"),
+            next_timer_at=bindparam("next_timer_at"), updated_at=bindparam("updated_at"))
+)
+_updates: dict[tuple[Table, tuple[str, ...]], Any] = {}
+
+
+def _update(table: Table, columns: tuple[str, ...]) -> Any:
+    """UPDATE of these columns by id; one statement object per column set."""
+    statement = _updates.get((table, columns))
+    if statement is None:
+        statement = _updates[(table, columns)] = (
+            update(table).where(table.c.id == bindparam("key")).values({c: bindparam(c) for c in columns})
+        )
+    return statement
+
+
+class DossierStore:
+    """Loads and saves dossier aggregates on one connection (the unit of work's)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._skip_locked = connection.dialect.name == "postgresql"
+
+    # --- loading ----------------------------------------------------------------------
+
+    def lock(self, *, dossier_id: int | None = None, code: str | None = None, task_id: int | None = None,
+             skip_locked: bool = False) -> DossierRecord | None:
+        """The aggregate, its dossier row locked first (`SELECT ... FOR UPDATE`; SQLite
+        holds the database lock from BEGIN), so use cases on one dossier run one after
+        the other and each sees the other's result. `skip_locked` (PostgreSQL) returns
+        None instead of waiting for a row another transaction holds."""
+        name, key = (("id", dossier_id) if dossier_id is not None else ("code", code) if code is not None
+                     else ("task", task_id))
+        statement = _LOCKING[name][1 if skip_locked and self._skip_locked else 0]
+        row = self.connection.execute(statement, {"key": key}).first()
+        if row is None:
+            return None
+        mapping = row._mapping
+        unit = UnitRecord.from_row(_Prefixed(mapping, "u_"))
+        dossier = DossierRecord.from_row(_Prefixed(mapping, "d_"))
+        dossier.org_unit = unit
+        dossier.tasks = [StepRecord.from_row(r) for r in self.connection.execute(_STEPS, {"dossier_id": dossier.id})]
+        steps = {t.id: t for t in dossier.tasks}
+        dossier.pauses = []
+        for r in self.connection.execute(_PAUSES, {"dossier_id": dossier.id}):
+            pause = PauseRecord.from_row(r)
+            pause.step = steps.get(pause.task_id)
+            dossier.pauses.append(pause)
+        dossier.workflow_state = (StateRecord.from_row(_Prefixed(mapping, "s_"))
+                                  if mapping["s_dossier_id"] is not None else None)
+        return dossier
+
+    def unit(self, code: str) -> UnitRecord | None:
+        row = self.connection.execute(_UNIT_BY_CODE, {"code": code}).first()
+        return UnitRecord.from_row(row) if row is not None else None
+
+    # --- saving -----------------------------------------------------------------------
+
+    def insert_dossier(self, values: dict[str, Any], unit: UnitRecord) -> DossierRecord:
+        dossier = DossierRecord(org_unit=unit, **values)
+        dossier.id = self.connection.execute(_INSERT_DOSSIER, _insertable(dossier)).scalar_one()
+        dossier.mark_stored()
+        return dossier
+
+    def save(self, dossier: DossierRecord) -> None:
+        """Write what changed: new steps, then new pauses (they point at steps), then
+        changed rows, then the workflow state under its version check."""
+        for step in dossier.tasks:
+            if not step.stored:
+                step.id = self.connection.execute(_INSERT_STEP, _insertable(step)).scalar_one()
+                step.mark_stored()
+        for pause in dossier.pauses:
+            if pause.step is not None:
+                pause.task_id = pause.step.id
+            if not pause.stored:
+                pause.id = self.connection.execute(_INSERT_PAUSE, _insertable(pause)).scalar_one()
+                pause.mark_stored()
+        for table, record in ([(_tasks, s) for s in dossier.tasks] + [(_pauses, p) for p in dossier.pauses]
+                              + [(_dossiers, dossier)]):
+            changed = record.changes()
+            if changed:
+                self.connection.execute(_update(table, tuple(changed)), {**changed, "key": record.id})
+                record.mark_stored()
+        self._save_state(dossier)
+
+    def _save_state(self, dossier: DossierRecord) -> None:
+        state = dossier.workflow_state
+        if state is None:
+            return
+        if not state.stored:
+            state.dossier_id, state.version = dossier.id, 1
+            self.connection.execute(_INSERT_STATE, state.values())
+        elif state.changes():
+            expected, state.version = state.version, state.version + 1
+            written = self.connection.execute(_UPDATE_STATE, {
+                "key": dossier.id, "expected_version": expected, "new_version": state.version,
+                "state_json": state.state_json, "next_timer_at": state.next_timer_at, "updated_at": state.updated_at,
+            }).rowcount
+            if written != 1:  # someone wrote the state since we read it (the row lock should prevent this)
+                raise Conflict(
+                    "someone else changed this dossier at the same time; reload and try again",
+                    "hồ sơ vừa được người khác cập nhật cùng lúc; hãy tải lại và thử lại",
+                    code="concurrent_update",
+                )
+        state.mark_stored()
+
+
+def _insertable(record: Record) -> dict[str, Any]:
+    """Column values for an INSERT: the id comes from the database, and a column left
+    unset takes the schema's default (NULL or the model's `default=`)."""
+    return {name: value for name, value in record.values().items() if value is not None and name != "id"}
+
+
+class _Prefixed:
+    """Attribute access to one table's labelled columns of a joined row."""
+
+    __slots__ = ("_mapping", "_prefix")
+
+    def __init__(self, mapping: Any, prefix: str) -> None:
+        self._mapping = mapping
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._mapping[self._prefix + name]
+
