@@ -127,6 +127,23 @@ def test_instance_is_much_smaller_than_with_spec(birth):
     assert len(instance_to_json(workflow)) * 2 < len(SERIALIZER.serialize_json(workflow))
 
 
+def test_instance_state_is_spiffs_own_form_without_the_spec(birth):
+    """The spec-less converter writes what Spiff's converter writes, minus the spec
+    (a SpiffWorkflow upgrade that adds a workflow attribute must not drop it)."""
+    import json
+
+    from engine.procedure.serializer import SERIALIZER
+
+    workflow = new_workflow(birth)
+    workflow.do_engine_steps()
+    run_ready(workflow, outcome="approve")
+    run_ready(workflow, outcome="supplement")
+    full = SERIALIZER.to_dict(workflow)
+    del full["spec"], full["subprocess_specs"]
+    full[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    assert json.loads(instance_to_json(workflow)) == json.loads(json.dumps(full))
+
+
 def test_deserialized_instance_uses_safe_engine(birth):
     workflow = instance_from_json(instance_to_json(new_workflow(birth)), birth)
     with pytest.raises(UnsafeExpression):

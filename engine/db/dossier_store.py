@@ -39,11 +39,13 @@ class Record:
         self._loaded: tuple[Any, ...] | None = None  # None: not stored yet
 
     @classmethod
-    def from_row(cls, row: Any) -> Any:
+    def from_values(cls, values: Any) -> Any:
+        """A stored record from column values in `COLUMNS` order (a row or a slice of one)."""
         record = cls.__new__(cls)
-        for name in cls.COLUMNS:
-            setattr(record, name, getattr(row, name))
-        record._loaded = tuple(getattr(record, name) for name in cls.COLUMNS)
+        loaded = tuple(values)
+        for name, value in zip(cls.COLUMNS, loaded):
+            setattr(record, name, value)
+        record._loaded = loaded
         return record
 
     @property
@@ -118,10 +120,12 @@ class DossierRecord(Record):
 # --- statements, built once ---------------------------------------------------------
 
 _AGGREGATE_COLUMNS = (
-    [c.label(f"d_{c.key}") for c in _dossiers.columns]
-    + [c.label(f"u_{c.key}") for c in _units.columns if c.key in UnitRecord.COLUMNS]
-    + [c.label(f"s_{c.key}") for c in _states.columns]
+    [_dossiers.c[name] for name in DossierRecord.COLUMNS]
+    + [_units.c[name] for name in UnitRecord.COLUMNS]
+    + [_states.c[name] for name in StateRecord.COLUMNS]
 )
+_UNIT_AT = len(DossierRecord.COLUMNS)
+_STATE_AT = _UNIT_AT + len(UnitRecord.COLUMNS)
 _AGGREGATE = (
     select(*_AGGREGATE_COLUMNS)
     .select_from(_dossiers.join(_units, _units.c.id == _dossiers.c.org_unit_id)
@@ -135,8 +139,10 @@ _BY_TASK = _AGGREGATE.where(
 _LOCKING = {name: (query.with_for_update(of=_dossiers), query.with_for_update(of=_dossiers, skip_locked=True))
             for name, query in (("id", _BY_ID), ("code", _BY_CODE), ("task", _BY_TASK))}
 _UNIT_BY_CODE = select(*[_units.c[name] for name in UnitRecord.COLUMNS]).where(_units.c.code == bindparam("code"))
-_STEPS = select(_tasks).where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id)
-_PAUSES = select(_pauses).where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id)
+_STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
+          .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
+_PAUSES = (select(*[_pauses.c[name] for name in PauseRecord.COLUMNS])
+           .where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id))
 _INSERT_DOSSIER = insert(_dossiers).returning(_dossiers.c.id)
 _INSERT_STEP = insert(_tasks).returning(_tasks.c.id)
 _INSERT_PAUSE = insert(_pauses).returning(_pauses.c.id)
@@ -181,24 +187,24 @@ class DossierStore:
         row = self.connection.execute(statement, {"key": key}).first()
         if row is None:
             return None
-        mapping = row._mapping
-        unit = UnitRecord.from_row(_Prefixed(mapping, "u_"))
-        dossier = DossierRecord.from_row(_Prefixed(mapping, "d_"))
-        dossier.org_unit = unit
-        dossier.tasks = [StepRecord.from_row(r) for r in self.connection.execute(_STEPS, {"dossier_id": dossier.id})]
-        steps = {t.id: t for t in dossier.tasks}
+        dossier = DossierRecord.from_values(row[:_UNIT_AT])
+        dossier.org_unit = UnitRecord.from_values(row[_UNIT_AT:_STATE_AT])
+        dossier.workflow_state = StateRecord.from_values(row[_STATE_AT:]) if row[_STATE_AT] is not None else None
+        dossier.tasks = [StepRecord.from_values(r) for r in self.connection.execute(_STEPS, {"dossier_id": dossier.id})]
         dossier.pauses = []
-        for r in self.connection.execute(_PAUSES, {"dossier_id": dossier.id}):
-            pause = PauseRecord.from_row(r)
-            pause.step = steps.get(pause.task_id)
-            dossier.pauses.append(pause)
-        dossier.workflow_state = (StateRecord.from_row(_Prefixed(mapping, "s_"))
-                                  if mapping["s_dossier_id"] is not None else None)
+        # A pause is only ever opened by a citizen-waiting step (DossierWorkflow.sync):
+        # without such a step there is nothing to read.
+        if any(step.clock == "paused" for step in dossier.tasks):
+            steps = {t.id: t for t in dossier.tasks}
+            for r in self.connection.execute(_PAUSES, {"dossier_id": dossier.id}):
+                pause = PauseRecord.from_values(r)
+                pause.step = steps.get(pause.task_id)
+                dossier.pauses.append(pause)
         return dossier
 
     def unit(self, code: str) -> UnitRecord | None:
         row = self.connection.execute(_UNIT_BY_CODE, {"code": code}).first()
-        return UnitRecord.from_row(row) if row is not None else None
+        return UnitRecord.from_values(row) if row is not None else None
 
     # --- saving -----------------------------------------------------------------------
 
@@ -255,17 +261,3 @@ def _insertable(record: Record) -> dict[str, Any]:
     """Column values for an INSERT: the id comes from the database, and a column left
     unset takes the schema's default (NULL or the model's `default=`)."""
     return {name: value for name, value in record.values().items() if value is not None and name != "id"}
-
-
-class _Prefixed:
-    """Attribute access to one table's labelled columns of a joined row."""
-
-    __slots__ = ("_mapping", "_prefix")
-
-    def __init__(self, mapping: Any, prefix: str) -> None:
-        self._mapping = mapping
-        self._prefix = prefix
-
-    def __getattr__(self, name: str) -> Any:
-        return self._mapping[self._prefix + name]
-

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator]] = OrderedDict()
+_VALIDATORS_LOCK = threading.Lock()
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """One validator per form schema object (a model's forms live as long as the model);
+    the cache holds the schema, so its id cannot be reused while it is cached."""
+    with _VALIDATORS_LOCK:
+        cached = _VALIDATORS.get(id(schema))
+        if cached is not None and cached[0] is schema:
+            return cached[1]
+        validator = Draft202012Validator(schema)
+        _VALIDATORS[id(schema)] = (schema, validator)
+        while len(_VALIDATORS) > 512:
+            _VALIDATORS.popitem(last=False)
+        return validator
+
+
 def validate_submission(schema: dict[str, Any], data: Any, *, form_id: str | None = None) -> None:
     """Check data submitted for a step against its form; every problem at once.
 
@@ -107,7 +127,7 @@ def validate_submission(schema: dict[str, Any], data: Any, *, form_id: str | Non
     """
     from engine.errors import InvalidInput, Problem
 
-    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     if not errors:
         return
     problems = []
