@@ -80,10 +80,15 @@ def append_event(
     org_unit_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    known_head: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Append one event in the session's transaction; returns the stored values."""
+    """Append one event in the session's transaction; returns the stored values.
+
+    `known_head` (last id, last hash) skips reading the head: only for a caller that
+    read it in this same transaction while no one else could append (SQLite, whose
+    write lock is held from BEGIN IMMEDIATE: see engine.db.session)."""
     connection = session.connection()
-    head = connection.execute(_LOCK_HEAD).first()
+    head = known_head if known_head is not None else connection.execute(_LOCK_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS_HASH)
     values: dict[str, Any] = {
         "id": last_id + 1,

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, or_, select
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Delegation, OrgUnit, RoleAssignment
+from engine.db.revisions import ROLES, cached, core_connection, read_tokens
 from engine.errors import NotFound, PermissionDenied
 
 LEADERS = frozenset({"chair", "vice_chair"})
@@ -83,9 +86,18 @@ _ROLES = select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).j
 _CHILDREN = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(bindparam("parents", expanding=True)))
 
 
-def load_principal(session: Session, user_id: int, on: date) -> Principal:
-    """Roles valid on `on`, own and delegated, spread from the province to its communes."""
-    connection = session.connection()
+def load_principal(session: Session, user_id: int, on: date, tokens: Mapping[str, str] | None = None) -> Principal:
+    """Roles valid on `on`, own and delegated, spread from the province to its communes.
+
+    Cached per process while the roles token is unchanged (`engine.db.revisions`);
+    pass `tokens` when the caller has read them in this transaction already."""
+    connection = core_connection(session)
+    if tokens is None:
+        tokens = read_tokens(connection)
+    return cached(ROLES, ("principal", user_id, on), tokens, lambda: _query_principal(connection, user_id, on))
+
+
+def _query_principal(connection: Connection, user_id: int, on: date) -> Principal:
     principal = Principal(user_id)
     provinces: dict[int, set[str]] = {}
     for unit_id, role, kind in connection.execute(_ROLES, {"user_id": user_id, "on": on}):

@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from engine.db.models import Dossier, DossierPause, OrgUnit, Task, WorkflowState
+from engine.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
+from engine.db.revisions import TOKEN_KINDS
 from engine.errors import Conflict
 
 _dossiers: Table = Dossier.__table__  # type: ignore[assignment]
@@ -22,6 +23,8 @@ _tasks: Table = Task.__table__  # type: ignore[assignment]
 _pauses: Table = DossierPause.__table__  # type: ignore[assignment]
 _units: Table = OrgUnit.__table__  # type: ignore[assignment]
 _states: Table = WorkflowState.__table__  # type: ignore[assignment]
+_revisions: Table = SettingRevision.__table__  # type: ignore[assignment]
+_heads: Table = EventChainHead.__table__  # type: ignore[assignment]
 
 
 class Record:
@@ -104,7 +107,7 @@ class DossierRecord(Record):
     """The dossier row with its steps (by id), pauses, commune and workflow state."""
 
     COLUMNS = _columns(_dossiers)
-    __slots__ = COLUMNS + ("tasks", "pauses", "org_unit", "workflow_state")
+    __slots__ = COLUMNS + ("tasks", "pauses", "org_unit", "workflow_state", "setting_tokens", "chain_head")
 
     def __init__(self, *, org_unit: UnitRecord, **values: Any) -> None:
         super().__init__(**values)
@@ -112,6 +115,8 @@ class DossierRecord(Record):
         self.pauses: list[PauseRecord] = []
         self.org_unit = org_unit
         self.workflow_state: StateRecord | None = None
+        self.setting_tokens: dict[str, str] = {}  # as read with the aggregate
+        self.chain_head: tuple[int, str] | None = None  # the event log's, as read with the aggregate
 
     def task(self, task_id: int) -> StepRecord | None:
         return next((t for t in self.tasks if t.id == task_id), None)
@@ -126,6 +131,15 @@ _AGGREGATE_COLUMNS = (
 )
 _UNIT_AT = len(DossierRecord.COLUMNS)
 _STATE_AT = _UNIT_AT + len(UnitRecord.COLUMNS)
+_TOKENS_AT = _STATE_AT + len(StateRecord.COLUMNS)
+# The change tokens of cached reference data ride along (engine.db.revisions): the
+# use case then needs no statement of its own to read them.
+_AGGREGATE_COLUMNS += [select(_revisions.c.token).where(_revisions.c.kind == kind).scalar_subquery().label(f"token_{kind}")
+                       for kind in TOKEN_KINDS]
+# So does the event log's chain head, which SQLite callers may use (audit.append_event).
+_HEAD_AT = _TOKENS_AT + len(TOKEN_KINDS)
+_AGGREGATE_COLUMNS += [select(_heads.c[name]).where(_heads.c.id == 1).scalar_subquery().label(f"head_{name}")
+                       for name in ("last_event_id", "last_hash")]
 _AGGREGATE = (
     select(*_AGGREGATE_COLUMNS)
     .select_from(_dossiers.join(_units, _units.c.id == _dossiers.c.org_unit_id)
@@ -143,9 +157,10 @@ _STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
           .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
 _PAUSES = (select(*[_pauses.c[name] for name in PauseRecord.COLUMNS])
            .where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id))
-_INSERT_DOSSIER = insert(_dossiers).returning(_dossiers.c.id)
-_INSERT_STEP = insert(_tasks).returning(_tasks.c.id)
-_INSERT_PAUSE = insert(_pauses).returning(_pauses.c.id)
+# New ids come back as `inserted_primary_key`: the row id on SQLite, RETURNING on PostgreSQL.
+_INSERT_DOSSIER = insert(_dossiers)
+_INSERT_STEP = insert(_tasks)
+_INSERT_PAUSE = insert(_pauses)
 _INSERT_STATE = insert(_states)
 _UPDATE_STATE = (
     update(_states)
@@ -189,7 +204,11 @@ class DossierStore:
             return None
         dossier = DossierRecord.from_values(row[:_UNIT_AT])
         dossier.org_unit = UnitRecord.from_values(row[_UNIT_AT:_STATE_AT])
-        dossier.workflow_state = StateRecord.from_values(row[_STATE_AT:]) if row[_STATE_AT] is not None else None
+        dossier.workflow_state = (StateRecord.from_values(row[_STATE_AT:_TOKENS_AT])
+                                  if row[_STATE_AT] is not None else None)
+        dossier.setting_tokens = {kind: token for kind, token in zip(TOKEN_KINDS, row[_TOKENS_AT:_HEAD_AT])
+                                  if token is not None}
+        dossier.chain_head = (row[_HEAD_AT], row[_HEAD_AT + 1]) if row[_HEAD_AT] is not None else None
         dossier.tasks = [StepRecord.from_values(r) for r in self.connection.execute(_STEPS, {"dossier_id": dossier.id})]
         dossier.pauses = []
         # A pause is only ever opened by a citizen-waiting step (DossierWorkflow.sync):
@@ -210,7 +229,7 @@ class DossierStore:
 
     def insert_dossier(self, values: dict[str, Any], unit: UnitRecord) -> DossierRecord:
         dossier = DossierRecord(org_unit=unit, **values)
-        dossier.id = self.connection.execute(_INSERT_DOSSIER, _insertable(dossier)).scalar_one()
+        dossier.id = self.connection.execute(_INSERT_DOSSIER, _insertable(dossier)).inserted_primary_key[0]
         dossier.mark_stored()
         return dossier
 
@@ -219,13 +238,13 @@ class DossierStore:
         changed rows, then the workflow state under its version check."""
         for step in dossier.tasks:
             if not step.stored:
-                step.id = self.connection.execute(_INSERT_STEP, _insertable(step)).scalar_one()
+                step.id = self.connection.execute(_INSERT_STEP, _insertable(step)).inserted_primary_key[0]
                 step.mark_stored()
         for pause in dossier.pauses:
             if pause.step is not None:
                 pause.task_id = pause.step.id
             if not pause.stored:
-                pause.id = self.connection.execute(_INSERT_PAUSE, _insertable(pause)).scalar_one()
+                pause.id = self.connection.execute(_INSERT_PAUSE, _insertable(pause)).inserted_primary_key[0]
                 pause.mark_stored()
         for table, record in ([(_tasks, s) for s in dossier.tasks] + [(_pauses, p) for p in dossier.pauses]
                               + [(_dossiers, dossier)]):

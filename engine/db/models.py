@@ -451,3 +451,13 @@ class EventChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class SettingRevision(Base):
+    """A change token per kind of cached reference data (roles, calendar, escalation);
+    database triggers replace it on any change to the tables behind it (migration 0003)."""
+
+    __tablename__ = "setting_revisions"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))

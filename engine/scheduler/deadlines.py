@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlalchemy import bindparam, or_, select
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
 from engine.db.models import Dossier, EscalationPolicy, Task
+from engine.db.revisions import ESCALATION, cached, core_connection, read_tokens
 from engine.errors import InvalidInput, Problem
 from engine.roles import ROLES
 
@@ -125,12 +127,17 @@ class PolicyBook:
         self._cache: dict[tuple[int | None, int | None], Policy] = {}
 
     @classmethod
-    def load(cls, session: Session, org_unit_id: int | None = None, version_id: int | None = None) -> "PolicyBook":
-        connection = session.connection()
+    def load(cls, session: Session, org_unit_id: int | None = None, version_id: int | None = None,
+             tokens: Mapping[str, str] | None = None) -> "PolicyBook":
+        """The rows that can apply to (commune, version), or all of them; cached per
+        process while the escalation token is unchanged (`engine.db.revisions`)."""
+        connection = core_connection(session)
+        if tokens is None:
+            tokens = read_tokens(connection)
         if org_unit_id is None and version_id is None:
-            return cls(connection.execute(_ALL_POLICIES))
-        # only the rows that can apply (this runs after every change of a dossier)
-        return cls(connection.execute(_APPLICABLE_POLICIES, {"unit": org_unit_id, "version": version_id}))
+            return cached(ESCALATION, "all", tokens, lambda: cls(connection.execute(_ALL_POLICIES)))
+        return cached(ESCALATION, (org_unit_id, version_id), tokens, lambda: cls(
+            connection.execute(_APPLICABLE_POLICIES, {"unit": org_unit_id, "version": version_id})))
 
     def policy(self, org_unit_id: int | None, version_id: int | None) -> Policy:
         key = (org_unit_id, version_id)
@@ -200,13 +207,13 @@ def due_level(thresholds: list[tuple[str, datetime]], fired: str | None, now: da
 
 
 def reschedule(session: Session, dossier: Dossier, model: "ProcedureModel", calendar: WorkingCalendar,
-               book: PolicyBook | None = None) -> None:
+               book: PolicyBook | None = None, tokens: Mapping[str, str] | None = None) -> None:
     """Store the next escalation instant on every task of the dossier and on the dossier.
 
     Called by the projection after every change (step opened or completed, pause
     started or ended, dossier ended) so the stored instants never go stale.
     """
-    book = book or PolicyBook.load(session, dossier.org_unit_id, dossier.procedure_version_id)
+    book = book or PolicyBook.load(session, dossier.org_unit_id, dossier.procedure_version_id, tokens)
     policy = book.policy(dossier.org_unit_id, dossier.procedure_version_id)
     paused = any(p.ended_at is None for p in dossier.pauses)
     open_tasks = [t for t in dossier.tasks if t.state == "open"]

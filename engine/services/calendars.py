@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import date, time
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from engine.calendar import (
     apply_change,
 )
 from engine.db.models import CalendarOverrideRow, Event, OrgUnit
+from engine.db.revisions import CALENDAR, cached, core_connection, read_tokens
 
 
 _overrides = CalendarOverrideRow.__table__
@@ -30,12 +31,14 @@ _OVERRIDE_ROWS = select(_overrides.c.kind, _overrides.c.day, _overrides.c.reason
                                                                                          _overrides.c.kind)
 
 
-def load_overrides(session: Session) -> CalendarOverrides:
-    rows = tuple(tuple(row) for row in session.connection().execute(_OVERRIDE_ROWS))
-    return _overrides_of(rows)
+def load_overrides(session: Session, tokens: Mapping[str, str] | None = None) -> CalendarOverrides:
+    connection = core_connection(session)
+    if tokens is None:
+        tokens = read_tokens(connection)
+    return cached(CALENDAR, "overrides", tokens, lambda: _overrides_of(
+        tuple(tuple(row) for row in connection.execute(_OVERRIDE_ROWS))))
 
 
-@lru_cache(maxsize=16)
 def _overrides_of(rows: tuple[tuple[str, date, str], ...]) -> CalendarOverrides:
     maps: dict[str, dict[date, str]] = {"day_off": {}, "makeup_day": {}, "cancelled_holiday": {}}
     for kind, day, reason in rows:
@@ -43,11 +46,12 @@ def _overrides_of(rows: tuple[tuple[str, date, str], ...]) -> CalendarOverrides:
     return CalendarOverrides(maps["day_off"], maps["makeup_day"], maps["cancelled_holiday"])
 
 
-def calendar_for(session: Session, unit: OrgUnit | None, overrides: CalendarOverrides | None = None) -> WorkingCalendar:
-    """The unit's calendar with the current overrides (read on every call, so a change
-    counts at once; the calendar itself is shared while nothing changed)."""
+def calendar_for(session: Session, unit: OrgUnit | None, overrides: CalendarOverrides | None = None, *,
+                 tokens: Mapping[str, str] | None = None) -> WorkingCalendar:
+    """The unit's calendar with the current overrides (a change counts at once; the
+    calendar itself is shared while nothing changed)."""
     if overrides is None:
-        overrides = load_overrides(session)
+        overrides = load_overrides(session, tokens)
     sessions = tuple(tuple(pair) for pair in unit.sessions) if unit is not None and unit.sessions else None
     cutoff = unit.same_day_cutoff if unit is not None else None
     return _shared_calendar(overrides, sessions, cutoff)

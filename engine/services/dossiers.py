@@ -73,10 +73,16 @@ class _Context:
         self.uow = uow
         self.session: Session = uow.session
         self.today: date = uow.now.astimezone(VN_TZ).date()
-        actor = uow.actor
-        self.principal: Principal | None = (
-            load_principal(self.session, actor.user_id, self.today) if actor.user_id is not None else None
-        )
+        self._principal: Principal | None = None
+
+    @property
+    def principal(self) -> Principal | None:
+        """The actor's roles today, loaded on first use (after a dossier aggregate, whose
+        read brought the change tokens along); None for system actors."""
+        user_id = self.uow.actor.user_id
+        if self._principal is None and user_id is not None:
+            self._principal = load_principal(self.session, user_id, self.today, self.uow.setting_tokens)
+        return self._principal
 
     def require(self, action: str, org_unit_id: int, what: str) -> None:
         if self.principal is not None:  # system actors (scheduler, CLI seeding) act in-process only
@@ -101,6 +107,8 @@ class _Context:
         """A visible dossier's aggregate, its row locked first (see `DossierStore.lock`)."""
         store = self.uow.dossiers
         dossier = store.lock(code=ref) if isinstance(ref, str) else store.lock(dossier_id=ref)
+        if dossier is not None:
+            self.uow.know(dossier)
         if dossier is None or not self.sees(dossier.org_unit_id):
             raise not_found(f"dossier {ref}")
         return dossier
@@ -109,6 +117,8 @@ class _Context:
         """A visible task and its dossier, the dossier row locked first and its steps
         (this one included) read after the lock, so they are current."""
         dossier = self.uow.dossiers.lock(task_id=task_id)
+        if dossier is not None:
+            self.uow.know(dossier)
         task = dossier.task(task_id) if dossier is not None else None
         if task is None or not self.sees(task.org_unit_id):
             raise not_found(f"task {task_id}")
@@ -119,7 +129,7 @@ class _Context:
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: UnitRecord) -> WorkingCalendar:
-        return calendar_for(self.session, unit)
+        return calendar_for(self.session, unit, tokens=self.uow.setting_tokens)
 
 
 def _require_open(dossier: DossierRecord) -> None:
@@ -244,7 +254,8 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
         if target is None or not target.active:
             raise InvalidInput(f"user {user_id} does not exist or is deactivated",
                                f"người dùng {user_id} không tồn tại hoặc đã bị khóa", code="bad_assignee")
-        if not may_perform_step(load_principal(ctx.session, user_id, ctx.today), task.role, task.org_unit_id):
+        target_principal = load_principal(ctx.session, user_id, ctx.today, ctx.uow.setting_tokens)
+        if not may_perform_step(target_principal, task.role, task.org_unit_id):
             raise InvalidInput(f"{target.username} does not hold the role {task.role} in this commune today",
                                f"{target.username} không giữ vai trò {task.role} tại xã này", code="bad_assignee",
                                hint="assign the role first, or pick another officer")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import Actor, append_event
-from engine.db.dossier_store import DossierStore
+from engine.db.dossier_store import DossierRecord, DossierStore
+from engine.db.revisions import core_connection, read_tokens
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ class UnitOfWork:
         self.session: Session
         self.now: datetime
         self._dossiers: DossierStore | None = None
+        self._setting_tokens: dict[str, str] | None = None
+        self._chain_head: tuple[int, str] | None = None
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self.runtime.db.session_factory()
@@ -50,6 +53,23 @@ class UnitOfWork:
             self._dossiers = DossierStore(self.session.connection())
         return self._dossiers
 
+    @property
+    def setting_tokens(self) -> dict[str, str]:
+        """The change tokens of cached reference data (`engine.db.revisions`), read once
+        per unit of work: use cases on dossiers change none of the data behind them."""
+        if self._setting_tokens is None:
+            self._setting_tokens = read_tokens(core_connection(self.session))
+        return self._setting_tokens
+
+    def know(self, dossier: DossierRecord) -> None:
+        """What a dossier aggregate's read brought along: the change tokens, and on
+        SQLite (one writer from BEGIN IMMEDIATE on) the event log's head, which then
+        stays current for this transaction's appends."""
+        if self._setting_tokens is None:
+            self._setting_tokens = dossier.setting_tokens
+        if self._chain_head is None and self.session.get_bind().dialect.name == "sqlite":
+            self._chain_head = dossier.chain_head
+
     def log(
         self,
         kind: str,
@@ -60,7 +80,7 @@ class UnitOfWork:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        append_event(
+        event = append_event(
             self.session,
             at=self.now,
             actor=self.actor,
@@ -70,7 +90,10 @@ class UnitOfWork:
             org_unit_id=org_unit_id,
             before=before,
             after=after,
+            known_head=self._chain_head,
         )
+        if self._chain_head is not None:
+            self._chain_head = (event["id"], event["hash"])
 
     def commit(self) -> None:
         try:
