@@ -3,7 +3,8 @@ administrative act (who, when, from where, what, before/after).
 
 Each row's hash covers its content and the previous row's hash, so changing,
 removing or inserting a row breaks the chain (`verify_chain`). Appends lock the
-single chain-head row, which serialises writers and keeps the chain linear.
+single chain-head row, which serialises writers and keeps the chain linear; a
+database trigger moves it on every insert.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Event, EventChainHead
@@ -61,11 +62,9 @@ def event_digest(event: Event | dict[str, Any]) -> str:
 
 
 # Appending sits on every use case's path: prebuilt Core statements, no ORM objects.
+# The head row moves with each insert by a database trigger (migration 0004).
 _heads = EventChainHead.__table__
 _LOCK_HEAD = select(_heads.c.last_event_id, _heads.c.last_hash).where(_heads.c.id == 1).with_for_update()
-_INSERT_HEAD = insert(_heads).values(id=1, last_event_id=bindparam("last_event_id"), last_hash=bindparam("last_hash"))
-_MOVE_HEAD = update(_heads).where(_heads.c.id == 1).values(last_event_id=bindparam("last_event_id"),
-                                                           last_hash=bindparam("last_hash"))
 _INSERT_EVENT = insert(Event.__table__)
 
 
@@ -106,8 +105,6 @@ def append_event(
     }
     values["hash"] = event_digest(values)
     connection.execute(_INSERT_EVENT, values)
-    connection.execute(_MOVE_HEAD if head is not None else _INSERT_HEAD,
-                       {"last_event_id": values["id"], "last_hash": values["hash"]})
     return values
 
 
