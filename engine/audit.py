@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Event, EventChainHead
+from engine.db.revisions import core_connection
 
 GENESIS_HASH = "0" * 64
 
@@ -69,7 +70,7 @@ _INSERT_EVENT = insert(Event.__table__)
 
 
 def append_event(
-    session: Session,
+    session: Session | Connection,
     *,
     at: datetime,
     actor: Actor,
@@ -86,7 +87,7 @@ def append_event(
     `known_head` (last id, last hash) skips reading the head: only for a caller that
     read it in this same transaction while no one else could append (SQLite, whose
     write lock is held from BEGIN IMMEDIATE: see engine.db.session)."""
-    connection = session.connection()
+    connection = core_connection(session)
     head = known_head if known_head is not None else connection.execute(_LOCK_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS_HASH)
     values: dict[str, Any] = {

@@ -86,7 +86,7 @@ _ROLES = select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).j
 _CHILDREN = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(bindparam("parents", expanding=True)))
 
 
-def load_principal(session: Session, user_id: int, on: date, tokens: Mapping[str, str] | None = None) -> Principal:
+def load_principal(session: Session | Connection, user_id: int, on: date, tokens: Mapping[str, str] | None = None) -> Principal:
     """Roles valid on `on`, own and delegated, spread from the province to its communes.
 
     Cached per process while the roles token is unchanged (`engine.db.revisions`);

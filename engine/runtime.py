@@ -9,9 +9,11 @@ from __future__ import annotations
 from engine.audit import Actor
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import ProcedureVersion
+from engine.db.revisions import core_connection
 from engine.db.session import Database
 from engine.procedure import ModelCache, ProcedureModel
 from engine.services.uow import UnitOfWork
@@ -33,12 +35,14 @@ class Runtime:
         """The compiled model of a stored version (parsed once per process)."""
         return self.models.get(version.source, version.forms, trusted_scripts=self.settings.trusted_scripts)
 
-    def model_of_version(self, session: Session, version_id: int) -> ProcedureModel:
+    def model_of_version(self, session: Session | Connection, version_id: int) -> ProcedureModel:
         """Like `model`, by version id: versions are immutable, so a dossier's model is
         found without loading the version's source again."""
         model = self._models_by_version.get(version_id)
         if model is None:
-            model = self.model(session.get(ProcedureVersion, version_id))
+            source, forms = core_connection(session).execute(
+                select(ProcedureVersion.source, ProcedureVersion.forms).where(ProcedureVersion.id == version_id)).one()
+            model = self.models.get(source, forms, trusted_scripts=self.settings.trusted_scripts)
             self._models_by_version[version_id] = model
         return model
 

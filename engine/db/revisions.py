@@ -28,12 +28,14 @@ _LOCK = threading.Lock()
 CAPACITY = 4096
 
 
-def core_connection(session: Session) -> Connection:
-    """The session's connection for Core statements, after writing its pending ORM
-    changes (Core reads do not autoflush)."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    return session.connection()
+def core_connection(db: Session | Connection) -> Connection:
+    """A connection for Core statements: the one given, or the session's after writing
+    its pending ORM changes (Core statements do not autoflush)."""
+    if isinstance(db, Connection):
+        return db
+    if db.new or db.dirty or db.deleted:
+        db.flush()
+    return db.connection()
 
 
 def read_tokens(connection: Connection) -> dict[str, str]:

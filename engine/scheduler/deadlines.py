@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
@@ -127,7 +127,7 @@ class PolicyBook:
         self._cache: dict[tuple[int | None, int | None], Policy] = {}
 
     @classmethod
-    def load(cls, session: Session, org_unit_id: int | None = None, version_id: int | None = None,
+    def load(cls, session: Session | Connection, org_unit_id: int | None = None, version_id: int | None = None,
              tokens: Mapping[str, str] | None = None) -> "PolicyBook":
         """The rows that can apply to (commune, version), or all of them; cached per
         process while the escalation token is unchanged (`engine.db.revisions`)."""
@@ -206,7 +206,7 @@ def due_level(thresholds: list[tuple[str, datetime]], fired: str | None, now: da
     return level, at, [lv for lv, _ in due if lv != level]
 
 
-def reschedule(session: Session, dossier: Dossier, model: "ProcedureModel", calendar: WorkingCalendar,
+def reschedule(session: Session | Connection, dossier: Dossier, model: "ProcedureModel", calendar: WorkingCalendar,
                book: PolicyBook | None = None, tokens: Mapping[str, str] | None = None) -> None:
     """Store the next escalation instant on every task of the dossier and on the dossier.
 

@@ -8,7 +8,7 @@ from datetime import date, time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor
@@ -31,7 +31,7 @@ _OVERRIDE_ROWS = select(_overrides.c.kind, _overrides.c.day, _overrides.c.reason
                                                                                          _overrides.c.kind)
 
 
-def load_overrides(session: Session, tokens: Mapping[str, str] | None = None) -> CalendarOverrides:
+def load_overrides(session: Session | Connection, tokens: Mapping[str, str] | None = None) -> CalendarOverrides:
     connection = core_connection(session)
     if tokens is None:
         tokens = read_tokens(connection)
@@ -46,7 +46,7 @@ def _overrides_of(rows: tuple[tuple[str, date, str], ...]) -> CalendarOverrides:
     return CalendarOverrides(maps["day_off"], maps["makeup_day"], maps["cancelled_holiday"])
 
 
-def calendar_for(session: Session, unit: OrgUnit | None, overrides: CalendarOverrides | None = None, *,
+def calendar_for(session: Session | Connection, unit: OrgUnit | None, overrides: CalendarOverrides | None = None, *,
                  tokens: Mapping[str, str] | None = None) -> WorkingCalendar:
     """The unit's calendar with the current overrides (a change counts at once; the
     calendar itself is shared while nothing changed)."""

@@ -71,9 +71,12 @@ class _Context:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
-        self.session: Session = uow.session
         self.today: date = uow.now.astimezone(VN_TZ).date()
         self._principal: Principal | None = None
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
 
     @property
     def principal(self) -> Principal | None:
@@ -81,7 +84,7 @@ class _Context:
         read brought the change tokens along); None for system actors."""
         user_id = self.uow.actor.user_id
         if self._principal is None and user_id is not None:
-            self._principal = load_principal(self.session, user_id, self.today, self.uow.setting_tokens)
+            self._principal = load_principal(self.uow.connection, user_id, self.today, self.uow.setting_tokens)
         return self._principal
 
     def require(self, action: str, org_unit_id: int, what: str) -> None:
@@ -125,11 +128,11 @@ class _Context:
         return task, dossier
 
     def workflow(self, rt, dossier: DossierRecord) -> DossierWorkflow:
-        model = rt.model_of_version(self.session, dossier.procedure_version_id)
+        model = rt.model_of_version(self.uow.connection, dossier.procedure_version_id)
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: UnitRecord) -> WorkingCalendar:
-        return calendar_for(self.session, unit, tokens=self.uow.setting_tokens)
+        return calendar_for(self.uow.connection, unit, tokens=self.uow.setting_tokens)
 
 
 def _require_open(dossier: DossierRecord) -> None:

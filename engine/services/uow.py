@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import Actor, append_event
 from engine.db.dossier_store import DossierRecord, DossierStore
-from engine.db.revisions import core_connection, read_tokens
+from engine.db.revisions import read_tokens
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
@@ -23,34 +24,64 @@ if TYPE_CHECKING:
 
 
 class UnitOfWork:
+    """One transaction on one connection. Dossier use cases work on it with Core
+    statements (`dossiers`, `log`); `session` is an ORM session joined to the same
+    transaction, made only for use cases that need one."""
+
     def __init__(self, runtime: "Runtime", actor: Actor) -> None:
         self.runtime = runtime
         self.actor = actor
-        self.session: Session
         self.now: datetime
+        self._connection: Connection | None = None
+        self._session: Session | None = None
         self._dossiers: DossierStore | None = None
         self._setting_tokens: dict[str, str] | None = None
         self._chain_head: tuple[int, str] | None = None
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self.runtime.db.session_factory()
         self.now = self.runtime.clock.now()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        # close() rolls back whatever was not committed and detaches the objects with
-        # their loaded state, so read-only use cases can hand them to the caller.
-        self.session.close()
+        # Closing rolls back whatever was not committed; the session's objects are
+        # detached with their loaded state, so read-only use cases can hand them out.
+        if self._session is not None:
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()
         if exc is not None and not isinstance(exc, Conflict):
             conflict = _as_conflict(exc)
             if conflict is not None:  # a flush inside the use case hit a concurrent writer
                 raise conflict from exc
 
+    def _begun(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.runtime.db.engine.connect()
+        if not self._connection.in_transaction():
+            self._connection.begin()
+        return self._connection
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection for Core statements; the session's pending
+        changes are flushed first (Core statements do not autoflush)."""
+        if self._session is not None and (self._session.new or self._session.dirty or self._session.deleted):
+            self._session.flush()
+        return self._begun()
+
+    @property
+    def session(self) -> Session:
+        """An ORM session joined to this unit of work's transaction."""
+        if self._session is None:
+            self._session = self.runtime.db.session_factory(bind=self._begun(),
+                                                            join_transaction_mode="rollback_only")
+        return self._session
+
     @property
     def dossiers(self) -> DossierStore:
         """Dossier aggregates, read and written in this unit of work's transaction."""
         if self._dossiers is None:
-            self._dossiers = DossierStore(self.session.connection())
+            self._dossiers = DossierStore(self.connection)
         return self._dossiers
 
     @property
@@ -58,7 +89,7 @@ class UnitOfWork:
         """The change tokens of cached reference data (`engine.db.revisions`), read once
         per unit of work: use cases on dossiers change none of the data behind them."""
         if self._setting_tokens is None:
-            self._setting_tokens = read_tokens(core_connection(self.session))
+            self._setting_tokens = read_tokens(self.connection)
         return self._setting_tokens
 
     def know(self, dossier: DossierRecord) -> None:
@@ -67,7 +98,7 @@ class UnitOfWork:
         stays current for this transaction's appends."""
         if self._setting_tokens is None:
             self._setting_tokens = dossier.setting_tokens
-        if self._chain_head is None and self.session.get_bind().dialect.name == "sqlite":
+        if self._chain_head is None and self.connection.dialect.name == "sqlite":
             self._chain_head = dossier.chain_head
 
     def log(
@@ -81,7 +112,7 @@ class UnitOfWork:
         after: dict[str, Any] | None = None,
     ) -> None:
         event = append_event(
-            self.session,
+            self.connection,
             at=self.now,
             actor=self.actor,
             kind=kind,
@@ -96,10 +127,14 @@ class UnitOfWork:
             self._chain_head = (event["id"], event["hash"])
 
     def commit(self) -> None:
+        if self._connection is None and self._session is None:
+            return  # nothing was read or written
         try:
-            self.session.commit()
+            if self._session is not None:
+                self._session.flush()
+            self._begun().commit()
         except Exception as exc:
-            self.session.rollback()
+            self._begun().rollback()
             conflict = _as_conflict(exc)
             if conflict is None:
                 raise

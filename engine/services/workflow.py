@@ -152,7 +152,7 @@ class DossierWorkflow:
     def reschedule(self) -> None:
         """Store the next escalation instants (engine.scheduler) after any change of the
         dossier: steps, pauses, appointment, end."""
-        reschedule(self.uow.session, self.dossier, self.model, self.calendar, tokens=self.uow.setting_tokens)
+        reschedule(self.uow.connection, self.dossier, self.model, self.calendar, tokens=self.uow.setting_tokens)
 
     def close_pause_of(self, row: StepRecord) -> None:
         """End the pause a citizen-waiting step opened; running steps' due instants
