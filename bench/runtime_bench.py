@@ -213,7 +213,7 @@ def main() -> None:
         for run in (service, bare_db):
             run.db.dispose()
     finished, finished_with_spec = finished_instance_size(source)
-    kind = url.split(":")[0]
+    kind = url.split(":")[0].split("+")[0]
     s, b, m = median_us(service_s), median_us(bare_db_s), median_us(bare_mem_s)
     print(f"model: 10 human steps in 5 lanes; {args.dossiers} dossiers; database: {kind}")
     print(f"complete one task, engine service        {s:9.0f} µs median   (p90 {statistics.quantiles(service_s, n=10)[-1]*1e6:.0f} µs)")
