@@ -7,10 +7,9 @@ reported as not found, never as forbidden, so their existence does not leak.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-
-from collections.abc import Mapping
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -86,7 +85,8 @@ _ROLES = select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).j
 _CHILDREN = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(bindparam("parents", expanding=True)))
 
 
-def load_principal(session: Session | Connection, user_id: int, on: date, tokens: Mapping[str, str] | None = None) -> Principal:
+def load_principal(session: Session | Connection, user_id: int, on: date,
+                   tokens: Mapping[str, str] | None = None) -> Principal:
     """Roles valid on `on`, own and delegated, spread from the province to its communes.
 
     Cached per process while the roles token is unchanged (`engine.db.revisions`);

@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
 from engine.db.revisions import TOKEN_KINDS
-from engine.errors import Conflict
 
 _dossiers: Table = Dossier.__table__  # type: ignore[assignment]
 _tasks: Table = Task.__table__  # type: ignore[assignment]
@@ -67,8 +67,8 @@ class Record:
         self._loaded = tuple(getattr(self, name) for name in self.COLUMNS)
 
 
-def _columns(table: Table, *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
-    return tuple(c.key for c in table.columns if c.key not in without)
+def _columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.key for c in table.columns)
 
 
 class UnitRecord(Record):
@@ -134,8 +134,10 @@ _STATE_AT = _UNIT_AT + len(UnitRecord.COLUMNS)
 _TOKENS_AT = _STATE_AT + len(StateRecord.COLUMNS)
 # The change tokens of cached reference data ride along (engine.db.revisions): the
 # use case then needs no statement of its own to read them.
-_AGGREGATE_COLUMNS += [select(_revisions.c.token).where(_revisions.c.kind == kind).scalar_subquery().label(f"token_{kind}")
-                       for kind in TOKEN_KINDS]
+_AGGREGATE_COLUMNS += [
+    select(_revisions.c.token).where(_revisions.c.kind == kind).scalar_subquery().label(f"token_{kind}")
+    for kind in TOKEN_KINDS
+]
 # So does the event log's chain head, which SQLite callers may use (audit.append_event).
 _HEAD_AT = _TOKENS_AT + len(TOKEN_KINDS)
 _AGGREGATE_COLUMNS += [select(_heads.c[name]).where(_heads.c.id == 1).scalar_subquery().label(f"head_{name}")
@@ -267,12 +269,9 @@ class DossierStore:
                 "key": dossier.id, "expected_version": expected, "new_version": state.version,
                 "state_json": state.state_json, "next_timer_at": state.next_timer_at, "updated_at": state.updated_at,
             }).rowcount
-            if written != 1:  # someone wrote the state since we read it (the row lock should prevent this)
-                raise Conflict(
-                    "someone else changed this dossier at the same time; reload and try again",
-                    "hồ sơ vừa được người khác cập nhật cùng lúc; hãy tải lại và thử lại",
-                    code="concurrent_update",
-                )
+            if written != 1:  # someone wrote the state since we read it (the row lock should prevent
+                # this); the unit of work reports it as a concurrent update
+                raise StaleDataError(f"workflow state of dossier {dossier.id} is no longer at version {expected}")
         state.mark_stored()
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import date, time
 from collections.abc import Mapping
+from datetime import date, time
 from typing import Any
 
 from sqlalchemy import Connection, select

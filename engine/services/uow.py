@@ -134,7 +134,8 @@ class UnitOfWork:
                 self._session.flush()
             self._begun().commit()
         except Exception as exc:
-            self._begun().rollback()
+            if self._connection is not None:
+                self._connection.rollback()
             conflict = _as_conflict(exc)
             if conflict is None:
                 raise

@@ -67,13 +67,15 @@ class DossierWorkflow:
     # --- loading ----------------------------------------------------------------------
 
     @classmethod
-    def start(cls, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel, calendar: WorkingCalendar) -> "DossierWorkflow":
+    def start(cls, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel,
+              calendar: WorkingCalendar) -> "DossierWorkflow":
         flow = cls(uow, dossier, model, calendar, None, new_workflow(model))
         flow._run_engine()
         return flow
 
     @classmethod
-    def load(cls, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel, calendar: WorkingCalendar) -> "DossierWorkflow":
+    def load(cls, uow: UnitOfWork, dossier: DossierRecord, model: ProcedureModel,
+             calendar: WorkingCalendar) -> "DossierWorkflow":
         state = dossier.workflow_state
         if state is None:
             raise Conflict(f"dossier {dossier.code} has no workflow state", f"hồ sơ {dossier.code} không có trạng thái quy trình",

@@ -1,0 +1,186 @@
+"""The dossier aggregate store, the change tokens behind cached reference data, and
+the trigger-moved event log head, on the real database (SQLite, or PostgreSQL in CI)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from engine.audit import Actor, verify_chain
+from engine.db.models import EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
+from engine.db.revisions import read_tokens
+from engine.errors import Conflict, NotFound
+from engine.permissions import load_principal
+from engine.runtime import Runtime
+from engine.services import dossiers
+from engine.services.dossiers import Applicant
+from engine.services.identity import assign_role
+from tests.support import SYSTEM, build_world
+
+
+@pytest.fixture
+def world(db, clock):
+    return build_world(Runtime(db, clock))
+
+
+def receive(world):
+    return dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                            applicant=Applicant("Nguyễn Văn An"))
+
+
+def statements_of(engine, call) -> list[str]:
+    """The SQL statements `call()` sends."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_saving_an_unchanged_aggregate_writes_nothing(world):
+    receipt = receive(world)
+    rt = world.rt
+
+    def load_and_save():
+        with rt.unit_of_work(SYSTEM) as uow:
+            dossier = uow.dossiers.lock(dossier_id=receipt.dossier_id)
+            uow.dossiers.save(dossier)
+            uow.commit()
+
+    written = [s for s in statements_of(rt.db.engine, load_and_save) if s.startswith(("INSERT", "UPDATE"))]
+    assert written == []
+
+
+def test_saving_writes_only_the_changed_columns_of_the_changed_rows(world):
+    receipt = receive(world)
+    rt = world.rt
+    with rt.unit_of_work(SYSTEM) as uow:
+        dossier = uow.dossiers.lock(dossier_id=receipt.dossier_id)
+        [step] = dossier.tasks
+        step.assignee_id = world.actor("clerk2").user_id
+        updates: list[tuple[str, dict]] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if statement.startswith("UPDATE"):
+                updates.append((statement, parameters))
+
+        event.listen(uow.connection, "before_cursor_execute", record)
+        uow.dossiers.save(dossier)
+        uow.commit()
+    [(statement, _)] = updates
+    assert statement.startswith("UPDATE tasks SET assignee_id=")
+    assert "state" not in statement.split("WHERE")[0]
+    with rt.db.session_factory() as s:
+        assert s.get(Task, step.id).assignee_id == world.actor("clerk2").user_id
+
+
+def test_a_workflow_state_moved_behind_the_lock_is_a_conflict_and_nothing_is_written(world):
+    receipt = receive(world)
+    rt = world.rt
+    with rt.db.session_factory() as s:
+        task_id = s.scalar(select(Task.id).where(Task.dossier_id == receipt.dossier_id, Task.state == "open"))
+        version_before = s.get(WorkflowState, receipt.dossier_id).version
+    with pytest.raises(Conflict) as caught:
+        with rt.unit_of_work(world.actor("clerk")) as uow:
+            dossier = uow.dossiers.lock(dossier_id=receipt.dossier_id)
+            # another writer moved the version without the row lock (what the check is for)
+            uow.connection.execute(update(WorkflowState).where(WorkflowState.dossier_id == dossier.id)
+                                   .values(version=WorkflowState.version + 1))
+            dossier.workflow_state.state_json += " "
+            uow.dossiers.save(dossier)
+            uow.commit()
+    assert caught.value.code == "concurrent_update"
+    with rt.db.session_factory() as s:
+        assert s.get(WorkflowState, receipt.dossier_id).version == version_before
+        assert s.get(Task, task_id).state == "open"
+
+
+def test_a_missing_or_invisible_dossier_is_not_found(world):
+    receipt = receive(world)
+    with pytest.raises(NotFound):
+        dossiers.refuse(world.rt, world.actor("chair"), 999999, "không có")
+    with pytest.raises(NotFound):  # the chair of another commune does not see it
+        dossiers.refuse(world.rt, world.actor("nh_chair"), receipt.dossier_id, "không thuộc thẩm quyền")
+
+
+def test_role_changes_reach_cached_principals_at_once(world):
+    rt = world.rt
+    officer = world.actor("officer")
+    today = date(2026, 3, 3)
+    triphu = _unit_id(rt, "TRIPHU")
+
+    def roles() -> set[str]:
+        with rt.db.session_factory() as s:
+            return load_principal(s, officer.user_id, today).roles_in(triphu)
+
+    assert roles() == {"justice_officer"}
+    sent = statements_of(rt.db.engine, roles)  # the second time only the tokens are read
+    assert not any("role_assignments" in statement for statement in sent)
+    assert any("setting_revisions" in statement for statement in sent)
+    assign_role(rt, SYSTEM, user_id=officer.user_id, unit_code="TRIPHU", role="office_officer",
+                valid_from=date(2020, 1, 1))
+    assert roles() == {"justice_officer", "office_officer"}
+    # a change by plain SQL, outside the services, moves the token too (a trigger)
+    with rt.db.engine.begin() as conn:
+        conn.execute(update(RoleAssignment).where(RoleAssignment.user_id == officer.user_id)
+                     .values(valid_to=date(2021, 1, 1)))
+    assert roles() == set()
+
+
+def test_every_watched_table_moves_its_token(world):
+    rt = world.rt
+    changes = {
+        "roles": "UPDATE org_units SET name = name || ' ' WHERE code = 'TRIPHU'",
+        "calendar": "INSERT INTO calendar_overrides (day, kind, reason, created_at, created_by) "
+                    "VALUES ('2026-04-06', 'day_off', 'test', '2026-03-01 00:00:00', 'test')",
+        "escalation": "INSERT INTO escalation_policies (org_unit_id, procedure_version_id, settings, updated_at, "
+                      "updated_by) VALUES (NULL, NULL, '{}', '2026-03-01 00:00:00', 'test')",
+    }
+    for kind, statement in changes.items():
+        with rt.db.engine.begin() as conn:
+            before = read_tokens(conn)
+            conn.execute(text(statement))
+            after = read_tokens(conn)
+        assert after[kind] != before[kind], kind
+        assert {k: v for k, v in after.items() if k != kind} == {k: v for k, v in before.items() if k != kind}
+
+
+def test_the_event_log_head_follows_every_insert(world):
+    rt = world.rt
+    receipt = receive(world)
+    with rt.db.session_factory() as s:
+        head = s.get(EventChainHead, 1)
+        last = s.execute(text("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")).one()
+        assert (head.last_event_id, head.last_hash) == tuple(last)
+        assert verify_chain(s) == []
+        assert s.scalar(select(SettingRevision.token).where(SettingRevision.kind == "roles"))
+        assert s.scalar(select(Task.id).where(Task.dossier_id == receipt.dossier_id))
+
+
+def test_events_appended_in_one_transaction_after_a_dossier_read_stay_chained(world):
+    """On SQLite the aggregate read hands the log head to the unit of work; two appends
+    in the same transaction must still link to each other."""
+    rt = world.rt
+    receipt = receive(world)
+    with rt.unit_of_work(Actor.system("test")) as uow:
+        dossier = uow.dossiers.lock(dossier_id=receipt.dossier_id)
+        uow.know(dossier)
+        uow.log("test.first", "dossier", dossier.id)
+        uow.log("test.second", "dossier", dossier.id)
+        uow.commit()
+    with rt.db.session_factory() as s:
+        assert verify_chain(s) == []
+
+
+def _unit_id(rt, code: str) -> int:
+    from engine.db.models import OrgUnit
+
+    with rt.db.session_factory() as s:
+        return s.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
