@@ -166,9 +166,8 @@ def _webhook_payload(escalation_id: int, p: _Plan, now: datetime) -> dict[str, A
 class _Caches:
     """Per-sweep caches: calendars per unit (they load overrides), models, policies, pools."""
 
-    def __init__(self, rt, calendars: dict | None = None) -> None:
+    def __init__(self, rt) -> None:
         self.rt = rt
-        self.lasting_calendars = calendars if calendars is not None else {}  # survives sweeps (see calendar())
         self.overrides: CalendarOverrides | None = None
         self.calendars: dict[int, WorkingCalendar] = {}
         self.models: dict[int, ProcedureModel] = {}
@@ -183,16 +182,9 @@ class _Caches:
             if self.overrides is None:
                 self.overrides = load_overrides(session)
             unit = session.get(OrgUnit, unit_id)
-            # A calendar computes its years' holidays lazily (costly): keep it across sweeps
-            # for as long as the unit's sessions and the overrides are unchanged.
-            key = (unit_id, repr(unit.sessions) if unit else None, unit.same_day_cutoff if unit else None,
-                   self.overrides)
-            cal = self.lasting_calendars.get(key)
-            if cal is None:
-                if len(self.lasting_calendars) > 1000:
-                    self.lasting_calendars.clear()
-                cal = self.lasting_calendars[key] = calendar_for(session, unit, self.overrides)
-            self.calendars[unit_id] = cal
+            # calendar_for shares one calendar (and its lazily computed holidays) between
+            # sweeps for as long as the unit's sessions and the overrides are unchanged
+            cal = self.calendars[unit_id] = calendar_for(session, unit, self.overrides)
             self.unit_codes[unit_id] = unit.code if unit else str(unit_id)
         return cal
 
@@ -236,14 +228,13 @@ class Sweeper:
         self.channels = channels_from(self.channel_settings)
         # rows per transaction (ISOFLOW_SCHEDULER_BATCH); small batches let processes interleave
         self.batch_size = batch_size or max(int(os.environ.get("ISOFLOW_SCHEDULER_BATCH") or 500), 1)
-        self._calendars: dict = {}
 
     # --- the pass ---------------------------------------------------------------------
 
     def run_once(self) -> SweepReport:
         now = self.rt.clock.now()
         report = SweepReport(now)
-        caches = _Caches(self.rt, self._calendars)
+        caches = _Caches(self.rt)
         self.fire_timers(now, report, caches)
         self.escalate_tasks(now, report, caches)
         self.escalate_dossiers(now, report, caches)
