@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from engine.audit import Actor
 from engine.db.models import ApiToken, Event, User
@@ -103,10 +103,20 @@ def _check_throttle(session, now: datetime, username: str, source_address: str |
             retry_after=retry, hint="ask the administrator to reset the password if you forgot it")
 
 
+# Checked on every request: statements built once, run on a plain connection.
+_SESSION_USER = select(User.username, User.active).where(User.id == bindparam("user_id"))
+_TOKEN_OWNER = (
+    select(ApiToken.id, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+           User.username, User.active)
+    .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == bindparam("digest"))
+)
+_TOKEN_USED = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+
+
 def session_actor(rt, user_id: int, source_address: str | None) -> Actor:
     """The actor of a browser session, as long as the user is still active."""
-    with rt.db.session_factory() as s:
-        row = s.execute(select(User.username, User.active).where(User.id == user_id)).one_or_none()
+    with rt.db.engine.connect() as conn:
+        row = conn.execute(_SESSION_USER, {"user_id": user_id}).one_or_none()
     if row is None or not row.active:
         raise Unauthenticated("your session has ended; log in again", "phiên làm việc đã kết thúc; hãy đăng nhập lại",
                               code="session_ended")
@@ -146,17 +156,13 @@ def token_actor(rt, token: str, source_address: str | None) -> Actor:
     if not token or len(token) > 200:
         raise refused
     now = rt.clock.now()
-    with rt.db.session_factory() as s:
-        row = s.execute(
-            select(ApiToken.id, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
-                   User.username, User.active)
-            .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_digest(token))
-        ).one_or_none()
+    with rt.db.engine.connect() as conn:
+        row = conn.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
         if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
             raise refused
         if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
-            s.get(ApiToken, row.id).last_used_at = now
-            s.commit()
+            conn.execute(_TOKEN_USED, {"token_id": row.id, "now": now})
+            conn.commit()
     return Actor(row.user_id, row.username, source_address)
 
 
