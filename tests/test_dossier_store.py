@@ -170,8 +170,7 @@ def test_events_appended_in_one_transaction_after_a_dossier_read_stay_chained(wo
     rt = world.rt
     receipt = receive(world)
     with rt.unit_of_work(Actor.system("test")) as uow:
-        dossier = uow.dossiers.lock(dossier_id=receipt.dossier_id)
-        uow.know(dossier)
+        dossier = uow.lock_dossier(dossier_id=receipt.dossier_id)
         uow.log("test.first", "dossier", dossier.id)
         uow.log("test.second", "dossier", dossier.id)
         uow.commit()

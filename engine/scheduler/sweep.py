@@ -268,7 +268,7 @@ class Sweeper:
     def _fire_timer(self, dossier_id: int, now: datetime, report: SweepReport, caches: _Caches) -> None:
         with self._uow() as uow:
             session = uow.session
-            dossier = uow.dossiers.lock(dossier_id=dossier_id, skip_locked=True)
+            dossier = uow.lock_dossier(dossier_id=dossier_id, skip_locked=True)
             state = dossier.workflow_state if dossier is not None else None
             if dossier is None or state is None or state.next_timer_at is None or state.next_timer_at >= now:
                 return  # another scheduler took it, or it already fired

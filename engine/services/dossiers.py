@@ -94,12 +94,9 @@ class _Context:
     def sees(self, org_unit_id: int) -> bool:
         return self.principal is None or self.principal.sees(org_unit_id)
 
-    def dossier(self, ref: int | str, *, for_update: bool = False) -> Dossier:
-        """Load a visible dossier. `for_update` locks its row first, so use cases that
-        change one dossier run one after another and each sees the other's result."""
+    def dossier(self, ref: int | str) -> Dossier:
+        """A visible dossier with its steps and pauses, for reading."""
         query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
-        if for_update:
-            query = query.with_for_update(of=Dossier)
         query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
         dossier = self.session.scalar(query)
         if dossier is None or not self.sees(dossier.org_unit_id):
@@ -108,10 +105,7 @@ class _Context:
 
     def locked_dossier(self, ref: int | str) -> DossierRecord:
         """A visible dossier's aggregate, its row locked first (see `DossierStore.lock`)."""
-        store = self.uow.dossiers
-        dossier = store.lock(code=ref) if isinstance(ref, str) else store.lock(dossier_id=ref)
-        if dossier is not None:
-            self.uow.know(dossier)
+        dossier = self.uow.lock_dossier(code=ref) if isinstance(ref, str) else self.uow.lock_dossier(dossier_id=ref)
         if dossier is None or not self.sees(dossier.org_unit_id):
             raise not_found(f"dossier {ref}")
         return dossier
@@ -119,9 +113,7 @@ class _Context:
     def task_of_locked_dossier(self, task_id: int) -> tuple[StepRecord, DossierRecord]:
         """A visible task and its dossier, the dossier row locked first and its steps
         (this one included) read after the lock, so they are current."""
-        dossier = self.uow.dossiers.lock(task_id=task_id)
-        if dossier is not None:
-            self.uow.know(dossier)
+        dossier = self.uow.lock_dossier(task_id=task_id)
         task = dossier.task(task_id) if dossier is not None else None
         if task is None or not self.sees(task.org_unit_id):
             raise not_found(f"task {task_id}")

@@ -92,14 +92,17 @@ class UnitOfWork:
             self._setting_tokens = read_tokens(self.connection)
         return self._setting_tokens
 
-    def know(self, dossier: DossierRecord) -> None:
-        """What a dossier aggregate's read brought along: the change tokens, and on
-        SQLite (one writer from BEGIN IMMEDIATE on) the event log's head, which then
-        stays current for this transaction's appends."""
-        if self._setting_tokens is None:
-            self._setting_tokens = dossier.setting_tokens
-        if self._chain_head is None and self.connection.dialect.name == "sqlite":
-            self._chain_head = dossier.chain_head
+    def lock_dossier(self, **key: Any) -> DossierRecord | None:
+        """`DossierStore.lock`, keeping what the aggregate's read brought along: the
+        change tokens, and on SQLite (one writer from BEGIN IMMEDIATE on) the event log's
+        head, which then stays current for this transaction's appends."""
+        dossier = self.dossiers.lock(**key)
+        if dossier is not None:
+            if self._setting_tokens is None:
+                self._setting_tokens = dossier.setting_tokens
+            if self._chain_head is None and self.connection.dialect.name == "sqlite":
+                self._chain_head = dossier.chain_head
+        return dossier
 
     def log(
         self,
