@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Blueprint, flash, g, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext as _lp
 
 from api.auth import current_actor, optional_actor, runtime
 from engine.audit import Actor
 from engine.calendar import VN_TZ
 from engine.errors import IsoflowError, Problem
+from engine.procedure.vocabulary import NATIONAL_STATUSES, status_label
 from engine.roles import role_label
 from engine.services import people
 
@@ -25,14 +26,25 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
 
 PAGE_SIZE = 25
 
-# National status codes (DOMAIN.md §3); a context keeps "Yêu cầu bổ sung" the status apart
-# from "Yêu cầu bổ sung" the action in the English catalogue.
-STATUS_LABELS = {
-    1: _lp("status", "Mới đăng ký"), 2: _lp("status", "Đã tiếp nhận"), 3: _lp("status", "Không tiếp nhận"),
-    4: _lp("status", "Đang xử lý"), 5: _lp("status", "Yêu cầu bổ sung"),
-    6: _lp("status", "Chờ thực hiện nghĩa vụ tài chính"), 7: _lp("status", "Công dân rút hồ sơ"),
-    8: _lp("status", "Dừng xử lý"), 9: _lp("status", "Đã xử lý xong"), 10: _lp("status", "Đã trả kết quả"),
-}
+
+class _StatusLabels(Mapping[int, str]):
+    """National status code -> label in the page's language, from the engine's one
+    table (`engine.procedure.vocabulary.NATIONAL_STATUSES`)."""
+
+    def __getitem__(self, code: int) -> str:
+        if code not in NATIONAL_STATUSES:
+            raise KeyError(code)
+        return status_label(code, current_language())
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(NATIONAL_STATUSES)
+
+    def __len__(self) -> int:
+        return len(NATIONAL_STATUSES)
+
+
+STATUS_LABELS = _StatusLabels()
+
 URGENCY_LABELS = {
     "overdue": _l("Quá hạn"), "due_today": _l("Đến hạn hôm nay"), "due_soon": _l("Sắp đến hạn"),
     "normal": _l("Trong hạn"), "paused": _l("Tạm dừng"), "done": _l("Đã xong"),

@@ -61,18 +61,30 @@ STATUS_PROCESSING = 4
 STATUS_SUPPLEMENTATION = 5
 STATUS_FINANCIAL_OBLIGATION = 6
 STATUS_PROCESSED = 9
-NATIONAL_STATUSES = {
-    1: "newly registered",
-    2: "received",
-    3: "not received",
-    4: "processing",
-    5: "supplementation requested",
-    6: "awaiting financial obligation",
-    7: "citizen withdrew",
-    8: "processing stopped",
-    9: "processed",
-    10: "result returned",
+# The one table of their labels (Vietnamese, English): the web pages, the API views, the
+# public lookup and the documents all read it.
+NATIONAL_STATUSES: dict[int, tuple[str, str]] = {
+    1: ("Mới đăng ký", "Newly registered"),
+    2: ("Đã tiếp nhận", "Received"),
+    3: ("Không được tiếp nhận", "Not received"),
+    4: ("Đang xử lý", "Processing"),
+    5: ("Yêu cầu bổ sung hồ sơ", "Supplementation requested"),
+    6: ("Chờ thực hiện nghĩa vụ tài chính", "Awaiting financial obligation"),
+    7: ("Công dân rút hồ sơ", "Withdrawn by the citizen"),
+    8: ("Dừng xử lý", "Processing stopped"),
+    9: ("Đã xử lý xong", "Processed"),
+    10: ("Đã trả kết quả", "Result returned"),
 }
+
+
+def status_label(code: int, language: str = "vi") -> str:
+    """The national status's label in `language` ("vi" or "en"); the code itself if unknown."""
+    labels = NATIONAL_STATUSES.get(code)
+    if labels is None:
+        return str(code)
+    return labels[1] if language == "en" else labels[0]
+
+
 DEFAULT_STATUS = {CLOCK_RUNNING: STATUS_PROCESSING, CLOCK_PAUSED: STATUS_SUPPLEMENTATION}
 
 # --- gateways and forms -------------------------------------------------------------

@@ -15,20 +15,9 @@ from sqlalchemy.orm import selectinload
 
 from engine.db.models import Dossier
 from engine.errors import InvalidInput, NotFound, Problem
+from engine.procedure.vocabulary import status_label
 from engine.security import hash_pin, verify_pin
 
-STATUS_LABELS = {
-    1: ("Mới đăng ký", "Newly registered"),
-    2: ("Đã tiếp nhận", "Received"),
-    3: ("Không được tiếp nhận", "Not received"),
-    4: ("Đang xử lý", "Processing"),
-    5: ("Yêu cầu bổ sung hồ sơ", "Supplementation requested"),
-    6: ("Chờ thực hiện nghĩa vụ tài chính", "Awaiting financial obligation"),
-    7: ("Công dân rút hồ sơ", "Withdrawn by the citizen"),
-    8: ("Dừng xử lý", "Processing stopped"),
-    9: ("Đã xử lý xong", "Processed"),
-    10: ("Đã trả kết quả", "Result returned"),
-}
 _DUMMY_PIN_HASH: list[str] = []
 
 
@@ -84,7 +73,7 @@ def lookup(rt, code: str, pin: str) -> PublicStatus:
         if not verify_pin(dossier.pin_hash, pin):
             raise _no_match()
         version = dossier.procedure_version
-        vi, en = STATUS_LABELS.get(dossier.status_code, (str(dossier.status_code), str(dossier.status_code)))
+        vi, en = status_label(dossier.status_code, "vi"), status_label(dossier.status_code, "en")
         steps = [PublicStep(t.name, t.created_at, t.due_at, t.completed_at, t.state)
                  for t in sorted(dossier.tasks, key=lambda t: (t.created_at, t.id))]
         return PublicStatus(dossier.code, version.procedure.code, version.procedure.name, dossier.status_code, vi, en,

@@ -16,15 +16,9 @@ from engine.audit import Actor
 from engine.calendar import VN_TZ
 from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
+from engine.procedure.vocabulary import status_label
 from engine.services.paging import check_page
 from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require, require_anywhere
-
-STATUS_LABELS_VI = {
-    1: "Mới đăng ký", 2: "Đã tiếp nhận", 3: "Không tiếp nhận", 4: "Đang xử lý", 5: "Yêu cầu bổ sung",
-    6: "Chờ thực hiện nghĩa vụ tài chính", 7: "Công dân rút hồ sơ", 8: "Dừng xử lý", 9: "Đã xử lý xong",
-    10: "Đã trả kết quả",
-}
-
 
 @dataclass(frozen=True)
 class TaskView:
@@ -154,7 +148,7 @@ def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
             version_no=version.version_no, applicant_name=dossier.applicant_name,
             applicant_id_number=dossier.applicant_id_number, applicant_address=dossier.applicant_address,
             applicant_phone=dossier.applicant_phone, applicant_email=dossier.applicant_email, channel=dossier.channel,
-            status_code=dossier.status_code, status_label=STATUS_LABELS_VI.get(dossier.status_code, ""),
+            status_code=dossier.status_code, status_label=status_label(dossier.status_code),
             state=dossier.state, received_at=dossier.received_at, due_at=dossier.due_at,
             original_due_at=dossier.original_due_at, finished_at=dossier.finished_at,
             returned_at=dossier.returned_at, classification=dossier.classification, result=dossier.result,
@@ -341,7 +335,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
             DossierSummary(
                 id=d.id, code=d.code, org_unit_code=unit, procedure_code=pcode, procedure_name=pname, field=field,
                 applicant_name=d.applicant_name, channel=d.channel, status_code=d.status_code,
-                status_label=STATUS_LABELS_VI.get(d.status_code, ""), state=d.state, received_at=d.received_at,
+                status_label=status_label(d.status_code), state=d.state, received_at=d.received_at,
                 due_at=d.due_at, finished_at=d.finished_at, classification=d.classification, result=d.result,
                 urgency=urgency(d.due_at, now, done=d.finished_at is not None or d.state != "open",
                                 paused=d.id in paused),
