@@ -131,3 +131,24 @@ def _next_escalation(rt, dossier_id):
 
     with rt.db.session_factory() as s:
         return s.get(Dossier, dossier_id).next_escalation_at
+
+
+def test_urgency_counts_in_sql_follow_the_urgency_rule(db):
+    """The dashboard counts overdue and due-today steps in SQL (`urgency_conditions`);
+    they must agree with the colour each step gets in lists (`urgency`)."""
+    from sqlalchemy import literal, select, union_all
+
+    from engine.db.types import UTCDateTime
+
+    now = datetime(2026, 3, 3, 16, 30, tzinfo=VN_TZ)
+    instants = [now - timedelta(minutes=1), now, now + timedelta(minutes=1),
+                datetime(2026, 3, 3, 23, 59, 59, tzinfo=VN_TZ), datetime(2026, 3, 4, 0, 0, tzinfo=VN_TZ),
+                datetime(2026, 3, 4, 9, 0, tzinfo=VN_TZ), datetime(2026, 3, 2, 23, 0, tzinfo=VN_TZ)]
+    rows = union_all(*[select(literal(t, UTCDateTime()).label("due_at")) for t in instants]).subquery("steps")
+    overdue, due_today = views.urgency_conditions(rows.c.due_at, now)
+    with db.engine.connect() as conn:
+        counted = conn.execute(select(rows.c.due_at, overdue, due_today)).all()
+    assert len(counted) == len(instants)
+    for due_at, is_overdue, is_due_today in counted:
+        colour = views.urgency(due_at, now)
+        assert (bool(is_overdue), bool(is_due_today)) == (colour == "overdue", colour == "due_today"), due_at

@@ -120,12 +120,22 @@ def urgency(due_at: datetime | None, now: datetime, *, done: bool = False, pause
         return "paused"
     if due_at < now:
         return "overdue"
-    local_now = now.astimezone(VN_TZ)
-    if due_at.astimezone(VN_TZ).date() == local_now.date():
+    if due_at < end_of_local_day(now):
         return "due_today"
     if due_at - now <= timedelta(days=1):
         return "due_soon"
     return "normal"
+
+
+def end_of_local_day(now: datetime) -> datetime:
+    """Midnight after `now` in Vietnam: a running step due before it is overdue or due today."""
+    return datetime.combine(now.astimezone(VN_TZ).date() + timedelta(days=1), time.min, tzinfo=VN_TZ)
+
+
+def urgency_conditions(due_at: Any, now: datetime) -> tuple[Any, Any]:
+    """`urgency`'s overdue and due-today rules as SQL conditions on a due-instant column
+    (for counts over many rows)."""
+    return due_at < now, (due_at >= now) & (due_at < end_of_local_day(now))
 
 
 # --- single dossier -----------------------------------------------------------------

@@ -8,7 +8,7 @@ These are read models: the use cases in `engine.services.dossiers` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -18,7 +18,7 @@ from engine.calendar import VN_TZ
 from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
 from engine.permissions import POLICY, Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import outcome_values
-from engine.services.views import TaskView, _task_views
+from engine.services.views import TaskView, _task_views, urgency_conditions
 
 SUPPLEMENT = "supplement"
 # Dossier actions a screen may offer, each named by its policy action.
@@ -148,8 +148,7 @@ def units_where(rt, actor: Actor, action: str) -> list[UnitRef]:
 def queue_summary(rt, actor: Actor, unit_code: str) -> list[RoleLoad]:
     """Open steps of a commune per role: how many, overdue, due today, paused, unclaimed."""
     now = rt.clock.now()
-    local = now.astimezone(VN_TZ)
-    end_of_day = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=VN_TZ)
+    overdue, due_today = urgency_conditions(Task.due_at, now)
     with rt.db.session_factory() as session:
         principal = _principal(session, rt, actor)
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
@@ -157,8 +156,8 @@ def queue_summary(rt, actor: Actor, unit_code: str) -> list[RoleLoad]:
         running = Task.clock != "paused"
         rows = session.execute(
             select(Task.role, func.count(),
-                   func.sum(case((running & (Task.due_at < now), 1), else_=0)),
-                   func.sum(case((running & (Task.due_at >= now) & (Task.due_at < end_of_day), 1), else_=0)),
+                   func.sum(case((running & overdue, 1), else_=0)),
+                   func.sum(case((running & due_today, 1), else_=0)),
                    func.sum(case((Task.clock == "paused", 1), else_=0)),
                    func.sum(case((Task.assignee_id.is_(None), 1), else_=0)))
             .where(Task.org_unit_id == unit_id, Task.state == "open").group_by(Task.role).order_by(Task.role)
