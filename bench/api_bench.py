@@ -42,15 +42,15 @@ from sqlalchemy import insert, select, text  # noqa: E402
 
 from engine.audit import Actor  # noqa: E402
 from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.models import Base, Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User  # noqa: E402
+from engine.db.models import Dossier, OrgUnit, ProcedureVersion, Task  # noqa: E402
 from engine.db.session import Database  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
-from engine.security import hash_password  # noqa: E402
 from engine.services import dossiers, views  # noqa: E402
 from engine.services.auth import issue_token  # noqa: E402
 from engine.services.dossiers import Applicant  # noqa: E402
 from engine.services.identity import assign_role, create_org_unit, create_user  # noqa: E402
 from engine.services.procedures import publish_file  # noqa: E402
+from bench.common import reset_database  # noqa: E402
 
 MODEL = ROOT / "tests" / "fixtures" / "simple-procedure.bpmn"
 SYSTEM = Actor.system("bench")
@@ -73,12 +73,8 @@ def free_port() -> int:
 def fresh_database(url: str | None, tmp: str) -> str:
     if url is None:
         url = f"sqlite:///{tmp}/api-bench.db"
-    elif url.startswith("postgresql"):
-        db = Database(url)
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        db.dispose()
+    else:
+        reset_database(url)
     upgrade(url)
     return url
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,19 +31,10 @@ from engine.runtime import Runtime  # noqa: E402
 from engine.services import dossiers, views  # noqa: E402
 from engine.services.dossiers import Applicant  # noqa: E402
 from tests.support import build_world  # noqa: E402
+from bench.common import median_ms  # noqa: E402
 
 LIBRARY = sorted((REPO / "bpmn").glob("*.bpmn"))
 URL = "https://dichvucong.tuyenquang.gov.vn/tra-cuu"
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm: templates compiled, fonts found, pango loaded, as in a running server
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1000
 
 
 def pages(pdf: bytes) -> int:

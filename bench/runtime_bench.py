@@ -44,6 +44,7 @@ from engine.services import dossiers  # noqa: E402
 from engine.services.dossiers import Applicant  # noqa: E402
 from engine.services.identity import assign_role, create_org_unit, create_user  # noqa: E402
 from engine.services.procedures import approve_version, publish_version, submit_version  # noqa: E402
+from bench.common import reset_database  # noqa: E402
 
 ROLES = ["one_stop_clerk", "justice_officer", "office_officer", "vice_chair", "chair"]
 FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Xử lý", "type": "object",
@@ -199,12 +200,7 @@ def main() -> None:
     source = table_to_bpmn(table)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        if url.startswith("postgresql"):
-            db = Database(url)
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-            db.dispose()
+        reset_database(url)
         upgrade(url)
         service, bare_db, bare_mem = ServiceRun(url, source, args.dossiers), BareRun(url, source, args.dossiers), \
             BareRun(None, source, args.dossiers)

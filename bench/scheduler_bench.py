@@ -15,7 +15,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,15 +29,10 @@ from engine.db.session import Database  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.scheduler.channels import ChannelSettings  # noqa: E402
 from engine.scheduler.sweep import Sweeper  # noqa: E402
+from bench.common import reset_database  # noqa: E402
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))  # a Tuesday morning
 TASKS_PER_DOSSIER = 4
-
-
-def reset_schema(db: Database) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
 
 
 def seed_world(rt: Runtime) -> tuple[int, int]:
@@ -127,9 +122,9 @@ def main() -> None:
     if not url.startswith("postgresql") or url.rstrip("/").endswith("/test"):
         sys.exit("set ISOFLOW_BENCH_DATABASE_URL to a scratch PostgreSQL database (not `test`); it is wiped")
     sizes = [int(s) for s in args.sizes.split(",")]
-    db = Database(url)
-    reset_schema(db)
+    reset_database(url)
     upgrade(url)
+    db = Database(url)
     rt = Runtime(db, FixedClock(T0))
     sweeper = Sweeper(rt, channel_settings=ChannelSettings())  # in-app notices only: no network in a bench
     try:
@@ -157,9 +152,7 @@ def main() -> None:
         print(f"goals at {last[0]:,}: idle {last[1] * 1000:.1f} ms (<= 20 ms), 1000 due {last[2][1000] * 1000:.0f} ms (<= 1000 ms)")
     finally:
         db.dispose()
-        cleanup = Database(url)
-        reset_schema(cleanup)  # leave the scratch database empty
-        cleanup.dispose()
+        reset_database(url)  # leave the scratch database empty
 
 
 if __name__ == "__main__":

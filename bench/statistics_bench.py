@@ -34,12 +34,13 @@ from engine.audit import Actor  # noqa: E402
 from engine.calendar import VN_TZ, WORKING_DAY, Pause, WorkingCalendar, WorkingTimeLimit  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.models import Base, Dossier, DossierPause, Procedure, ProcedureVersion, Task, User  # noqa: E402
+from engine.db.models import Dossier, DossierPause, Procedure, ProcedureVersion, Task, User  # noqa: E402
 from engine.db.session import Database  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.services.identity import create_org_unit  # noqa: E402
 from engine.services.procedures import publish_file  # noqa: E402
 from engine.services.statistics import GROUPINGS, compute_statistics  # noqa: E402
+from bench.common import reset_database  # noqa: E402
 
 SYSTEM = Actor.system("bench")
 MODEL = ROOT / "tests" / "fixtures" / "simple-procedure.bpmn"
@@ -169,15 +170,6 @@ def _task(dossier_id, unit_id, bpmn_id, role, created, due, completed, user_id, 
             "classification": classification}
 
 
-def reset(url: str) -> None:
-    db = Database(url)
-    if db.dialect == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="default: a new SQLite file in a temporary directory")
@@ -193,7 +185,7 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory()
         url = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
     if opts.reset:
-        reset(url)
+        reset_database(url)
     db = Database(url)
     if "dossiers" in inspect(db.engine).get_table_names():
         with db.engine.connect() as conn:

@@ -10,7 +10,6 @@ element flood, entity bomb, deep nesting, expression abuse), which must answer f
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,18 +25,9 @@ from engine.procedure.forms import _form_error  # noqa: E402
 from engine.procedure.serializer import SERIALIZER, instance_from_json, instance_to_json, new_workflow  # noqa: E402
 from engine.procedure.serializer import spec_to_json  # noqa: E402
 from tests.procedure_fixtures.builder import FORMS, long_model, small_valid_model  # noqa: E402
+from bench.common import median_ms  # noqa: E402
 
 BIRTH = REPO / "bpmn" / "1.001193-birth-registration.bpmn"
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm caches (XSD schema, expression cache) as a running server would have them
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1000
 
 
 def once_ms(fn) -> float:
