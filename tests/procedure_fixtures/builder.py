@@ -104,6 +104,12 @@ DECISION_FORM = {
     "required": ["outcome"],
 }
 FORMS = {"decision": DECISION_FORM}
+# long_model's deciding steps approve or send the citizen to supplement (no refusal branch).
+REVIEW_FORM = {**DECISION_FORM, "properties": {"outcome": {"type": "string", "title": "Kết quả", "oneOf": [
+    {"const": "approve", "title": "Đồng ý"},
+    {"const": "supplement", "title": "Yêu cầu bổ sung"},
+]}}}
+LONG_MODEL_FORMS = {"review": REVIEW_FORM}
 
 
 def small_valid_model(**overrides: str) -> str:
@@ -141,7 +147,7 @@ def long_model(steps: int, *, step_duration: str = "PT1H", time_limit: str = "P1
         decides = i % 5 == 0
         values = {"duration": step_duration}
         if decides:
-            values["form"] = "decision"
+            values["form"] = "review"
         body.append(task(sid, f"Bước {i}", values))
         lane_nodes[roles[i % 3]].append(sid)
         body.append(flow(f"f_in_{i}", previous, sid))
