@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import Actor, append_event
 from engine.db.dossier_store import DossierRecord, DossierStore
-from engine.db.revisions import read_tokens
+from engine.db.revisions import core_connection, read_tokens
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ class UnitOfWork:
     def connection(self) -> Connection:
         """The transaction's connection for Core statements; the session's pending
         changes are flushed first (Core statements do not autoflush)."""
-        if self._session is not None and (self._session.new or self._session.dirty or self._session.deleted):
-            self._session.flush()
+        if self._session is not None:
+            return core_connection(self._session)  # the same connection, joined
         return self._begun()
 
     @property
@@ -130,7 +130,7 @@ class UnitOfWork:
             self._chain_head = (event["id"], event["hash"])
 
     def commit(self) -> None:
-        if self._connection is None and self._session is None:
+        if self._connection is None:
             return  # nothing was read or written
         try:
             if self._session is not None:
