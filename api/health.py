@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from api.errors import problem_response
-from engine.db.migrate import current_revision, head_revision
+from engine.adapters.db.migrate import current_revision, head_revision
 
 blueprint = Blueprint("isoflow_health", __name__)
 

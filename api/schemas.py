@@ -7,8 +7,8 @@ from typing import Any
 import marshmallow
 from marshmallow import ValidationError, fields, pre_load, validate
 
-from engine.calendar import VN_TZ
-from engine.services.paging import MAX_PAGE
+from engine.domain.calendar import VN_TZ
+from engine.views.paging import MAX_PAGE
 
 MAX_PAGE_SIZE = MAX_PAGE  # the services' cap, so the schema and the engine agree
 DEFAULT_PAGE_SIZE = 50

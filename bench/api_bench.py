@@ -41,11 +41,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from engine.audit import Actor  # noqa: E402
-from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.models import Dossier, OrgUnit, ProcedureVersion, Task  # noqa: E402
-from engine.db.session import Database  # noqa: E402
+from engine.adapters.db.migrate import upgrade  # noqa: E402
+from engine.adapters.db.models import Dossier, OrgUnit, ProcedureVersion, Task  # noqa: E402
+from engine.adapters.db.session import Database  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
-from engine.services import dossiers, views  # noqa: E402
+from engine.services import dossiers  # noqa: E402
+from engine.views import dossiers as views
 from engine.services.auth import issue_token  # noqa: E402
 from engine.services.dossiers import Applicant  # noqa: E402
 from engine.services.identity import assign_role, create_org_unit, create_user  # noqa: E402

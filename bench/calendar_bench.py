@@ -1,4 +1,4 @@
-"""Median cost of one due-date computation (engine.calendar), by limit length.
+"""Median cost of one due-date computation (engine.domain.calendar), by limit length.
 
 Run: .venv/bin/python bench/calendar_bench.py [--samples N]
 Prints per-call medians over many receipt instants spread over 2025-2026 (holidays
@@ -12,7 +12,7 @@ import statistics
 import time
 from datetime import datetime, timedelta
 
-from engine.calendar import VN_TZ, Pause, WorkingCalendar, parse_limit
+from engine.domain.calendar import VN_TZ, Pause, WorkingCalendar, parse_limit
 
 
 def starts(n: int, seed: int = 7) -> list[datetime]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy import text
 
-from engine.db.session import Database
+from engine.adapters.db.session import Database
 
 
 def reset_database(url: str) -> None:

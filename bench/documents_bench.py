@@ -21,14 +21,15 @@ sys.path.insert(0, str(REPO))
 
 from pypdf import PdfReader  # noqa: E402
 
-from engine.clock import FixedClock  # noqa: E402
-from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.session import Database  # noqa: E402
-from engine.documents import procedure_document, qr_svg, render_dossier_form, to_pdf  # noqa: E402
-from engine.documents.posting import Commune, posting_sheet  # noqa: E402
+from engine.domain.clock import FixedClock  # noqa: E402
+from engine.adapters.db.migrate import upgrade  # noqa: E402
+from engine.adapters.db.session import Database  # noqa: E402
+from engine.adapters.documents import procedure_document, qr_svg, render_dossier_form, to_pdf  # noqa: E402
+from engine.adapters.documents.posting import Commune, posting_sheet  # noqa: E402
 from engine.procedure import compile_model  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
-from engine.services import dossiers, views  # noqa: E402
+from engine.services import dossiers  # noqa: E402
+from engine.views import dossiers as views
 from engine.services.dossiers import Applicant  # noqa: E402
 from tests.support import build_world  # noqa: E402
 from bench.common import median_ms  # noqa: E402

@@ -30,11 +30,11 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 
 from engine.audit import Actor  # noqa: E402
-from engine.calendar import VN_TZ  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.models import Task, WorkflowState  # noqa: E402
-from engine.db.session import Database  # noqa: E402
+from engine.domain.calendar import VN_TZ  # noqa: E402
+from engine.domain.clock import FixedClock  # noqa: E402
+from engine.adapters.db.migrate import upgrade  # noqa: E402
+from engine.adapters.db.models import Task, WorkflowState  # noqa: E402
+from engine.adapters.db.session import Database  # noqa: E402
 from engine.procedure import compile_model  # noqa: E402
 from engine.procedure.serializer import instance_to_json, new_workflow  # noqa: E402
 from engine.procedure.table_import import table_to_bpmn  # noqa: E402

@@ -23,11 +23,11 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.clock import FixedClock  # noqa: E402
-from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.session import Database  # noqa: E402
+from engine.domain.clock import FixedClock  # noqa: E402
+from engine.adapters.db.migrate import upgrade  # noqa: E402
+from engine.adapters.db.session import Database  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
-from engine.scheduler.channels import ChannelSettings  # noqa: E402
+from engine.adapters.channels import ChannelSettings  # noqa: E402
 from engine.scheduler.sweep import Sweeper  # noqa: E402
 from bench.common import reset_database  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Time of one statistics report (engine.services.statistics) over 100,000 dossiers.
+"""Time of one statistics report (engine.views.statistics) over 100,000 dossiers.
 
 Run (from the repository root):
   .venv/bin/python bench/statistics_bench.py                       # SQLite file in a temp dir
@@ -31,15 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.audit import Actor  # noqa: E402
-from engine.calendar import VN_TZ, WORKING_DAY, Pause, WorkingCalendar, WorkingTimeLimit  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.db.migrate import upgrade  # noqa: E402
-from engine.db.models import Dossier, DossierPause, Procedure, ProcedureVersion, Task, User  # noqa: E402
-from engine.db.session import Database  # noqa: E402
+from engine.domain.calendar import VN_TZ, WORKING_DAY, Pause, WorkingCalendar, WorkingTimeLimit  # noqa: E402
+from engine.domain.clock import FixedClock  # noqa: E402
+from engine.adapters.db.migrate import upgrade  # noqa: E402
+from engine.adapters.db.models import Dossier, DossierPause, Procedure, ProcedureVersion, Task, User  # noqa: E402
+from engine.adapters.db.session import Database  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.services.identity import create_org_unit  # noqa: E402
 from engine.services.procedures import publish_file  # noqa: E402
-from engine.services.statistics import GROUPINGS, compute_statistics  # noqa: E402
+from engine.views.statistics import GROUPINGS, compute_statistics  # noqa: E402
 from bench.common import reset_database  # noqa: E402
 
 SYSTEM = Actor.system("bench")

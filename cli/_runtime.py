@@ -7,7 +7,7 @@ from dataclasses import replace
 from sqlalchemy.exc import OperationalError
 
 from engine.config import Settings
-from engine.db.migrate import is_current
+from engine.adapters.db.migrate import is_current
 from engine.errors import IsoflowError
 from engine.runtime import Runtime
 

@@ -8,7 +8,7 @@ import click
 
 from cli._runtime import open_runtime
 from engine.audit import Actor
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.services import audit_log
 
 DATABASE_OPTION = click.option("--database-url", envvar="ISOFLOW_DATABASE_URL",

@@ -1,5 +1,5 @@
 """`isoflow calendar`: due dates, classification and the holiday overrides, for consultants,
-operators and tests. All arithmetic is engine.calendar; this module only reads arguments
+operators and tests. All arithmetic is engine.domain.calendar; this module only reads arguments
 (naive instants are Asia/Ho_Chi_Minh) and prints results (the last line is the result)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Sequence
 
 import click
 
-from engine.calendar import (
+from engine.domain.calendar import (
     DEFAULT_SAME_DAY_CUTOFF,
     DEFAULT_SESSIONS,
     VN_TZ,

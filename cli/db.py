@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from engine.config import Settings
-from engine.db.migrate import upgrade
+from engine.adapters.db.migrate import upgrade
 
 
 @click.group("db")

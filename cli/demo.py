@@ -5,11 +5,11 @@ from pathlib import Path
 
 import click
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from cli._runtime import settings_with
-from engine.db.migrate import upgrade
+from engine.adapters.db.migrate import upgrade
 from engine.demo import DEMO_PASSWORD, is_seeded, seed
-from engine.roles import role_label
+from engine.domain.roles import role_label
 from engine.runtime import Runtime
 
 DEFAULT_DEMO_URL = "sqlite:///var/demo.db"

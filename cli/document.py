@@ -51,7 +51,7 @@ def _bad_input(exc: NotFound, field: str, hint: str) -> InvalidInput:
 def _user_id(rt, username: str) -> int:
     from sqlalchemy import select
 
-    from engine.db.models import User
+    from engine.adapters.db.models import User
 
     with rt.db.session_factory() as session:
         user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
@@ -63,7 +63,7 @@ def _user_id(rt, username: str) -> int:
 
 
 def _write(output: Path, html: str, fmt: str) -> None:
-    from engine.documents import to_pdf
+    from engine.adapters.documents import to_pdf
 
     payload = to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
     _write_bytes(output, payload)
@@ -88,7 +88,7 @@ def _write_bytes(output: Path, payload: bytes) -> None:
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="for a procedure code: default $ISOFLOW_DATABASE_URL")
 def model_command(model: str, fmt: str, output: Path, unit_name: str | None, database_url: str | None) -> None:
     """The ISO procedure document of MODEL: a .bpmn file or a stored procedure code."""
-    from engine.documents import procedure_document
+    from engine.adapters.documents import procedure_document
     from engine.procedure import compile_model
 
     path = Path(model)
@@ -103,7 +103,7 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
         compiled = compile_model(source, path.name, forms_dir=path.parent / "forms")
         html = procedure_document(compiled, None, unit_name=unit_name)
     elif PROCEDURE_CODE.match(model):
-        from engine.documents import render_procedure
+        from engine.adapters.documents import render_procedure
 
         rt = open_runtime(database_url)
         try:
@@ -131,7 +131,7 @@ def model_command(model: str, fmt: str, output: Path, unit_name: str | None, dat
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
 def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Path, on, database_url: str | None) -> None:
     """The commune's posting sheet: procedures in effect with time limit and fee, and a QR code."""
-    from engine.documents import render_posting_sheet
+    from engine.adapters.documents import render_posting_sheet
 
     rt = open_runtime(database_url)
     try:
@@ -155,7 +155,7 @@ def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Pat
 def form_command(dossier: str, form: str, edition: str, username: str, lookup_url: str | None, fmt: str,
                  output: Path, database_url: str | None) -> None:
     """A dossier form for DOSSIER (its code, e.g. TRIPHU-260303-0001)."""
-    from engine.documents.dossier_forms import render_dossier_form
+    from engine.adapters.documents.dossier_forms import render_dossier_form
 
     rt = open_runtime(database_url)
     user_id = _user_id(rt, username)
@@ -180,7 +180,7 @@ def form_command(dossier: str, form: str, edition: str, username: str, lookup_ur
 def register_command(unit_code: str, received_from, received_to, username: str, edition: str, fmt: str, output: Path,
                      database_url: str | None) -> None:
     """The dossier register (sổ theo dõi hồ sơ) of a commune for a period of receipt."""
-    from engine.documents.dossier_forms import render_register
+    from engine.adapters.documents.dossier_forms import render_register
 
     rt = open_runtime(database_url)
     user_id = _user_id(rt, username)

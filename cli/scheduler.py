@@ -13,7 +13,7 @@ import logging
 import click
 
 from engine.audit import Actor
-from engine.clock import FixedClock
+from engine.domain.clock import FixedClock
 from engine.config import Settings
 from engine.errors import InvalidInput, Problem
 
@@ -88,7 +88,7 @@ def run_once_command(ctx: click.Context, now_text: str | None, database_url: str
 def reschedule_command(ctx: click.Context, unit_code: str | None, database_url: str | None) -> None:
     """Recompute the stored escalation instants of open dossiers; run it after changing
     the calendar overrides (a new day off moves every working instant after it)."""
-    from engine.scheduler.policies import reschedule_open
+    from engine.services.escalation_policies import reschedule_open
 
     rt = _runtime(database_url or ctx.obj.get("database_url"))
     count = reschedule_open(rt, Actor.system("cli"), unit_code=unit_code)
@@ -105,7 +105,7 @@ def policy_group() -> None:
 @click.pass_context
 def policy_show(ctx: click.Context, database_url: str | None) -> None:
     """List the default policy and every stored override."""
-    from engine.scheduler.policies import show_policies
+    from engine.services.escalation_policies import show_policies
 
     rt = _runtime(database_url or ctx.obj.get("database_url"))
     for entry in show_policies(rt):
@@ -123,7 +123,7 @@ def policy_show(ctx: click.Context, database_url: str | None) -> None:
 def policy_set(ctx, settings_json: str, unit_code, procedure_code, version_no, actor, database_url) -> None:
     """Store SETTINGS_JSON (e.g. '{"remind_at": 0.8, "overdue_after": "PT2H"}') for a scope;
     'null' removes the override."""
-    from engine.scheduler.policies import set_policy
+    from engine.services.escalation_policies import set_policy
 
     try:
         settings = json.loads(settings_json)

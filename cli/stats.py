@@ -1,5 +1,5 @@
 """`isoflow stats`: the §7 monitoring report (ISO 9001 clause 9.1, Decision 766/QĐ-TTg)
-as a table or JSON. All counting is engine.services.statistics; this module reads the
+as a table or JSON. All counting is engine.views.statistics; this module reads the
 arguments and prints."""
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.config import Settings
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.runtime import Runtime
-from engine.services.statistics import GROUPINGS, StatisticsReport, StatisticsRow, compute_statistics
+from engine.views.statistics import GROUPINGS, StatisticsReport, StatisticsRow, compute_statistics
 
 # (Vietnamese header, English meaning, value of a row)
 COLUMNS: list[tuple[str, str, object]] = [

@@ -17,8 +17,8 @@ from typing import Any, Iterator
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
-from engine.db.models import Event, EventChainHead
-from engine.db.revisions import core_connection
+from engine.adapters.db.models import Event, EventChainHead
+from engine.adapters.db.revisions import core_connection
 
 GENESIS_HASH = "0" * 64
 
@@ -86,7 +86,7 @@ def append_event(
 
     `known_head` (last id, last hash) skips reading the head: only for a caller that
     read it in this same transaction while no one else could append (SQLite, whose
-    write lock is held from BEGIN IMMEDIATE: see engine.db.session)."""
+    write lock is held from BEGIN IMMEDIATE: see engine.adapters.db.session)."""
     connection = core_connection(session)
     head = known_head if known_head is not None else connection.execute(_LOCK_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS_HASH)

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.clock import Clock, FixedClock
-from engine.db.models import OrgUnit, Procedure, Task
+from engine.domain.clock import Clock, FixedClock
+from engine.adapters.db.models import OrgUnit, Procedure, Task
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.calendars import calendar_for
@@ -167,7 +167,7 @@ def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:
 
 
 def _form(rt, task: Task) -> dict | None:
-    from engine.db.models import Dossier
+    from engine.adapters.db.models import Dossier
 
     with rt.db.session_factory() as session:
         model = rt.model(session.get(Dossier, task.dossier_id).procedure_version)

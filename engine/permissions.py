@@ -14,8 +14,8 @@ from datetime import date
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from engine.db.models import Delegation, OrgUnit, RoleAssignment
-from engine.db.revisions import ROLES, cached, core_connection, read_tokens
+from engine.adapters.db.models import Delegation, OrgUnit, RoleAssignment
+from engine.adapters.db.revisions import ROLES, cached, core_connection, read_tokens
 from engine.errors import NotFound, PermissionDenied
 
 LEADERS = frozenset({"chair", "vice_chair"})
@@ -89,7 +89,7 @@ def load_principal(session: Session | Connection, user_id: int, on: date,
                    tokens: Mapping[str, str] | None = None) -> Principal:
     """Roles valid on `on`, own and delegated, spread from the province to its communes.
 
-    Cached per process while the roles token is unchanged (`engine.db.revisions`);
+    Cached per process while the roles token is unchanged (`engine.adapters.db.revisions`);
     pass `tokens` when the caller has read them in this transaction already."""
     connection = core_connection(session)
     if tokens is None:

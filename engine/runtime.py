@@ -7,14 +7,14 @@ can live side by side.
 from __future__ import annotations
 
 from engine.audit import Actor
-from engine.clock import Clock, SystemClock
+from engine.domain.clock import Clock, SystemClock
 from engine.config import Settings
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from engine.db.models import ProcedureVersion
-from engine.db.revisions import core_connection
-from engine.db.session import Database
+from engine.adapters.db.models import ProcedureVersion
+from engine.adapters.db.revisions import core_connection
+from engine.adapters.db.session import Database
 from engine.procedure import ModelCache, ProcedureModel
 from engine.services.uow import UnitOfWork
 

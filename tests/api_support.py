@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from api import create_app
-from engine.db.models import User
+from engine.adapters.db.models import User
 from engine.security import hash_password
 from engine.runtime import Runtime
 from tests.support import World, build_world

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from engine.clock import FixedClock
-from engine.db.migrate import head_revision, upgrade
-from engine.db.models import Base
-from engine.db.session import Database
+from engine.domain.clock import FixedClock
+from engine.adapters.db.migrate import head_revision, upgrade
+from engine.adapters.db.models import Base
+from engine.adapters.db.session import Database
 
 TEST_DATABASE_URL = os.environ.get("ISOFLOW_TEST_DATABASE_URL", "").strip()
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
-from engine.db.models import User
+from engine.adapters.db.models import User
 
 
 def free_port() -> int:

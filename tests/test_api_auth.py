@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.db.models import Event
+from engine.adapters.db.models import Event
 from tests.api_support import PASSWORD, api, assert_problem  # noqa: F401  (fixture)
 
 
@@ -129,7 +129,7 @@ def test_token_errors(api):
 def test_deactivated_user_loses_session(api):
     c = api.session_client("officer")
     with api.rt.db.session_factory() as s:
-        from engine.db.models import User
+        from engine.adapters.db.models import User
         s.scalar(select(User).where(User.username == "officer")).active = False
         s.commit()
     assert_problem(c.get("/api/auth/me"), 401, "session_ended")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from engine.db.models import Event
+from engine.adapters.db.models import Event
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from tests.api_support import api, assert_problem  # noqa: F401

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.calendar import VN_TZ
-from engine.db.models import Event
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Event
 from tests.api_support import api, assert_problem  # noqa: F401
 
 RECEIVE = {"unit_code": "TRIPHU", "procedure_code": "9.000001",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.scheduler.channels import ChannelSettings
+from engine.adapters.channels import ChannelSettings
 from engine.scheduler.sweep import Sweeper
 from tests.api_support import api, assert_problem  # noqa: F401
 from tests.test_api_dossiers import receive

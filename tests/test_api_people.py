@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.db.models import Event, Task
+from engine.adapters.db.models import Event, Task
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from tests.api_support import PASSWORD, api, assert_problem  # noqa: F401

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from tests.api_support import api, assert_problem  # noqa: F401
@@ -44,7 +44,7 @@ def fresh_dossier(api, unit: str, stage: str = "received") -> dict:
 def _open(api, dossier_id: int) -> list[int]:
     from sqlalchemy import select
 
-    from engine.db.models import Task
+    from engine.adapters.db.models import Task
 
     with api.rt.db.session_factory() as s:
         return list(s.scalars(select(Task.id).where(Task.dossier_id == dossier_id, Task.state == "open")

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.checks import not_a_server_error
 
 from api import create_app
-from engine.db.session import Database
+from engine.adapters.db.session import Database
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant

@@ -3,7 +3,7 @@ from datetime import date
 from sqlalchemy import select, text
 
 from engine.audit import Actor, verify_chain
-from engine.db.models import Event
+from engine.adapters.db.models import Event
 from engine.runtime import Runtime
 from engine.services.identity import assign_role, create_org_unit, create_user
 

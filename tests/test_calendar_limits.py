@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.calendar import (
+from engine.domain.calendar import (
     CalendarDaysLimit,
     SameDayLimit,
     WorkingTimeLimit,

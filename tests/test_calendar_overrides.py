@@ -2,9 +2,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine.calendar import CalendarOverrides, JsonFileOverrideStore, WorkingCalendar
-from engine.calendar.overrides import CalendarFileError
-from engine.clock import FixedClock
+from engine.domain.calendar import CalendarOverrides, JsonFileOverrideStore, WorkingCalendar
+from engine.domain.calendar.overrides import CalendarFileError
+from engine.domain.clock import FixedClock
 from engine.errors import InvalidInput
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ from datetime import date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import VN_TZ, CalendarOverrides, Pause, WorkingCalendar, WorkingTimeLimit, parse_limit
+from engine.domain.calendar import VN_TZ, CalendarOverrides, Pause, WorkingCalendar, WorkingTimeLimit, parse_limit
 
 CAL = WorkingCalendar()
 MINUTE = timedelta(minutes=1)
@@ -27,7 +27,7 @@ def calendars(draw):
         ((time(7, 30), time(11, 30)), (time(13, 0), time(17, 0))),
         ((time(8, 0), time(12, 0)), (time(12, 45), time(16, 45)), (time(18, 0), time(18, 30))),
     ]))
-    from engine.calendar import DEFAULT_SESSIONS, WorkingSession
+    from engine.domain.calendar import DEFAULT_SESSIONS, WorkingSession
 
     return WorkingCalendar(
         sessions=DEFAULT_SESSIONS if sessions is None else [WorkingSession(*s) for s in sessions],

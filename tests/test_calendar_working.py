@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from engine.calendar import (
+from engine.domain.calendar import (
     VN_TZ,
     CalendarDaysLimit,
     CalendarOverrides,

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import delete, insert, select, update
 
 from cli.main import cli
-from engine.db.models import Event
+from engine.adapters.db.models import Event
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant

@@ -3,8 +3,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli.main import cli
-from engine.db.models import ProcedureVersion
-from engine.db.session import Database
+from engine.adapters.db.models import ProcedureVersion
+from engine.adapters.db.session import Database
 from tests.support import FIXTURES, SIMPLE_MODEL
 
 

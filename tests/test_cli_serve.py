@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from engine.db.migrate import upgrade
+from engine.adapters.db.migrate import upgrade
 
 
 def free_port() -> int:

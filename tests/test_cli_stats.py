@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli.main import cli
-from engine.db.models import Task
+from engine.adapters.db.models import Task
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant

@@ -3,9 +3,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.config import REPO_ROOT
-from engine.db.models import Dossier, DossierPause, Procedure
+from engine.adapters.db.models import Dossier, DossierPause, Procedure
 from engine.demo import is_seeded, seed
 from engine.runtime import Runtime
 

@@ -13,13 +13,13 @@ import pytest
 from lxml import html as lxml_html
 from pypdf import PdfReader
 
-from engine.calendar import parse_working_duration
-from engine.documents import VersionRecord, document_data, procedure_document, to_pdf
-from engine.documents.posting import Commune, posting_sheet
-from engine.documents.text import format_duration, format_limit
+from engine.domain.calendar import parse_working_duration
+from engine.adapters.documents import VersionRecord, document_data, procedure_document, to_pdf
+from engine.adapters.documents.posting import Commune, posting_sheet
+from engine.adapters.documents.text import format_duration, format_limit
 from engine.errors import InvalidInput
 from engine.procedure import ProcedureModel, compile_model
-from engine.roles import role_label
+from engine.domain.roles import role_label
 
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = sorted((REPO / "bpmn").glob("*.bpmn"))
@@ -139,7 +139,7 @@ def test_version_records_give_header_signatures_and_amendment_log(rendered):
     model = rendered[FIXTURE.name][0]
     from datetime import datetime
 
-    from engine.calendar import VN_TZ
+    from engine.domain.calendar import VN_TZ
 
     records = [
         VersionRecord(1, "retired", "", drafted_by="Lê Thị Soạn", drafted_at=datetime(2025, 1, 2, 9, tzinfo=VN_TZ),

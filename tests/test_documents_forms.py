@@ -14,13 +14,14 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from cli.main import cli
-from engine.calendar import VN_TZ
-from engine.db.models import Task, User
-from engine.documents import qr_svg
-from engine.documents.dossier_forms import control_sheet_data, form_spec, render_dossier_form
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Task, User
+from engine.adapters.documents import qr_svg
+from engine.adapters.documents.dossier_forms import control_sheet_data, form_spec, render_dossier_form
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime import Runtime
-from engine.services import dossiers, views
+from engine.services import dossiers
+from engine.views import dossiers as views
 from engine.services.dossiers import Applicant
 from tests.support import SIMPLE_MODEL, build_world
 
@@ -295,7 +296,7 @@ def test_cli_other_communes_dossier_is_bad_input(world, database_url, tmp_path):
 def test_stored_procedure_document_follows_its_version_history(world):
     """Version 1 published by the test setup; version 2 drafted by the consultant, then
     approved by the chair: the header, signatures and amendment log follow."""
-    from engine.documents import render_procedure
+    from engine.adapters.documents import render_procedure
     from engine.services.procedures import approve_version, publish_version, submit_version
 
     rt, clock = world.rt, world.rt.clock
@@ -333,7 +334,7 @@ def test_what_people_typed_is_printed_as_text_never_as_markup(world):
 
 
 def test_register_lists_the_communes_dossiers_of_the_period(world):
-    from engine.documents.dossier_forms import register_data, render_register
+    from engine.adapters.documents.dossier_forms import register_data, render_register
 
     rt, clock = world.rt, world.rt.clock
     first = receive(world, "Nguyễn Văn An")

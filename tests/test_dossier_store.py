@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event, select, text, update
 
 from engine.audit import Actor, verify_chain
-from engine.db.models import EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
-from engine.db.revisions import read_tokens
+from engine.adapters.db.models import EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
+from engine.adapters.db.revisions import read_tokens
 from engine.errors import Conflict, NotFound
 from engine.permissions import load_principal
 from engine.runtime import Runtime
@@ -179,7 +179,7 @@ def test_events_appended_in_one_transaction_after_a_dossier_read_stay_chained(wo
 
 
 def _unit_id(rt, code: str) -> int:
-    from engine.db.models import OrgUnit
+    from engine.adapters.db.models import OrgUnit
 
     with rt.db.session_factory() as s:
         return s.scalar(select(OrgUnit.id).where(OrgUnit.code == code))

@@ -12,9 +12,9 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser, VALIDATOR
 
-from engine.fields import FIELDS
+from engine.domain.fields import FIELDS
 from engine.procedure import validate_file
-from engine.procedure.vocabulary import limit_budget, parse_working_duration
+from engine.domain.vocabulary import limit_budget, parse_working_duration
 from engine.procedure.table_import import bpmn_to_table, check_forms, output_name, table_to_bpmn
 from engine.procedure.table_model import read_table
 

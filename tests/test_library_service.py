@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select, text
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ, WorkingCalendar
-from engine.clock import FixedClock
+from engine.domain.calendar import VN_TZ, WorkingCalendar
+from engine.domain.clock import FixedClock
 from engine.config import REPO_ROOT
-from engine.db.models import Base, Dossier, Task
-from engine.db.session import Database
+from engine.adapters.db.models import Base, Dossier, Task
+from engine.adapters.db.session import Database
 from engine.procedure.forms import outcome_values, sample_submission
-from engine.roles import STEP_ROLES
+from engine.domain.roles import STEP_ROLES
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant

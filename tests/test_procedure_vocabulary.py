@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.procedure.vocabulary import DurationError, format_working, limit_budget, parse_working_duration
+from engine.domain.vocabulary import DurationError, format_working, limit_budget, parse_working_duration
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.calendar import VN_TZ
-from engine.db.models import Dossier, DossierPause, Event, Task, WorkflowState
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Dossier, DossierPause, Event, Task, WorkflowState
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.runtime import Runtime
 from engine.services import dossiers

@@ -5,10 +5,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.runtime import Runtime
-from engine.services import dossiers, views
+from engine.services import dossiers
+from engine.views import dossiers as views
 from engine.services.dossiers import Applicant
 from tests.support import build_world
 
@@ -127,7 +128,7 @@ def test_apology_letter_once_with_a_later_appointment(world):
 
 
 def _next_escalation(rt, dossier_id):
-    from engine.db.models import Dossier
+    from engine.adapters.db.models import Dossier
 
     with rt.db.session_factory() as s:
         return s.get(Dossier, dossier_id).next_escalation_at
@@ -138,7 +139,7 @@ def test_urgency_counts_in_sql_follow_the_urgency_rule(db):
     they must agree with the colour each step gets in lists (`urgency`)."""
     from sqlalchemy import literal, select, union_all
 
-    from engine.db.types import UTCDateTime
+    from engine.adapters.db.types import UTCDateTime
 
     now = datetime(2026, 3, 3, 16, 30, tzinfo=VN_TZ)
     instants = [now - timedelta(minutes=1), now, now + timedelta(minutes=1),

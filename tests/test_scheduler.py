@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import Dossier, Escalation, Event, Notification, Task, WorkflowState
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Dossier, Escalation, Event, Notification, Task, WorkflowState
 from engine.errors import InvalidInput, NotFound
 from engine.runtime import Runtime
-from engine.scheduler.channels import ChannelSettings
-from engine.scheduler.policies import set_policy
+from engine.adapters.channels import ChannelSettings
+from engine.services.escalation_policies import set_policy
 from engine.scheduler.sweep import Sweeper
 from engine.services import dossiers, notifications
 from engine.services.dossiers import Applicant
@@ -259,7 +259,7 @@ def test_spiff_timers_see_each_threads_own_clock():
 
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-    from engine.scheduler.spiff_clock import spiff_now
+    from engine.procedure.spiff_clock import spiff_now
 
     seen = {}
 
@@ -281,7 +281,7 @@ def test_spiff_timers_see_each_threads_own_clock():
 
 def test_reschedule_after_a_new_day_off(world):
     from engine.services.calendars import DatabaseOverrideStore
-    from engine.scheduler.policies import reschedule_open
+    from engine.services.escalation_policies import reschedule_open
     from datetime import date
 
     rt = world.rt

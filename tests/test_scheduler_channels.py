@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.calendar import VN_TZ
-from engine.db.models import Delivery, Notification
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Delivery, Notification
 from engine.runtime import Runtime
-from engine.scheduler.channels import ChannelSettings, verify_signature
+from engine.adapters.channels import ChannelSettings, verify_signature
 from engine.scheduler.sweep import MAX_ATTEMPTS, Sweeper, backoff
 from engine.services import dossiers
 from engine.services.dossiers import Applicant

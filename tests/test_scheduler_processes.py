@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from cli.main import cli
-from engine.calendar import VN_TZ
-from engine.db.models import Delivery, Escalation, Notification
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Delivery, Escalation, Notification
 from engine.runtime import Runtime
 from engine.scheduler import embedded
-from engine.scheduler.channels import ChannelSettings
+from engine.adapters.channels import ChannelSettings
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from tests.scheduler_support import SmtpSink, WebhookReceiver, give_emails

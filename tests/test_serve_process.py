@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 
-from engine.db.migrate import upgrade
+from engine.adapters.db.migrate import upgrade
 
 
 def _free_port() -> int:

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.calendar import VN_TZ, WorkingCalendar
+from engine.domain.calendar import VN_TZ, WorkingCalendar
 from engine.errors import InvalidInput
 from engine.runtime import Runtime
-from engine.calendar.timeline import WorkingTimeline
-from engine.services.statistics import compute_statistics, parse_period
+from engine.domain.calendar.timeline import WorkingTimeline
+from engine.views.statistics import compute_statistics, parse_period
 from tests.support import SYSTEM
 
 
@@ -73,8 +73,8 @@ def test_database_splits_instants_like_the_calendar(db):
     Tết, microseconds, instants given in UTC)."""
     from sqlalchemy import literal, select
 
-    from engine.db.types import UTCDateTime
-    from engine.services.statistics import _local_day_and_time, _working_within_day
+    from engine.adapters.db.types import UTCDateTime
+    from engine.views.statistics import _local_day_and_time, _working_within_day
 
     calendar = WorkingCalendar()
     rng = random.Random(3)

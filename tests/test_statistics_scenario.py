@@ -30,15 +30,15 @@ import pytest
 from sqlalchemy import select, text, update
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.clock import FixedClock
-from engine.db.models import Base, Dossier, Task
-from engine.db.session import Database
+from engine.domain.calendar import VN_TZ
+from engine.domain.clock import FixedClock
+from engine.adapters.db.models import Base, Dossier, Task
+from engine.adapters.db.session import Database
 from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from engine.errors import InvalidInput, NotFound, PermissionDenied
-from engine.services.statistics import StatisticsRow, compute_statistics
+from engine.views.statistics import StatisticsRow, compute_statistics
 from tests.conftest import TEST_DATABASE_URL
 from tests.support import SIMPLE_MODEL, SYSTEM, build_world
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine.services import views
+from engine.views import dossiers as views
 from tests.web_support import web  # noqa: F401  (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.calendar import VN_TZ
-from engine.db.models import Dossier, ProcedureVersion
-from engine.services import views
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Dossier, ProcedureVersion
+from engine.views import dossiers as views
 from tests.support import SIMPLE_MODEL
 from tests.web_support import text, web  # noqa: F401  (fixture)
 
@@ -600,7 +600,7 @@ def test_every_page_speaks_vietnamese_then_english(web, user, path, vi, en):
 
 
 def test_an_unexpected_error_is_a_page_not_a_traceback(web, monkeypatch):
-    from engine.services import views as views_module
+    from engine.views import dossiers as views_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -5,10 +5,11 @@ from datetime import datetime
 
 import pytest
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.errors import NotFound
 from engine.runtime import Runtime
-from engine.services import dossiers, views, worklist
+from engine.services import dossiers
+from engine.views import dossiers as views, worklist
 from engine.services.dossiers import Applicant
 from tests.support import build_world
 

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from engine.runtime import Runtime
-from engine.services import dossiers, views
+from engine.services import dossiers
+from engine.views import dossiers as views
 from engine.services.dossiers import Applicant
 from tests.api_support import PASSWORD, set_passwords
 from tests.support import World, build_world

@@ -6,7 +6,7 @@ from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, Schema
-from engine.calendar import OVERRIDE_KINDS
+from engine.domain.calendar import OVERRIDE_KINDS
 from engine.services import calendar_admin
 
 blp = Blueprint("calendar", __name__, url_prefix="/api/calendar", description="Holidays and working-day overrides")

@@ -7,8 +7,9 @@ from marshmallow import RAISE, fields, validate
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
 from engine.errors import NotFound
-from engine.roles import ROLES
-from engine.services import dossiers, views
+from engine.domain.roles import ROLES
+from engine.services import dossiers
+from engine.views import dossiers as views
 from engine.services.dossiers import Applicant
 
 blp = Blueprint("dossiers", __name__, url_prefix="/api", description="Dossiers, their steps and the process control sheet")

@@ -6,7 +6,7 @@ from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
-from engine.roles import ROLES
+from engine.domain.roles import ROLES
 from engine.services import people
 
 blp = Blueprint("people", __name__, url_prefix="/api", description="Org units, users, roles and delegation")

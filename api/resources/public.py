@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from api.auth import runtime, source_address
 from api.schemas import Instant, Schema
-from engine.services import public
+from engine.views import public
 
 blp = Blueprint("public", __name__, url_prefix="/api/public", description="Status lookup for citizens (no login)")
 

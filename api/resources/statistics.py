@@ -6,7 +6,7 @@ from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, Schema
-from engine.services import statistics
+from engine.views import statistics
 
 blp = Blueprint("statistics", __name__, url_prefix="/api", description="Statistics and ISO indicators")
 

@@ -13,10 +13,10 @@ from flask_babel import lazy_gettext as _l
 
 from api.auth import current_actor, optional_actor, runtime
 from engine.audit import Actor
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, Problem
-from engine.procedure.vocabulary import NATIONAL_STATUSES, status_label
-from engine.roles import role_label
+from engine.domain.vocabulary import NATIONAL_STATUSES, status_label
+from engine.domain.roles import role_label
 from engine.services import people
 
 from api.web.i18n import current_language, message_of
@@ -29,7 +29,7 @@ PAGE_SIZE = 25
 
 class _StatusLabels(Mapping[int, str]):
     """National status code -> label in the page's language, from the engine's one
-    table (`engine.procedure.vocabulary.NATIONAL_STATUSES`)."""
+    table (`engine.domain.vocabulary.NATIONAL_STATUSES`)."""
 
     def __getitem__(self, code: int) -> str:
         if code not in NATIONAL_STATUSES:

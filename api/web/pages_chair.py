@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from api.web.common import actor, bp, render, report, rt
 from engine.errors import IsoflowError, NotFound
-from engine.services import dossiers, views, worklist
+from engine.services import dossiers
+from engine.views import dossiers as views, worklist
 
 OVERDUE_LIST = 50
 

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from api.web import schema_form
 from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from engine.errors import IsoflowError
-from engine.services import dossiers, views, worklist
+from engine.services import dossiers
+from engine.views import dossiers as views, worklist
 from engine.services.dossiers import Applicant
 
 RECEIPT_PINS = "receipt_pins"  # session key: PINs not yet shown, by dossier code

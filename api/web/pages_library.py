@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 
 from api.web.common import FormErrors, actor, bp, render, report, rt
 from api.web.i18n import message_of
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.errors import InvalidInput, IsoflowError, NotFound, Problem
 from engine.procedure.forms import FORM_ID_PATTERN, MAX_FORM_BYTES
 from engine.services import library as library_service
-from engine.services import procedures, worklist
+from engine.services import procedures
+from engine.views import worklist
 
 MAX_FORM_FILES = 50
 

@@ -1,4 +1,4 @@
-"""Printable dossier forms 01-05, rendered by `engine.documents.render_dossier_form`.
+"""Printable dossier forms 01-05, rendered by `engine.adapters.documents.render_dossier_form`.
 
 Form 01 (the appointment slip) carries the PIN only when printed from the receipt page
 right after receipt: the PIN is posted from that page, never put in a URL, and only
@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response, request, url_for
 
 from api.web.common import actor, bp, rt
-from engine.documents.dossier_forms import render_dossier_form
+from engine.adapters.documents.dossier_forms import render_dossier_form
 
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 

@@ -7,7 +7,7 @@ from flask import current_app, request
 from api.auth import source_address
 from api.web.common import FormErrors, bp, render, report, rt
 from engine.errors import IsoflowError
-from engine.services import public
+from engine.views import public
 
 
 @bp.route("/lookup", methods=["GET", "POST"])

@@ -10,10 +10,11 @@ from flask_babel import lazy_gettext as _l
 
 from api.web import schema_form
 from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
-from engine.services import dossiers, views, worklist
-from engine.services.worklist import SUPPLEMENT
+from engine.services import dossiers
+from engine.views import dossiers as views, worklist
+from engine.views.worklist import SUPPLEMENT
 
 SUPPLEMENT_ACTION = "supplement"
 

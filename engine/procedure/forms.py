@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from .vocabulary import OUTCOME
+from engine.domain.vocabulary import OUTCOME
 
 FORM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
 MAX_FORM_BYTES = 256 * 1024

@@ -7,7 +7,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.process import SpiffProcessParser
 
-from .vocabulary import NSMAP, ROLE
+from engine.domain.vocabulary import NSMAP, ROLE
 
 _PROPERTY_XPATH = etree.XPath(
     "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property"

@@ -28,10 +28,10 @@ from engine.procedure.table_model import (
     read_table,
 )
 from engine.procedure.parser import read_properties
-from engine.procedure import vocabulary as v
-from engine.procedure.vocabulary import BPMN_NS, SPIFF_NS
+from engine.domain import vocabulary as v
+from engine.domain.vocabulary import BPMN_NS, SPIFF_NS
 from engine.procedure.xmlsafe import load_xml
-from engine.roles import role_label
+from engine.domain.roles import role_label
 
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"

@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 
 from engine.errors import ErrorCollector, InvalidInput, Problem
-from engine.fields import FIELDS
-from engine.roles import STEP_ROLES
-from engine.procedure import vocabulary as v
+from engine.domain.fields import FIELDS
+from engine.domain.roles import STEP_ROLES
+from engine.domain import vocabulary as v
 from engine.procedure.forms import FORM_ID_PATTERN
 
 # The vocabulary (names, allowed values, how durations and limits read) lives in
@@ -342,7 +342,7 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
             "use the national database code: one digit, a dot, six digits (quote it in YAML)")
     if values["field"] and values["field"] not in FIELDS:
         bad("field", f"Lĩnh vực '{values['field']}' không có trong danh mục", f"unknown field '{values['field']}'",
-            "use a code from engine/fields.py, e.g. " + ", ".join(list(FIELDS)[:6]))
+            "use a code from engine/domain/fields.py, e.g. " + ", ".join(list(FIELDS)[:6]))
     basis = values["time_basis"] or v.BASIS_WORKING
     if values["time_limit"] and not is_time_limit(values["time_limit"], basis if basis in v.TIME_BASES else v.BASIS_WORKING):
         bad("time_limit", f"Thời hạn '{values['time_limit']}' không hợp lệ", f"invalid time limit '{values['time_limit']}'",

@@ -22,10 +22,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from engine.errors import Problem
-from engine.fields import FIELDS
-from engine.roles import STEP_ROLES
+from engine.domain.fields import FIELDS
+from engine.domain.roles import STEP_ROLES
 
-from . import vocabulary as v
+from engine.domain import vocabulary as v
 from .expressions import UnsafeExpression, compile_expression, script_refused_problem
 from .forms import FORM_ID_PATTERN, FormError, check_form, load_form_file, outcome_values
 from .parser import parse_specs, read_properties

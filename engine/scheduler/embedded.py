@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.errors import InvalidInput, Problem
-from engine.scheduler.channels import ChannelSettings
+from engine.adapters.channels import ChannelSettings
 from engine.scheduler.sweep import SweepReport, Sweeper
 
 log = logging.getLogger("isoflow.scheduler")

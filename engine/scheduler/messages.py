@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 
 
 @dataclass(frozen=True)

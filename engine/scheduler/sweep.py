@@ -25,9 +25,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ, WorkingCalendar
-from engine.calendar.overrides import CalendarOverrides
-from engine.db.models import (
+from engine.domain.calendar import VN_TZ, WorkingCalendar
+from engine.domain.calendar.overrides import CalendarOverrides
+from engine.adapters.db.models import (
     Delivery,
     Dossier,
     DossierPause,
@@ -41,9 +41,9 @@ from engine.db.models import (
     WorkflowState,
 )
 from engine.procedure.model import ProcedureModel
-from engine.scheduler.bulk import bulk_insert, bulk_update
-from engine.scheduler.channels import ChannelSettings, DeliveryFailed, channels_from
-from engine.scheduler.deadlines import (
+from engine.adapters.db.bulk import bulk_insert, bulk_update
+from engine.adapters.channels import ChannelSettings, DeliveryFailed, channels_from
+from engine.services.deadlines import (
     Policy,
     PolicyBook,
     dossier_threshold,
@@ -52,7 +52,7 @@ from engine.scheduler.deadlines import (
     task_thresholds,
 )
 from engine.scheduler.messages import Message, apology_message, task_message
-from engine.scheduler.spiff_clock import spiff_now
+from engine.procedure.spiff_clock import spiff_now
 from engine.services.calendars import calendar_for, load_overrides
 from engine.services.uow import UnitOfWork
 from engine.services.workflow import DossierWorkflow

@@ -12,8 +12,8 @@ from typing import Any, Iterator
 from sqlalchemy import or_, select
 
 from engine.audit import Actor, ChainBreak, verify_chain
-from engine.calendar import VN_TZ
-from engine.db.models import Event, OrgUnit
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Event, OrgUnit
 from engine.errors import InvalidInput, Problem
 from engine.permissions import load_principal, not_found, require, require_anywhere
 

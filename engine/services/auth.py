@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 
 from engine.audit import Actor
-from engine.db.models import ApiToken, Event, User
+from engine.adapters.db.models import ApiToken, Event, User
 from engine.errors import InvalidInput, NotFound, Problem, TooManyAttempts, Unauthenticated
 from engine.security import dummy_password_hash, new_token, token_digest, verify_password
 

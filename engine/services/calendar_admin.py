@@ -9,8 +9,8 @@ from datetime import date
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.calendar import OVERRIDE_KINDS, AuditEntry, VN_TZ, public_holidays
-from engine.db.models import CalendarOverrideRow
+from engine.domain.calendar import OVERRIDE_KINDS, AuditEntry, VN_TZ, public_holidays
+from engine.adapters.db.models import CalendarOverrideRow
 from engine.errors import InvalidInput, Problem
 from engine.permissions import load_principal, require_anywhere
 from engine.services.calendars import DatabaseOverrideStore

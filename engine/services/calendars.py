@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor
-from engine.calendar import (
+from engine.domain.calendar import (
     DEFAULT_SAME_DAY_CUTOFF,
     DEFAULT_SESSIONS,
     AuditEntry,
@@ -22,8 +22,8 @@ from engine.calendar import (
     WorkingSession,
     apply_change,
 )
-from engine.db.models import CalendarOverrideRow, Event, OrgUnit
-from engine.db.revisions import CALENDAR, cached, core_connection, read_tokens
+from engine.adapters.db.models import CalendarOverrideRow, Event, OrgUnit
+from engine.adapters.db.revisions import CALENDAR, cached, core_connection, read_tokens
 
 
 _overrides = CalendarOverrideRow.__table__

@@ -16,9 +16,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ, WorkingCalendar
-from engine.db.dossier_store import DossierRecord, StepRecord, UnitRecord
-from engine.db.models import Dossier, DossierSequence, User
+from engine.domain.calendar import VN_TZ, WorkingCalendar
+from engine.adapters.db.dossier_store import DossierRecord, StepRecord, UnitRecord
+from engine.adapters.db.models import Dossier, DossierSequence, User
 from engine.errors import Conflict, InvalidInput, PermissionDenied, Problem
 from engine.permissions import Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import validate_submission

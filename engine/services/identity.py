@@ -7,9 +7,9 @@ from datetime import date
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.db.models import OrgUnit, RoleAssignment, User
+from engine.adapters.db.models import OrgUnit, RoleAssignment, User
 from engine.errors import Conflict, InvalidInput, NotFound, Problem
-from engine.roles import ROLES
+from engine.domain.roles import ROLES
 from engine.security import hash_password
 
 COMMUNE_CATEGORIES = ("normal", "mountainous")

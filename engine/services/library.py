@@ -12,8 +12,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import Procedure, ProcedureVersion
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Procedure, ProcedureVersion
 from engine.errors import NotFound
 from engine.permissions import load_principal, require_anywhere
 from engine.procedure.validator import ValidationReport, validate_source

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.db.models import Notification
+from engine.adapters.db.models import Notification
 from engine.errors import NotFound, Unauthenticated
-from engine.services.paging import check_page
+from engine.views.paging import check_page
 
 
 

@@ -9,11 +9,11 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import ApiToken, Delegation, Dossier, OrgUnit, RoleAssignment, Task, User
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import ApiToken, Delegation, Dossier, OrgUnit, RoleAssignment, Task, User
 from engine.errors import Conflict, InvalidInput, Problem, Unauthenticated
 from engine.permissions import load_principal, not_found, require
-from engine.roles import ROLES
+from engine.domain.roles import ROLES
 from engine.services import identity
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import Procedure, ProcedureVersion
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Procedure, ProcedureVersion
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.permissions import load_principal, require_anywhere
 from engine.procedure import compile_model

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit import Actor, append_event
-from engine.db.dossier_store import DossierRecord, DossierStore
-from engine.db.revisions import core_connection, read_tokens
+from engine.adapters.db.dossier_store import DossierRecord, DossierStore
+from engine.adapters.db.revisions import core_connection, read_tokens
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class UnitOfWork:
 
     @property
     def setting_tokens(self) -> dict[str, str]:
-        """The change tokens of cached reference data (`engine.db.revisions`), read once
+        """The change tokens of cached reference data (`engine.adapters.db.revisions`), read once
         per unit of work: use cases on dossiers change none of the data behind them."""
         if self._setting_tokens is None:
             self._setting_tokens = read_tokens(self.connection)

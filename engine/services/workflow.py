@@ -3,7 +3,7 @@
 `DossierWorkflow` loads the serialized SpiffWorkflow instance of one dossier, runs a
 human step, and `sync` brings the `tasks` projection, pauses, status and due instant
 in line with what the engine now says is open. It changes the dossier aggregate's
-records (`engine.db.dossier_store`) in memory; `save` writes them and the workflow
+records (`engine.adapters.db.dossier_store`) in memory; `save` writes them and the workflow
 state inside the caller's unit of work, so state, projection and log commit together.
 """
 from __future__ import annotations
@@ -16,13 +16,13 @@ from SpiffWorkflow import TaskState
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 
-from engine.calendar import Pause, WorkingCalendar, WorkingTimeLimit, parse_limit
-from engine.db.dossier_store import DossierRecord, PauseRecord, StateRecord, StepRecord, UnitRecord
+from engine.domain.calendar import Pause, WorkingCalendar, WorkingTimeLimit, parse_limit
+from engine.adapters.db.dossier_store import DossierRecord, PauseRecord, StateRecord, StepRecord, UnitRecord
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.procedure.model import ProcedureModel
 from engine.procedure.serializer import instance_from_json, instance_to_json, new_workflow
-from engine.scheduler.deadlines import reschedule
-from engine.scheduler.spiff_clock import spiff_now
+from engine.services.deadlines import reschedule
+from engine.procedure.spiff_clock import spiff_now
 from engine.services.uow import UnitOfWork
 
 STATUS_RECEIVED = 2

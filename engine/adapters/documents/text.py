@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from engine.calendar import VN_TZ, WORKING_DAY, CalendarDaysLimit, SameDayLimit, parse_limit
+from engine.domain.calendar import VN_TZ, WORKING_DAY, CalendarDaysLimit, SameDayLimit, parse_limit
 
 _EN = {"days": "working day(s)", "hours": "hour(s)", "minutes": "minute(s)"}
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from engine.db.models import Dossier
+from engine.adapters.db.models import Dossier
 from engine.errors import InvalidInput, NotFound, Problem
-from engine.procedure.vocabulary import status_label
+from engine.domain.vocabulary import status_label
 from engine.security import hash_pin, verify_pin
 
 _DUMMY_PIN_HASH: list[str] = []

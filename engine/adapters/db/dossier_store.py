@@ -4,7 +4,7 @@ plain records, read and written with prebuilt Core statements.
 Every use case that changes a dossier loads the whole aggregate under the dossier's
 row lock, changes the records in memory and saves them in one go: only the columns
 that changed are written, new steps and pauses are inserted, and the workflow state
-is written with an optimistic version check. The ORM models in `engine.db.models`
+is written with an optimistic version check. The ORM models in `engine.adapters.db.models`
 stay the schema and serve the read side; on this path their loading and flushing
 cost several times the SQL itself (bench/runtime_bench.py).
 """
@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
-from engine.db.revisions import TOKEN_KINDS
+from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
+from engine.adapters.db.revisions import TOKEN_KINDS
 
 _dossiers: Table = Dossier.__table__  # type: ignore[assignment]
 _tasks: Table = Task.__table__  # type: ignore[assignment]
@@ -132,7 +132,7 @@ _AGGREGATE_COLUMNS = (
 _UNIT_AT = len(DossierRecord.COLUMNS)
 _STATE_AT = _UNIT_AT + len(UnitRecord.COLUMNS)
 _TOKENS_AT = _STATE_AT + len(StateRecord.COLUMNS)
-# The change tokens of cached reference data ride along (engine.db.revisions): the
+# The change tokens of cached reference data ride along (engine.adapters.db.revisions): the
 # use case then needs no statement of its own to read them.
 _AGGREGATE_COLUMNS += [
     select(_revisions.c.token).where(_revisions.c.kind == kind).scalar_subquery().label(f"token_{kind}")

@@ -39,12 +39,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from engine.audit import Actor
-from engine.calendar.timeline import WorkingTimeline, time_of_day_us
-from engine.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
-from engine.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
-from engine.db.types import UTCDateTime
+from engine.domain.calendar.timeline import WorkingTimeline, time_of_day_us
+from engine.domain.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
+from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.adapters.db.types import UTCDateTime
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
-from engine.fields import field_label
+from engine.domain.fields import field_label
 from engine.permissions import load_principal, require
 from engine.services.calendars import calendar_for, load_overrides
 

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Iterable
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
-from engine.db.models import Dossier, EscalationPolicy, Task
-from engine.db.revisions import ESCALATION, cached, core_connection, read_tokens
+from engine.domain.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
+from engine.adapters.db.models import Dossier, EscalationPolicy, Task
+from engine.adapters.db.revisions import ESCALATION, cached, core_connection, read_tokens
 from engine.errors import InvalidInput, Problem
-from engine.roles import ROLES
+from engine.domain.roles import ROLES
 
 if TYPE_CHECKING:
     from engine.procedure.model import ProcedureModel
@@ -130,7 +130,7 @@ class PolicyBook:
     def load(cls, session: Session | Connection, org_unit_id: int | None = None, version_id: int | None = None,
              tokens: Mapping[str, str] | None = None) -> "PolicyBook":
         """The rows that can apply to (commune, version), or all of them; cached per
-        process while the escalation token is unchanged (`engine.db.revisions`)."""
+        process while the escalation token is unchanged (`engine.adapters.db.revisions`)."""
         connection = core_connection(session)
         if tokens is None:
             tokens = read_tokens(connection)

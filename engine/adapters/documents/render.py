@@ -12,8 +12,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from engine.errors import InvalidInput
-from engine.fields import field_label
-from engine.roles import role_label
+from engine.domain.fields import field_label
+from engine.domain.roles import role_label
 
 from .text import (
     format_date, format_datetime, format_duration, format_long_date, format_time, place_name, revision_label,
@@ -28,7 +28,7 @@ FONT_STACK = '"Times New Roman", "Liberation Serif", "Tinos", "Noto Serif", "Dej
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("engine.documents", "templates"),
+        loader=PackageLoader("engine.adapters.documents", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,  # a misspelt variable fails loudly instead of printing nothing
         trim_blocks=True,

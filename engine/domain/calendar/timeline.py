@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from engine.calendar.working import VN_TZ, WorkingCalendar
+from engine.domain.calendar.working import VN_TZ, WorkingCalendar
 
 
 class WorkingTimeline:

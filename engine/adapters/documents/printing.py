@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.calendar import VN_TZ
+from engine.domain.calendar import VN_TZ
 from engine.errors import InvalidInput
 
 from .posting import commune_by_code, effective_metadata, posting_sheet

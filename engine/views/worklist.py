@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
 from engine.permissions import POLICY, Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import outcome_values
-from engine.services.views import TaskView, _task_views, urgency_conditions
+from engine.views.dossiers import TaskView, _task_views, urgency_conditions
 
 SUPPLEMENT = "supplement"
 # Dossier actions a screen may offer, each named by its policy action.

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
-from engine.procedure.vocabulary import status_label
-from engine.services.paging import check_page
+from engine.domain.vocabulary import status_label
+from engine.views.paging import check_page
 from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require, require_anywhere
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ def _user_names(session, ids: set[int | None]) -> dict[int, str]:
 
 
 def _paused_ids(session, dossier_ids: list[int]) -> set[int]:
-    from engine.db.models import DossierPause
+    from engine.adapters.db.models import DossierPause
 
     if not dossier_ids:
         return set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from engine import calendar
+from engine.domain import calendar
 from engine.errors import InvalidInput
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -108,7 +108,7 @@ class DurationError(ValueError):
 def parse_working_duration(text: str) -> timedelta:
     """`P3D`, `P0.5D`, `PT4H`, `P1DT2H`, `PT30M` -> working time (1 day = 8 working hours).
 
-    The rule itself lives in `engine.calendar` (one place for it); this adapts its error.
+    The rule itself lives in `engine.domain.calendar` (one place for it); this adapts its error.
     """
     try:
         return calendar.parse_working_duration(text, field=DURATION)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from engine.audit import Actor
-from engine.db.models import Dossier, EscalationPolicy, OrgUnit, Procedure, ProcedureVersion
+from engine.adapters.db.models import Dossier, EscalationPolicy, OrgUnit, Procedure, ProcedureVersion
 from engine.errors import NotFound
-from engine.scheduler.deadlines import DEFAULT_POLICY, PolicyBook, Policy, parse_settings, reschedule
+from engine.services.deadlines import DEFAULT_POLICY, PolicyBook, Policy, parse_settings, reschedule
 from engine.services.calendars import calendar_for, load_overrides
 
 

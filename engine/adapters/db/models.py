@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from engine.db.types import JsonDocument, UTCDateTime
+from engine.adapters.db.types import JsonDocument, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -216,7 +216,7 @@ class Dossier(Base):
     apology_reason: Mapped[str | None] = mapped_column(String(1000))
     end_reason: Mapped[str | None] = mapped_column(String(1000))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
-    # Scheduler (engine.scheduler.deadlines): the next instant an escalation may fire
+    # Scheduler (engine.services.deadlines): the next instant an escalation may fire
     # (None while paused or nothing left to fire) and the highest level fired so far.
     next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
     escalation_level: Mapped[str | None] = mapped_column(String(16))
@@ -277,7 +277,7 @@ class Task(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     form_data: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     classification: Mapped[str | None] = mapped_column(String(16))
-    # Scheduler (engine.scheduler.deadlines): see Dossier.next_escalation_at.
+    # Scheduler (engine.services.deadlines): see Dossier.next_escalation_at.
     next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
     escalation_level: Mapped[str | None] = mapped_column(String(16))  # remind | warn | overdue
 

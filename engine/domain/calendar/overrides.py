@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Mapping, Protocol
 
-from engine.clock import Clock, SystemClock
+from engine.domain.clock import Clock, SystemClock
 from engine.errors import IsoflowError, InvalidInput, Problem
 
 OverrideKind = Literal["day_off", "makeup_day", "cancelled_holiday"]
@@ -150,7 +150,7 @@ def apply_change(
 ) -> tuple[CalendarOverrides, AuditEntry]:
     """Check one change against the current overrides and the holiday package, and
     return the new overrides with the audit entry to append. Shared by every store."""
-    from engine.calendar.working import WorkingCalendar  # the calendar judges the date
+    from engine.domain.calendar.working import WorkingCalendar  # the calendar judges the date
 
     if kind not in OVERRIDE_KINDS:
         raise InvalidInput(

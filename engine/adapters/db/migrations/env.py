@@ -1,8 +1,8 @@
-"""Alembic environment: runs migrations on the URL given by engine.db.migrate."""
+"""Alembic environment: runs migrations on the URL given by engine.adapters.db.migrate."""
 from alembic import context
 
-from engine.db.models import Base
-from engine.db.session import make_engine
+from engine.adapters.db.models import Base
+from engine.adapters.db.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -4,7 +4,7 @@
 letter with a new appointment, 05 process control sheet (Circular 01/2018 numbers), and
 the commune's dossier register (06). Each form is rendered from a
 plain data class; the builders read those from the database through the read models
-(`engine.services.views`), so the permission policy applies: another commune's dossier
+(`engine.views.dossiers`), so the permission policy applies: another commune's dossier
 answers NotFound. Printed numbers are data (`FORM_EDITIONS`): Circular 03/2025/TT-VPCP
 renumbers the forms of Circular 01/2018/TT-VPCP.
 """
@@ -18,12 +18,12 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.calendar import VN_TZ
-from engine.db.models import Dossier, Event, OrgUnit, User
+from engine.domain.calendar import VN_TZ
+from engine.adapters.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
-from engine.roles import role_label
-from engine.services import views
-from engine.services.paging import MAX_PAGE
+from engine.domain.roles import role_label
+from engine.views import dossiers as views
+from engine.views.paging import MAX_PAGE
 from engine.services.calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from engine.db.models import Procedure, ProcedureVersion, User
+from engine.adapters.db.models import Procedure, ProcedureVersion, User
 from engine.errors import InvalidInput, NotFound
-from engine.fields import field_label
+from engine.domain.fields import field_label
 from engine.procedure import ProcedureModel
-from engine.procedure.vocabulary import BPMN_NS, COMMUNE_CATEGORIES
+from engine.domain.vocabulary import BPMN_NS, COMMUNE_CATEGORIES
 from engine.procedure.xmlsafe import load_xml
-from engine.roles import role_label
+from engine.domain.roles import role_label
 
 from .render import render
 from .text import format_date, format_duration, format_fee, format_limit, revision_label

@@ -10,9 +10,9 @@ from typing import Iterable, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db.models import OrgUnit, Procedure, ProcedureVersion
+from engine.adapters.db.models import OrgUnit, Procedure, ProcedureVersion
 from engine.errors import InvalidInput, NotFound
-from engine.fields import FIELDS, field_label
+from engine.domain.fields import FIELDS, field_label
 from engine.procedure import ProcedureModel, ProcessMetadata
 
 from .render import qr_svg, render

@@ -12,15 +12,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from engine.calendar.holidays_vn import PACKAGE_SOURCE, package_makeup_days, public_holidays
-from engine.calendar.limits import (
+from engine.domain.calendar.holidays_vn import PACKAGE_SOURCE, package_makeup_days, public_holidays
+from engine.domain.calendar.limits import (
     MAX_WORKING_TIME,
     CalendarDaysLimit,
     SameDayLimit,
     TimeLimit,
     WorkingTimeLimit,
 )
-from engine.calendar.overrides import CalendarOverrides
+from engine.domain.calendar.overrides import CalendarOverrides
 from engine.errors import InvalidInput, Problem
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

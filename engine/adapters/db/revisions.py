@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from engine.db.models import SettingRevision
+from engine.adapters.db.models import SettingRevision
 
 T = TypeVar("T")
 ROLES, CALENDAR, ESCALATION = "roles", "calendar", "escalation"

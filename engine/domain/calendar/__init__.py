@@ -1,7 +1,7 @@
 """Legal working time (DOMAIN.md §4): sessions, holidays and overrides, limits, pauses,
 classification. The one place the product counts time; everything else calls this."""
-from engine.calendar.holidays_vn import PACKAGE_SOURCE, public_holidays
-from engine.calendar.limits import (
+from engine.domain.calendar.holidays_vn import PACKAGE_SOURCE, public_holidays
+from engine.domain.calendar.limits import (
     MAX_CALENDAR_DAYS,
     MAX_WORKING_TIME,
     WORKING_DAY,
@@ -13,7 +13,7 @@ from engine.calendar.limits import (
     parse_limit,
     parse_working_duration,
 )
-from engine.calendar.overrides import (
+from engine.domain.calendar.overrides import (
     DEFAULT_CALENDAR_FILE,
     OVERRIDE_KINDS,
     AuditEntry,
@@ -23,7 +23,7 @@ from engine.calendar.overrides import (
     OverrideStore,
     apply_change,
 )
-from engine.calendar.working import (
+from engine.domain.calendar.working import (
     DEFAULT_SAME_DAY_CUTOFF,
     DEFAULT_SESSIONS,
     VN_TZ,
