@@ -62,10 +62,6 @@ def optional_actor() -> Actor | None:
         return None
 
 
-def anonymous_actor() -> Actor:
-    return Actor(None, "anonymous", source_address())
-
-
 def start_session(user_id: int) -> None:
     session.clear()  # a fresh session on login (no fixation of a pre-login session)
     session.permanent = True

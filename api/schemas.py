@@ -102,7 +102,3 @@ class PageMeta(Schema):
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
     total = fields.Integer(metadata={"description": "number of matching items, when counted"})
-
-
-class MessageSchema(Schema):
-    ok = fields.Boolean(required=True)

@@ -74,10 +74,6 @@ class IssuedTokenSchema(Schema):
     expires_at = Instant(required=True)
 
 
-class TokenIdSchema(Schema):
-    token_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
-
-
 def _me(user_id: int, with_csrf: bool) -> dict:
     me = people.whoami(runtime(), current_actor())
     out = {

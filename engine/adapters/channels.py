@@ -66,10 +66,6 @@ class ChannelSettings:
         return bool(self.webhook_url)
 
 
-def email_payload(subject: str, body: str) -> dict[str, Any]:
-    return {"subject": subject, "body": body}
-
-
 class EmailChannel:
     name = "email"
 

@@ -16,7 +16,6 @@ from engine.adapters.db.models import Procedure, ProcedureVersion
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.permissions import load_principal, require_anywhere
 from engine.procedure import compile_model
-from engine.procedure.model import ProcedureModel
 
 
 @dataclass(frozen=True)
@@ -156,10 +155,6 @@ def authorize(uow, action: str) -> None:
     System actors (CLI seeding, demo) act in-process only."""
     if uow.actor.user_id is not None:
         require_anywhere(load_principal(uow.session, uow.actor.user_id, uow.now.astimezone(VN_TZ).date()), action)
-
-
-def load_model(rt, version: ProcedureVersion) -> ProcedureModel:
-    return rt.model(version)
 
 
 def _get(session: Session, version_id: int) -> ProcedureVersion:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -257,9 +256,3 @@ def latest_version(session: Session, procedure_code: str) -> ProcedureVersion:
                        f"thủ tục {procedure_code} chưa có trong thư viện", code="unknown_procedure",
                        hint="publish its model first (`isoflow publish FILE`), or give the path of a .bpmn file")
     return version
-
-
-def steps_table(doc: ProcedureDocument) -> list[dict[str, Any]]:
-    """The steps table as plain rows (for JSON APIs and round-trip checks)."""
-    return [{"step": s.number, "what": s.name, "role": s.role, "responsible": s.role_label,
-             "time": s.duration_text, "form": s.form_title or s.form_id or ""} for s in doc.steps]
