@@ -24,7 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = ("engine", "api", "cli")
 
-# The shared kernel at engine/'s top level: every engine layer may import these.
+# The shared kernel at engine/'s top level: adapters and every layer above them may import it.
 KERNEL = ("engine.errors", "engine.config", "engine.security", "engine.audit", "engine.permissions")
 CORE = ("engine.domain", "engine.errors")
 
