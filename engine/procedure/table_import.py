@@ -208,7 +208,9 @@ def _process_properties(meta: ProcedureMeta) -> list[tuple[str, str]]:
 
 
 def _task_properties(step: StepRow) -> list[tuple[str, str]]:
-    props = [("duration", step.duration), ("clock", step.clock), ("form", step.form)]
+    props = [("duration", step.duration), ("clock", step.clock)]
+    if step.form:  # optional (engine.procedure.rules): a step without one is completed by confirming it
+        props.append(("form", step.form))
     if step.record:
         props.append(("record", step.record))
     props.append(("status", str(step.status)))
@@ -417,6 +419,8 @@ def check_forms(table: ProcedureTable, forms_dir: str | Path) -> list[Problem]:
     problems: list[Problem] = []
     base = Path(forms_dir)
     for step in table.steps:
+        if not step.form:  # a step without a form (a deciding step always has one: table_model)
+            continue
         try:
             schema = load_form_file(base, step.form)
             check_form(schema)
