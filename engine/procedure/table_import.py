@@ -12,7 +12,7 @@ this small layout of our own is used instead.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
@@ -479,12 +479,10 @@ def validate_table_model(table: ProcedureTable, xml: bytes, forms_dir: str | Pat
             column = next((c for c in ("form", "duration", "clock", "status", "role") if c in problem.code), None)
             if column is None and "outcome" in problem.code:
                 column = "form"
-            located.append(Problem(problem.code, problem.message_vi, problem.message_en, problem.hint,
-                                   element_id=step.id, field=problem.field or column,
+            located.append(replace(problem, element_id=step.id, field=problem.field or column,
                                    line=step.key_lines.get(column, step.line) if column else step.line))
         else:  # a process-level problem: the limit ones belong to the time_limit row
             key = v.TIME_LIMIT if problem.code.startswith("limit") else None
-            located.append(Problem(problem.code, problem.message_vi, problem.message_en, problem.hint,
-                                   element_id=problem.element_id, field=problem.field or key,
+            located.append(replace(problem, field=problem.field or key,
                                    line=table.meta.key_lines.get(key) if key else None))
     return located

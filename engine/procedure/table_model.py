@@ -446,7 +446,7 @@ def _check_steps(raw: Any, step_lines: list[tuple[int, dict[str, int]]], errors:
         values, issues = judge_step(
             name=_text(item.get("name")), role=_text(item.get("role")), duration=_text(item.get("duration")),
             clock=_text(item.get("clock")), status=_text(item.get("status")), form=_text(item.get("form")),
-            label=where,
+            label=_text(item.get("name")) or where,  # as the BPMN validator names a step
         )
         for issue in issues:
             errors.add(located(
