@@ -18,7 +18,6 @@ import yaml
 
 from engine.errors import ErrorCollector, InvalidInput
 from engine.domain.fields import FIELDS
-from engine.domain.roles import STEP_ROLES
 from engine.domain import vocabulary as v
 from engine.procedure.problems import ModelProblem, located
 from engine.procedure.rules import judge_step
