@@ -50,7 +50,13 @@ class ProblemItemSchema(Schema):
     code = fields.String(required=True)
     message_vi = fields.String(required=True)
     message_en = fields.String(required=True)
-    hint = fields.String()
+    hint = fields.String(metadata={"description": "how to fix it (English)"})
+    hint_en = fields.String(metadata={"description": "the hint in English (same as hint); model validation only"})
+    hint_vi = fields.String(metadata={"description": "the hint in Vietnamese; model validation only"})
+    consequences = fields.List(
+        fields.Nested(lambda: ProblemItemSchema()),
+        metadata={"description": "problems that follow from this one alone (e.g. the nodes a missing flow "
+                                 "leaves unreachable); model validation only"})
     field = fields.String(metadata={"description": "dotted path of the offending field"})
     element_id = fields.String()
     line = fields.Integer()

@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select, text  # noqa: E402
 from SpiffWorkflow import TaskState  # noqa: E402
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 
 from engine.audit import Actor  # noqa: E402
 from engine.domain.calendar import VN_TZ  # noqa: E402
@@ -36,7 +35,7 @@ from engine.adapters.db.migrate import upgrade  # noqa: E402
 from engine.adapters.db.models import Task, WorkflowState  # noqa: E402
 from engine.adapters.db.session import Database  # noqa: E402
 from engine.procedure import compile_model  # noqa: E402
-from engine.procedure.serializer import instance_to_json, new_workflow  # noqa: E402
+from engine.procedure.serializer import ISO_CONFIG, instance_to_json, new_workflow  # noqa: E402
 from engine.procedure.table_import import table_to_bpmn  # noqa: E402
 from engine.procedure.table_model import parse_yaml_table  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
@@ -77,7 +76,11 @@ def median_us(samples: list[float]) -> float:
 # documentation describes (to_dict, pop the specs, json), loading onto the parsed spec.
 # It is written here, not taken from engine/, so that the engine's own optimisations
 # never move the baseline.
-BARE_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+# SpiffWorkflow's serializer configured for the model's spec classes (the ISO dialect's
+# config is Spiff's plus converters for its task specs): with plain SPIFF_CONFIG the
+# registry would pass the ISO specs through unconverted and the baseline would skip
+# serializing the spec it then drops, which Spiff's documented recipe pays for.
+BARE_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(ISO_CONFIG))
 
 
 def bare_save(workflow) -> str:

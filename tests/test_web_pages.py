@@ -457,6 +457,26 @@ def test_library_upload_reports_every_problem(web):
         assert s.scalar(select(func.count()).select_from(ProcedureVersion)) == 1  # nothing stored
 
 
+def test_library_upload_report_collapses_a_cascade_and_gives_hints_in_the_page_language(web):
+    import io
+
+    b = web.browser("consultant")
+    bad = SIMPLE_MODEL.read_bytes().replace(b'<bpmn:sequenceFlow id="f2" sourceRef="receive" targetRef="appraise"/>', b"")
+    forms = {p.name: p.read_bytes() for p in (SIMPLE_MODEL.parent / "forms").glob("*.json")}
+    files = [(io.BytesIO(content), name) for name, content in forms.items()]
+    response = b.post("/library/upload", {"model": (io.BytesIO(bad), "gap.bpmn"), "forms": files, "change_note": "thử"},
+                      content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = text(response)
+    assert "gap.bpmn có 1 lỗi" in page  # one root problem, not one row per unreachable node
+    assert "Hệ quả:" in page and "Nối nó bằng một luồng trình tự" in page
+    b.language("en")
+    page = text(b.post("/library/upload", {"model": (io.BytesIO(bad), "gap.bpmn"), "forms": [
+        (io.BytesIO(content), name) for name, content in forms.items()], "change_note": "x"},
+        content_type="multipart/form-data"))
+    assert "Consequences:" in page and "Connect it with a sequence flow" in page
+
+
 def test_library_draft_approve_publish_retire(web):
     import io
 

@@ -20,6 +20,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from engine.errors import InvalidInput, Problem
 
+from .problems import ModelProblem
+
 MAX_SOURCE_CHARS = 1000
 MAX_NODES = 200
 MAX_DEPTH = 20
@@ -45,8 +47,8 @@ def _show(text: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
-def _problem(code: str, vi: str, en: str, hint: str) -> UnsafeExpression:
-    return UnsafeExpression(Problem(code=code, message_vi=vi, message_en=en, hint=hint))
+def _problem(code: str, vi: str, en: str, hint: str, hint_vi: str) -> UnsafeExpression:
+    return UnsafeExpression(ModelProblem(code=code, message_vi=vi, message_en=en, hint=hint, hint_vi=hint_vi))
 
 
 def _not_allowed(what_vi: str, what_en: str, expression: str) -> UnsafeExpression:
@@ -56,6 +58,8 @@ def _not_allowed(what_vi: str, what_en: str, expression: str) -> UnsafeExpressio
         f"The expression {_show(expression)} uses {what_en}, which is not allowed.",
         "Conditions compare form values, e.g. outcome == 'approve' or amount > 100000; "
         "only names, literals, comparisons, and/or/not, + - * / % and len/min/max/abs/round/int/float/str/bool/any/all/sum.",
+        "Điều kiện so sánh giá trị của biểu mẫu, ví dụ outcome == 'approve' hoặc amount > 100000; "
+        "chỉ dùng tên, hằng, phép so sánh, and/or/not, + - * / % và len/min/max/abs/round/int/float/str/bool/any/all/sum.",
     )
 
 
@@ -141,17 +145,21 @@ def _compile(expression: object) -> CompiledExpression | Problem:
 
 def _compile_or_raise(expression) -> CompiledExpression:  # type: ignore[no-untyped-def]
     if not isinstance(expression, str):
-        raise _problem("expression_not_allowed", "Biểu thức phải là văn bản.", "An expression must be text.", "")
+        raise _problem("expression_not_allowed", "Biểu thức phải là văn bản.", "An expression must be text.",
+                       "Write the condition as text, e.g. outcome == 'approve'.",
+                       "Viết điều kiện dưới dạng văn bản, ví dụ outcome == 'approve'.")
     text = expression.strip()
     if not text:
         raise _problem("expression_syntax_error", "Biểu thức rỗng.", "The expression is empty.",
-                       "Write a condition such as outcome == 'approve'.")
+                       "Write a condition such as outcome == 'approve'.",
+                       "Viết một điều kiện, ví dụ outcome == 'approve'.")
     if len(text) > MAX_SOURCE_CHARS:
         raise _problem(
             "expression_too_large",
             f"Biểu thức dài {len(text)} ký tự, tối đa {MAX_SOURCE_CHARS}.",
             f"The expression is {len(text)} characters long; the maximum is {MAX_SOURCE_CHARS}.",
             "Keep conditions short; compute complex values in the form instead.",
+            "Viết điều kiện ngắn gọn; giá trị phức tạp hãy tính sẵn trong biểu mẫu.",
         )
     if text.startswith("${") or text.startswith("#{"):
         raise _problem(
@@ -159,6 +167,7 @@ def _compile_or_raise(expression) -> CompiledExpression:  # type: ignore[no-unty
             f"Biểu thức {_show(text)} viết theo cú pháp JUEL của Camunda.",
             f"The expression {_show(text)} is Camunda JUEL syntax.",
             "Write the bare condition without ${ }, e.g. outcome == 'approve'.",
+            "Viết điều kiện trần, không có ${ }, ví dụ outcome == 'approve'.",
         )
     try:
         tree = ast.parse(text, mode="eval")
@@ -169,12 +178,14 @@ def _compile_or_raise(expression) -> CompiledExpression:  # type: ignore[no-unty
                 f"Biểu thức {_show(text)} lồng nhau quá sâu.",
                 f"The expression {_show(text)} is nested too deeply.",
                 f"Nest at most {MAX_DEPTH} levels.",
+            f"Lồng nhau tối đa {MAX_DEPTH} cấp.",
             ) from None
         raise _problem(
             "expression_syntax_error",
             f"Biểu thức {_show(text)} sai cú pháp: {exc.msg}.",
             f"The expression {_show(text)} does not compile: {exc.msg}.",
             "Use Python comparison syntax: outcome == 'approve', and/or/not, quotes around text.",
+            "Dùng cú pháp so sánh của Python: outcome == 'approve', and/or/not, văn bản đặt trong dấu nháy.",
         ) from None
     except (RecursionError, MemoryError, ValueError) as exc:
         raise _problem(
@@ -182,6 +193,7 @@ def _compile_or_raise(expression) -> CompiledExpression:  # type: ignore[no-unty
             f"Biểu thức {_show(text)} lồng nhau quá sâu.",
             f"The expression {_show(text)} is nested too deeply ({type(exc).__name__}).",
             f"Nest at most {MAX_DEPTH} levels.",
+            f"Lồng nhau tối đa {MAX_DEPTH} cấp.",
         ) from None
     names: set[str] = set()
     _check(tree.body, text, names, depth=0, counter=[0])
@@ -193,10 +205,11 @@ def _check(node: ast.AST, text: str, names: set[str], depth: int, counter: list[
     if depth > MAX_DEPTH:
         raise _problem("expression_too_large", f"Biểu thức {_show(text)} lồng nhau quá {MAX_DEPTH} cấp.",
                        f"The expression {_show(text)} is nested deeper than {MAX_DEPTH} levels.",
-                       "Simplify the condition.")
+                       "Simplify the condition.", "Hãy đơn giản hóa điều kiện.")
     if counter[0] > MAX_NODES:
         raise _problem("expression_too_large", f"Biểu thức {_show(text)} quá phức tạp.",
-                       f"The expression {_show(text)} has more than {MAX_NODES} parts.", "Simplify the condition.")
+                       f"The expression {_show(text)} has more than {MAX_NODES} parts.", "Simplify the condition.",
+                       "Hãy đơn giản hóa điều kiện.")
     if isinstance(node, ast.Constant):
         if not (node.value is None or isinstance(node.value, (bool, int, float, str))):
             raise _not_allowed("hằng số kiểu này", f"a {type(node.value).__name__} literal", text)
@@ -259,9 +272,10 @@ class _Interpreter:
         self.names = names
         self.text = text
 
-    def fail(self, vi: str, en: str, hint: str = "") -> UnsafeExpression:
+    def fail(self, vi: str, en: str, hint: str = "", hint_vi: str = "") -> UnsafeExpression:
         return _problem("expression_failed", f"Biểu thức {_show(self.text)}: {vi}", f"Expression {_show(self.text)}: {en}",
-                        hint or "Check the form values the condition reads.")
+                        hint or "Check the form values the condition reads.",
+                        hint_vi or "Kiểm tra các giá trị biểu mẫu mà điều kiện đọc.")
 
     def bounded(self, value: Any) -> Any:
         if isinstance(value, bool) or value is None:
@@ -292,6 +306,7 @@ class _Interpreter:
             f"Biểu thức {_show(self.text)}: chưa có giá trị {node.id!r}.",
             f"Expression {_show(self.text)}: no value named {node.id!r}.",
             f"The form of the step before this gateway must submit {node.id!r}.",
+            f"Biểu mẫu của bước trước cổng rẽ nhánh này phải gửi giá trị {node.id!r}.",
         )
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
@@ -299,7 +314,7 @@ class _Interpreter:
         if isinstance(node.op, ast.Mod) and isinstance(left, (str, bytes)):
             # `'%0999999999d' % 1` would build a gigantic string before any bound is checked
             raise self.fail("không được định dạng chuỗi bằng %.", "text formatting with % is not allowed.",
-                            "Compare values instead of formatting text.")
+                            "Compare values instead of formatting text.", "Hãy so sánh giá trị thay vì định dạng chuỗi.")
         if isinstance(node.op, ast.Mult):
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * max(times, 0) > MAX_SEQUENCE:
@@ -391,13 +406,15 @@ def safe_evaluate(expression: str, names: Mapping[str, Any]) -> Any:
     return compile_expression(expression).evaluate(names)
 
 
-def script_refused_problem() -> Problem:
-    return Problem(
+def script_refused_problem() -> ModelProblem:
+    return ModelProblem(
         code="script_task_refused",
         message_vi="Mô hình chứa mã kịch bản (script), không được phép chạy.",
         message_en="The model contains a script, which is refused: models are untrusted input.",
         hint="Replace the script task with a user task and a form, or a gateway condition; "
              "only an operator can enable trusted scripts.",
+        hint_vi="Thay bước kịch bản bằng một userTask có biểu mẫu, hoặc một điều kiện ở cổng rẽ nhánh; "
+                "chỉ người vận hành mới bật được chế độ tin cậy kịch bản.",
     )
 
 

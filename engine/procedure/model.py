@@ -1,8 +1,10 @@
 """ProcedureModel: a validated model version, parsed once and serialized once.
 
-Instances reference the model by `content_hash` instead of embedding its spec; the
-runtime rebuilds a model from stored source + forms with `ProcedureModel.from_serialized`
-(cached per process by content hash)."""
+Compiled from the specs the dialect's parser builds: `metadata` is the process spec's,
+`steps` are read off its `IsoUserTask` (and twin) specs, in the order and with the
+remaining times the validation's graph analysis found. Instances reference the model by
+`content_hash` instead of embedding its spec; the runtime rebuilds a model from stored
+source + forms with `ProcedureModel.from_serialized`."""
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +19,8 @@ from engine.errors import InvalidInput
 
 from .expressions import SafeScriptEngine
 from .forms import canonical_json
-from .specs import ProcessMetadata, StepDefinition
-from .validator import analyse
+from .specs import IsoProcessSpec, IsoStep, ProcessMetadata, StepDefinition
+from .validation import analyse
 
 
 def content_hash(source: bytes, forms: dict[str, Any]) -> str:
@@ -92,12 +94,23 @@ def compile_model(source: bytes, filename: str, *, forms: dict[str, Any] | None 
             hint="Fix each listed problem (run `isoflow validate FILE` for the same report).",
             problems=problems,
         )
+    spec: IsoProcessSpec = analysis.spec
+    parsed = {step.bpmn_id: step.step_definition() for step in iso_steps(spec, analysis.subprocess_specs)}
+    steps = {bpmn_id: parsed[bpmn_id] for bpmn_id in analysis.document_order}
     return ProcedureModel(
-        metadata=analysis.metadata, steps=analysis.steps, step_order=analysis.step_order, forms=analysis.forms,
-        source=source if isinstance(source, bytes) else source.encode("utf-8"), spec=analysis.spec,
+        metadata=spec.metadata, steps=steps, step_order=analysis.step_order, forms=analysis.forms,
+        source=source if isinstance(source, bytes) else source.encode("utf-8"), spec=spec,
         subprocess_specs=analysis.subprocess_specs, gateway_variables=analysis.gateway_variables,
         remaining=analysis.remaining(), trusted_scripts=trusted_scripts,
     )
+
+
+def iso_steps(spec: Any, subprocess_specs: dict[str, Any]) -> list[IsoStep]:
+    """The human steps of a process and its embedded subprocesses, as parsed."""
+    found: list[IsoStep] = []
+    for process_spec in (spec, *subprocess_specs.values()):
+        found.extend(t for t in process_spec.task_specs.values() if isinstance(t, IsoStep))
+    return found
 
 
 class ModelCache:
@@ -122,5 +135,3 @@ class ModelCache:
                 self._models.popitem(last=False)
         return model
 
-
-MODEL_CACHE = ModelCache()

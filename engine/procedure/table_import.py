@@ -12,7 +12,7 @@ this small layout of our own is used instead.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
@@ -208,7 +208,9 @@ def _process_properties(meta: ProcedureMeta) -> list[tuple[str, str]]:
 
 
 def _task_properties(step: StepRow) -> list[tuple[str, str]]:
-    props = [("duration", step.duration), ("clock", step.clock), ("form", step.form)]
+    props = [("duration", step.duration), ("clock", step.clock)]
+    if step.form:  # optional (engine.procedure.rules): a step without one is completed by confirming it
+        props.append(("form", step.form))
     if step.record:
         props.append(("record", step.record))
     props.append(("status", str(step.status)))
@@ -417,6 +419,8 @@ def check_forms(table: ProcedureTable, forms_dir: str | Path) -> list[Problem]:
     problems: list[Problem] = []
     base = Path(forms_dir)
     for step in table.steps:
+        if not step.form:  # a step without a form (a deciding step always has one: table_model)
+            continue
         try:
             schema = load_form_file(base, step.form)
             check_form(schema)
@@ -475,12 +479,10 @@ def validate_table_model(table: ProcedureTable, xml: bytes, forms_dir: str | Pat
             column = next((c for c in ("form", "duration", "clock", "status", "role") if c in problem.code), None)
             if column is None and "outcome" in problem.code:
                 column = "form"
-            located.append(Problem(problem.code, problem.message_vi, problem.message_en, problem.hint,
-                                   element_id=step.id, field=problem.field or column,
+            located.append(replace(problem, element_id=step.id, field=problem.field or column,
                                    line=step.key_lines.get(column, step.line) if column else step.line))
         else:  # a process-level problem: the limit ones belong to the time_limit row
             key = v.TIME_LIMIT if problem.code.startswith("limit") else None
-            located.append(Problem(problem.code, problem.message_vi, problem.message_en, problem.hint,
-                                   element_id=problem.element_id, field=problem.field or key,
+            located.append(replace(problem, field=problem.field or key,
                                    line=table.meta.key_lines.get(key) if key else None))
     return located

@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from engine.errors import ErrorCollector, InvalidInput, Problem
+from engine.errors import ErrorCollector, InvalidInput
 from engine.domain.fields import FIELDS
-from engine.domain.roles import STEP_ROLES
 from engine.domain import vocabulary as v
-from engine.procedure.forms import FORM_ID_PATTERN
+from engine.procedure.problems import ModelProblem, located
+from engine.procedure.rules import judge_step
 
 # The vocabulary (names, allowed values, how durations and limits read) lives in
 # `vocabulary`; the table only adds its own column names and the reserved-outcome labels.
@@ -177,10 +177,10 @@ def read_table(path: str | Path) -> ProcedureTable:
     return parse_yaml_table(text, slug=slug)
 
 
-def _problem(code: str, vi: str, en: str, hint: str = "", *, line: int | None = None,
-             field_name: str | None = None, element_id: str | None = None) -> Problem:
-    return Problem(code=code, message_vi=vi, message_en=en, hint=hint, line=line,
-                   field=field_name, element_id=element_id)
+def _problem(code: str, vi: str, en: str, hint: str = "", hint_vi: str = "", *, line: int | None = None,
+             field_name: str | None = None, element_id: str | None = None) -> ModelProblem:
+    return ModelProblem(code=code, message_vi=vi, message_en=en, hint=hint, hint_vi=hint_vi, line=line,
+                        field=field_name, element_id=element_id)
 
 
 # libyaml's loader when PyYAML was built with it (several times faster), else pure Python.
@@ -198,6 +198,7 @@ def parse_yaml_table(text: str, slug: str = "") -> ProcedureTable:
             f"bảng không phải YAML hợp lệ: {getattr(exc, 'problem', exc)}",
             problems=[_problem("yaml_syntax", "Lỗi cú pháp YAML", "YAML syntax error",
                                "check indentation and quotes around values containing ':'",
+                               "kiểm tra thụt lề và dấu nháy quanh giá trị có dấu ':'",
                                line=mark.line + 1 if mark else None)],
             hint="see docs/import-table.md for the table format",
         ) from None
@@ -293,7 +294,8 @@ def _build(meta_raw: Any, steps_raw: Any, lines: dict[str, Any], slug: str,
     mline = lines["procedure"]
     for key in unknown_top:
         errors.add(_problem("unknown_key", f"Khóa không được hỗ trợ: {key}", f"unknown top-level key: {key}",
-                            "the table has only 'procedure' and 'steps'", line=lines["top"].get(key), field_name=key))
+                            "the table has only 'procedure' and 'steps'",
+                            "bảng chỉ có hai phần 'procedure' và 'steps'", line=lines["top"].get(key), field_name=key))
     meta = _check_meta(meta_raw, mline, errors)
     steps = _check_steps(steps_raw, lines["steps"], errors)
     if steps:
@@ -320,36 +322,43 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
     if not isinstance(raw, dict):
         errors.add(_problem("missing_procedure", "Thiếu phần thông tin thủ tục (procedure)",
                             "the procedure metadata block is missing",
-                            "add 'procedure:' with code, name, field, time_limit, legal_basis, fee"))
+                            "add 'procedure:' with code, name, field, time_limit, legal_basis, fee",
+                            "thêm phần 'procedure:' gồm code, name, field, time_limit, legal_basis, fee"))
         return None
 
-    def bad(key: str, vi: str, en: str, hint: str = "") -> None:
-        errors.add(_problem(f"invalid_{key.replace('.', '_')}", vi, en, hint, line=mline.get(key), field_name=key))
+    def bad(key: str, vi: str, en: str, hint: str = "", hint_vi: str = "") -> None:
+        errors.add(_problem(f"invalid_{key.replace('.', '_')}", vi, en, hint, hint_vi, line=mline.get(key),
+                            field_name=key))
 
     for key in raw:
         if key not in META_KEYS:
             bad(key, f"Khóa thông tin thủ tục không được hỗ trợ: {key}", f"unknown procedure key: {key}",
-                "allowed: " + ", ".join(META_KEYS))
+                "allowed: " + ", ".join(META_KEYS), "các khóa được dùng: " + ", ".join(META_KEYS))
     values = {k: _text(raw.get(k)) for k in META_KEYS if k not in ("sources", "unverified")}
     for key, vi_name in (("code", "mã thủ tục"), ("name", "tên thủ tục"), ("field", "lĩnh vực"),
                          ("time_limit", "thời hạn giải quyết"), ("legal_basis", "căn cứ pháp lý"),
                          ("fee", "phí, lệ phí")):
         if not values[key]:
             bad(key, f"Thiếu {vi_name} ({key})", f"missing procedure {key}",
-                "write 'Không' when there is no fee" if key == "fee" else "")
+                "write 'Không' when there is no fee" if key == "fee" else f"fill in {key}",
+                "ghi 'Không' khi không có phí" if key == "fee" else f"điền {vi_name} ({key})")
     if values["code"] and not v.PROCEDURE_CODE_PATTERN.match(values["code"]):
         bad("code", f"Mã thủ tục '{values['code']}' không đúng dạng", f"procedure code '{values['code']}' is not like 1.000894",
-            "use the national database code: one digit, a dot, six digits (quote it in YAML)")
+            "use the national database code: one digit, a dot, six digits (quote it in YAML)",
+            "dùng mã trong Cơ sở dữ liệu quốc gia: một chữ số, dấu chấm, sáu chữ số (đặt trong dấu nháy trong YAML)")
     if values["field"] and values["field"] not in FIELDS:
         bad("field", f"Lĩnh vực '{values['field']}' không có trong danh mục", f"unknown field '{values['field']}'",
-            "use a code from engine/domain/fields.py, e.g. " + ", ".join(list(FIELDS)[:6]))
+            "use a code from engine/domain/fields.py, e.g. " + ", ".join(list(FIELDS)[:6]),
+            "dùng một mã trong engine/domain/fields.py, ví dụ " + ", ".join(list(FIELDS)[:6]))
     basis = values["time_basis"] or v.BASIS_WORKING
     if values["time_limit"] and not is_time_limit(values["time_limit"], basis if basis in v.TIME_BASES else v.BASIS_WORKING):
         bad("time_limit", f"Thời hạn '{values['time_limit']}' không hợp lệ", f"invalid time limit '{values['time_limit']}'",
-            "use 'same-day' or an ISO duration such as P3D, P0.5D, PT4H; with time_basis calendar, whole days such as P30D")
+            "use 'same-day' or an ISO duration such as P3D, P0.5D, PT4H; with time_basis calendar, whole days such as P30D",
+            "dùng 'same-day' hoặc thời lượng ISO như P3D, P0.5D, PT4H; với time_basis calendar, số ngày nguyên như P30D")
     if basis not in v.TIME_BASES:
         bad("time_basis", f"Cách tính thời hạn '{basis}' không hợp lệ", f"invalid time basis '{basis}'",
-            "use 'working' (ngày làm việc) or 'calendar' (ngày)")
+            "use 'working' (working days) or 'calendar' (calendar days)",
+            "dùng 'working' (ngày làm việc) hoặc 'calendar' (ngày lịch)")
     category_limits: dict[str, str] = {}
     for cat in COMMUNE_CATEGORIES:
         key = v.CATEGORY_LIMIT_PREFIX + cat
@@ -358,11 +367,12 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
                 category_limits[cat] = values[key]
             else:
                 bad(key, f"Thời hạn '{values[key]}' không hợp lệ", f"invalid time limit '{values[key]}'",
-                    "use an ISO duration such as P30D")
+                    "use an ISO duration such as P30D", "dùng thời lượng ISO như P30D")
     sources: list[Source] = []
     raw_sources = raw.get("sources") or []
     if not isinstance(raw_sources, list):
-        bad("sources", "Nguồn (sources) phải là danh sách", "sources must be a list", "- title: ...\n  url: ...")
+        bad("sources", "Nguồn (sources) phải là danh sách", "sources must be a list", "- title: ...\n  url: ...",
+            "- title: ...\n  url: ... (một danh sách)")
         raw_sources = []
     for item in raw_sources:
         if isinstance(item, dict) and _text(item.get("title")):
@@ -370,12 +380,14 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         elif isinstance(item, str) and item.strip():
             sources.append(Source(item.strip()))
         else:
-            bad("sources", "Mỗi nguồn cần có tiêu đề (title)", "each source needs a title", "- title: ...\n  url: ...")
+            bad("sources", "Mỗi nguồn cần có tiêu đề (title)", "each source needs a title", "- title: ...\n  url: ...",
+                "- title: ...\n  url: ... (mỗi nguồn có tiêu đề)")
     unverified = raw.get("unverified") or []
     if isinstance(unverified, str):
         unverified = [unverified]
     if not isinstance(unverified, list):
-        bad("unverified", "unverified phải là danh sách", "unverified must be a list of notes")
+        bad("unverified", "unverified phải là danh sách", "unverified must be a list of notes",
+            "- a note per line", "- mỗi dòng một ghi chú")
         unverified = []
     if not all(values[k] for k in ("code", "name", "field", "time_limit", "legal_basis", "fee")):
         return None
@@ -393,7 +405,8 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
 def _check_steps(raw: Any, step_lines: list[tuple[int, dict[str, int]]], errors: ErrorCollector) -> list[StepRow]:
     if not isinstance(raw, list) or not raw:
         errors.add(_problem("missing_steps", "Bảng chưa có bước nào (steps)", "the table has no steps",
-                            "add at least one row under 'steps' (or below the CSV header row)"))
+                            "add at least one row under 'steps' (or below the CSV header row)",
+                            "thêm ít nhất một dòng dưới 'steps' (hoặc dưới dòng tiêu đề của CSV)"))
         return []
     steps: list[StepRow] = []
     seen: set[str] = set()
@@ -402,83 +415,84 @@ def _check_steps(raw: Any, step_lines: list[tuple[int, dict[str, int]]], errors:
         if not isinstance(item, dict):
             errors.add(_problem("invalid_step", f"Bước thứ {index + 1} không phải một dòng có các cột",
                                 f"step #{index + 1} is not a row of columns", "write each step as 'key: value' pairs",
+                                "viết mỗi bước thành các cặp 'khóa: giá trị'",
                                 line=start_line))
             continue
         sid = _text(item.get("id"))
         where = sid or f"#{index + 1}"
         count_before = len(errors.problems)
 
-        def bad(col: str, vi: str, en: str, hint: str = "") -> None:
+        def bad(col: str, vi: str, en: str, hint: str = "", hint_vi: str = "") -> None:
             errors.add(_problem(f"invalid_step_{col}", f"Bước {where}, cột {col}: {vi}", f"step {where}, column {col}: {en}",
-                                hint, line=key_lines.get(col, start_line), field_name=col, element_id=sid or None))
+                                hint, hint_vi, line=key_lines.get(col, start_line), field_name=col,
+                                element_id=sid or None))
 
         for col in item:
             if col not in STEP_COLUMNS:
-                bad(col, "cột không được hỗ trợ", "unknown column", "columns: " + ", ".join(STEP_COLUMNS))
+                bad(col, "cột không được hỗ trợ", "unknown column", "columns: " + ", ".join(STEP_COLUMNS),
+                    "các cột: " + ", ".join(STEP_COLUMNS))
         if not sid:
-            bad("id", "thiếu mã bước", "missing step id", "a short English id such as receive, appraise, sign")
+            bad("id", "thiếu mã bước", "missing step id", "a short English id such as receive, appraise, sign",
+                "một mã ngắn bằng tiếng Anh như receive, appraise, sign")
         elif not _ID.match(sid):
             bad("id", f"mã bước '{sid}' không hợp lệ", f"step id '{sid}' is invalid",
-                "letters, digits and underscores, starting with a letter")
+                "letters, digits and underscores, starting with a letter",
+                "chữ cái, chữ số và dấu gạch dưới, bắt đầu bằng chữ cái")
         elif sid in seen:
-            bad("id", f"mã bước '{sid}' bị trùng", f"duplicate step id '{sid}'", "every step id must be unique")
+            bad("id", f"mã bước '{sid}' bị trùng", f"duplicate step id '{sid}'", "every step id must be unique",
+                "mỗi mã bước phải là duy nhất")
         seen.add(sid)
-        name = _text(item.get("name"))
-        if not name:
-            bad("name", "thiếu tên bước", "missing step name", "the Vietnamese text of the step, e.g. 'Thẩm định hồ sơ'")
-        role = _text(item.get("role"))
-        if role not in STEP_ROLES:
-            bad("role", f"vai trò '{role}' không hợp lệ", f"unknown role '{role}'",
-                "one of: " + ", ".join(sorted(STEP_ROLES)))
-        duration = _text(item.get("duration"))
-        if not is_working_duration(duration):
-            bad("duration", f"thời gian '{duration}' không hợp lệ", f"invalid duration '{duration}'",
-                "an ISO duration in working time: PT30M, PT2H, P0.5D, P3D (1 day = 8 h)")
-        form = _text(item.get("form"))
-        if not FORM_ID_PATTERN.match(form):
-            bad("form", f"mã biểu mẫu '{form}' không hợp lệ" if form else "thiếu biểu mẫu",
-                f"invalid form id '{form}'" if form else "missing form id",
-                "every step has a form: lowercase id of bpmn/forms/<id>.json, e.g. common_receive")
-        clock = _text(item.get("clock")) or v.CLOCK_RUNNING
-        if clock not in v.CLOCKS:
-            bad("clock", f"giá trị '{clock}' không hợp lệ", f"invalid clock '{clock}'",
-                "'running' (counts toward the limit) or 'paused' (waiting on the citizen)")
-        status_text = _text(item.get("status"))
-        status = v.DEFAULT_STATUS.get(clock, v.STATUS_PROCESSING)
-        if status_text:
-            if status_text.isdigit() and int(status_text) in v.NATIONAL_STATUSES:
-                status = int(status_text)
-            else:
-                bad("status", f"mã trạng thái '{status_text}' không hợp lệ", f"invalid status '{status_text}'",
-                    "a national status code 1-10 (4 processing, 5 supplementation, 6 financial obligation, 9 awaiting return)")
+        values, issues = judge_step(
+            name=_text(item.get("name")), role=_text(item.get("role")), duration=_text(item.get("duration")),
+            clock=_text(item.get("clock")), status=_text(item.get("status")), form=_text(item.get("form")),
+            label=_text(item.get("name")) or where,  # as the BPMN validator names a step
+        )
+        for issue in issues:
+            errors.add(located(
+                issue, code=f"invalid_step_{issue.field}", field=issue.field, element_id=sid or None,
+                line=key_lines.get(issue.field, start_line),
+                message_vi=f"Bước {where}, cột {issue.field}: {issue.message_vi}",
+                message_en=f"step {where}, column {issue.field}: {issue.message_en}",
+            ))
         outcomes_raw = item.get("outcomes")
         outcomes: dict[str, str] = {}
         if isinstance(outcomes_raw, str):
             parsed = _parse_outcomes_text(outcomes_raw)
             if parsed is None:
-                bad("outcomes", "không đọc được", "cannot read outcomes", "write approve=next; refuse=return_refusal")
+                bad("outcomes", "không đọc được", "cannot read outcomes", "write approve=next; refuse=return_refusal",
+                    "viết approve=next; refuse=return_refusal")
             else:
                 outcomes = parsed
         elif isinstance(outcomes_raw, dict):
             outcomes = {_text(k): _text(v) for k, v in outcomes_raw.items()}
         elif outcomes_raw is not None:
-            bad("outcomes", "phải là ánh xạ kết quả -> bước", "must map outcome -> step id", "{approve: next, refuse: return_refusal}")
+            bad("outcomes", "phải là ánh xạ kết quả -> bước", "must map outcome -> step id", "{approve: next, refuse: return_refusal}",
+                "{approve: next, refuse: return_refusal} (kết quả -> mã bước)")
         for key in outcomes:
             if not _ID.match(key):
                 bad("outcomes", f"kết quả '{key}' không hợp lệ", f"invalid outcome value '{key}'",
-                    "lowercase identifiers such as approve, refuse, supplement")
+                    "lowercase identifiers such as approve, refuse, supplement",
+                    "mã viết thường như approve, refuse, supplement")
         if outcomes and len(outcomes) < 2:
             bad("outcomes", "một quyết định cần ít nhất hai kết quả", "a decision needs at least two outcomes",
-                "add the alternative, or use 'then' for a plain jump")
+                "add the alternative, or use 'then' for a plain jump",
+                "thêm kết quả còn lại, hoặc dùng 'then' để chuyển bước đơn giản")
         labels_raw = item.get("outcome_labels") or {}
         then = _text(item.get("then"))
         end = _as_bool(item.get("end", False))
         if end is None:
-            bad("end", "phải là true hoặc false", "must be true or false")
+            bad("end", "phải là true hoặc false", "must be true or false", "write end: true or leave it out",
+                "ghi end: true hoặc bỏ trống")
             end = False
         if sum(bool(x) for x in (outcomes, then, end)) > 1:
             bad("outcomes" if outcomes else "then", "chỉ dùng một trong outcomes, then, end",
-                "use only one of outcomes, then, end", "a step either decides, jumps, or ends")
+                "use only one of outcomes, then, end", "a step either decides, jumps, or ends",
+                "một bước hoặc quyết định, hoặc chuyển tới bước khác, hoặc kết thúc")
+        if outcomes and values.form is None and not any(i.field == "form" for i in issues):
+            bad("form", "bước quyết định cần một biểu mẫu", "a deciding step needs a form",
+                "give the step a form whose required 'outcome' offers exactly its outcomes, e.g. common_review",
+                "gắn cho bước một biểu mẫu có trường bắt buộc 'outcome' đưa ra đúng các kết quả của bước, "
+                "ví dụ common_review")
         if len(errors.problems) > count_before:
             continue
         labels: dict[str, str] = {}
@@ -487,7 +501,8 @@ def _check_steps(raw: Any, step_lines: list[tuple[int, dict[str, int]]], errors:
         elif isinstance(labels_raw, str):
             labels = _parse_outcomes_text(labels_raw) or {}
         steps.append(StepRow(
-            id=sid, name=name, role=role, duration=duration, form=form, clock=clock, status=status,
+            id=sid, name=values.name, role=values.role, duration=_text(item.get("duration")), form=values.form or "",
+            clock=values.clock, status=values.status,
             record=_text(item.get("record")), outcomes=outcomes, then=then, end=bool(end),
             gateway_name=_text(item.get("gateway_name")), end_name=_text(item.get("end_name")),
             outcome_labels=labels, line=start_line, key_lines=dict(key_lines),
@@ -499,9 +514,9 @@ def _check_flow(steps: list[StepRow], errors: ErrorCollector) -> None:
     ids = [s.id for s in steps]
     table = ProcedureTable(meta=None, steps=tuple(steps))  # type: ignore[arg-type]
 
-    def bad(step: StepRow, col: str, vi: str, en: str, hint: str) -> None:
+    def bad(step: StepRow, col: str, vi: str, en: str, hint: str, hint_vi: str) -> None:
         errors.add(_problem(f"invalid_step_{col}", f"Bước {step.id}, cột {col}: {vi}", f"step {step.id}, column {col}: {en}",
-                            hint, line=step.line, field_name=col, element_id=step.id))
+                            hint, hint_vi, line=step.line, field_name=col, element_id=step.id))
 
     targets_ok = True
     for step in steps:
@@ -509,21 +524,26 @@ def _check_flow(steps: list[StepRow], errors: ErrorCollector) -> None:
             if target == "next":
                 if table.next_of(step.id) is None:
                     bad(step, "outcomes", f"kết quả '{outcome}' trỏ tới bước kế tiếp nhưng đây là bước cuối",
-                        f"outcome '{outcome}' goes to the next step but this is the last row", "name a step id instead")
+                        f"outcome '{outcome}' goes to the next step but this is the last row", "name a step id instead",
+                        "ghi mã một bước thay cho next")
                     targets_ok = False
             elif target not in ids:
                 bad(step, "outcomes", f"kết quả '{outcome}' trỏ tới bước không tồn tại '{target}'",
-                    f"outcome '{outcome}' goes to unknown step '{target}'", "use 'next' or an id from the id column")
+                    f"outcome '{outcome}' goes to unknown step '{target}'", "use 'next' or an id from the id column",
+                    "dùng 'next' hoặc một mã trong cột id")
                 targets_ok = False
             elif target == step.id:
                 bad(step, "outcomes", "một kết quả trỏ về chính bước này", "an outcome loops to the step itself",
-                    "route the loop through another step (e.g. the citizen supplements)")
+                    "route the loop through another step (e.g. the citizen supplements)",
+                    "cho vòng lặp đi qua một bước khác (ví dụ công dân bổ sung hồ sơ)")
                 targets_ok = False
         if step.then and step.then not in ids:
-            bad(step, "then", f"bước không tồn tại '{step.then}'", f"unknown step '{step.then}'", "use an id from the id column")
+            bad(step, "then", f"bước không tồn tại '{step.then}'", f"unknown step '{step.then}'", "use an id from the id column",
+                "dùng một mã trong cột id")
             targets_ok = False
         elif step.then == step.id:
-            bad(step, "then", "bước trỏ về chính nó", "the step jumps to itself", "point to another step")
+            bad(step, "then", "bước trỏ về chính nó", "the step jumps to itself", "point to another step",
+                "trỏ tới một bước khác")
             targets_ok = False
     if not targets_ok:
         return
@@ -538,7 +558,8 @@ def _check_flow(steps: list[StepRow], errors: ErrorCollector) -> None:
     for step in steps:
         if step.id not in reached:
             bad(step, "id", "không có đường nào dẫn tới bước này", "no path from the first step reaches this step",
-                "the row before it ends or jumps elsewhere: add it to an 'outcomes' or 'then' of another step")
+                "the row before it ends or jumps elsewhere: add it to an 'outcomes' or 'then' of another step",
+                "dòng trước nó kết thúc hoặc chuyển đi nơi khác: thêm bước này vào 'outcomes' hoặc 'then' của bước khác")
     # every step must be able to finish the procedure (no endless loops)
     can_end = {s.id for s in steps if table.is_end(s)}
     changed = True
@@ -551,4 +572,5 @@ def _check_flow(steps: list[StepRow], errors: ErrorCollector) -> None:
     for step in steps:
         if step.id in reached and step.id not in can_end:
             bad(step, "then", "từ bước này không thể kết thúc thủ tục", "the procedure can never end from this step",
-                "give one of the steps on this loop an exit, or mark a step 'end: true'")
+                "give one of the steps on this loop an exit, or mark a step 'end: true'",
+                "cho một bước trong vòng lặp này lối ra, hoặc đánh dấu một bước 'end: true'")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from engine.errors import Problem
+from .problems import ModelProblem
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_ELEMENTS = 20_000
@@ -18,7 +18,7 @@ _DOCTYPE_IN_PROLOG = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-
 @dataclass
 class LoadedXml:
     root: etree._Element | None
-    problems: list[Problem]
+    problems: list[ModelProblem]
 
 
 def _parser() -> etree.XMLParser:
@@ -36,11 +36,12 @@ def _parser() -> etree.XMLParser:
 
 def load_xml(source: bytes, *, max_bytes: int = MAX_SOURCE_BYTES, max_elements: int = MAX_ELEMENTS) -> LoadedXml:
     if len(source) > max_bytes:
-        return LoadedXml(None, [Problem(
+        return LoadedXml(None, [ModelProblem(
             code="file_too_large",
             message_vi=f"Tệp quá lớn: {len(source)} byte, tối đa {max_bytes} byte.",
             message_en=f"The file is too large: {len(source)} bytes, the maximum is {max_bytes}.",
             hint="A procedure model is a few hundred KB at most; remove embedded images or split the process.",
+            hint_vi="Một mô hình quy trình chỉ vài trăm KB; bỏ hình ảnh nhúng hoặc chia nhỏ quy trình.",
         )])
     if not source.strip():
         return LoadedXml(None, [_not_xml("the file is empty", None)])
@@ -60,40 +61,44 @@ def load_xml(source: bytes, *, max_bytes: int = MAX_SOURCE_BYTES, max_elements: 
     count = 0
     for element in root.iter():
         if isinstance(element, etree._Entity):
-            return LoadedXml(None, [Problem(
+            return LoadedXml(None, [ModelProblem(
                 code="xml_doctype_forbidden",
                 message_vi="Tệp dùng tham chiếu thực thể (entity) không được phép.",
                 message_en="The file uses an entity reference, which models may not contain.",
                 hint="Write the text itself instead of &name; references.",
+                hint_vi="Viết thẳng nội dung thay cho các tham chiếu &tên;.",
                 line=element.sourceline,
             )])
         count += 1
         if count > max_elements:
-            return LoadedXml(None, [Problem(
+            return LoadedXml(None, [ModelProblem(
                 code="too_many_elements",
                 message_vi=f"Tệp có hơn {max_elements} phần tử XML.",
                 message_en=f"The file has more than {max_elements} XML elements.",
-                hint="A procedure has tens of steps; split a huge model into called processes.",
+                hint="A procedure has tens of steps; split a huge model into several procedures.",
+                hint_vi="Một thủ tục chỉ có vài chục bước; hãy chia mô hình quá lớn thành nhiều thủ tục.",
                 line=element.sourceline,
             )])
     return LoadedXml(root, [])
 
 
-def _doctype(line: int) -> Problem:
-    return Problem(
+def _doctype(line: int) -> ModelProblem:
+    return ModelProblem(
         code="xml_doctype_forbidden",
         message_vi="Tệp có khai báo DOCTYPE/thực thể (entity); mô hình không được phép chứa chúng.",
         message_en="The file has a DOCTYPE or entity declarations, which models may not contain.",
         hint="Remove the <!DOCTYPE ...> block; BPMN modelers never write one.",
+        hint_vi="Xóa khối <!DOCTYPE ...>; công cụ vẽ BPMN không bao giờ ghi khối này.",
         line=line,
     )
 
 
-def _not_xml(detail: str, line: int | None) -> Problem:
-    return Problem(
+def _not_xml(detail: str, line: int | None) -> ModelProblem:
+    return ModelProblem(
         code="xml_not_well_formed",
         message_vi=f"Tệp không phải XML hợp lệ: {detail}",
         message_en=f"The file is not well-formed XML: {detail}",
         hint="Export the model again from the modeler (File > Save/Export as BPMN XML).",
+        hint_vi="Xuất lại mô hình từ công cụ vẽ (File > Save/Export as BPMN XML).",
         line=line,
     )
