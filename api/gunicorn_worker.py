@@ -62,10 +62,19 @@ class IsoflowWorker(ThreadWorker):
             self.alive = False
         super().init_process()
 
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        if os.getppid() != self.ppid and self.poller is not None:  # None: not running yet
+            self.method_queue.defer(self._release_port)  # on the event loop, not inside the signal handler
+
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive and os.getppid() != self.ppid:
-            # The master is gone: free the port for its successor now, not after the
-            # graceful wait for requests in flight.
-            for listener in self.sockets:
-                listener.close()
+            self._release_port()
+
+    def _release_port(self) -> None:
+        """The master is gone: free the port for its successor now, not after the
+        graceful wait for the requests in flight."""
+        super().set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
