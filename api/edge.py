@@ -4,8 +4,9 @@
 - Query strings and form fields: NUL is refused (no database text column holds it) and
   the rest is normalised to NFC, so decomposed Vietnamese is stored like precomposed.
 - JSON bodies are checked once by a strict reader before webargs parses them: nesting
-  deeper than MAX_JSON_DEPTH, NaN/Infinity, integers beyond 64 bits and unpaired
-  surrogates are refused with the path of the offending value. (Python's reader accepts
+  deeper than MAX_JSON_DEPTH, NaN/Infinity, integers beyond 64 bits, unpaired
+  surrogates and NUL are refused with the path of the offending value, on every
+  endpoint (those that read no body included). (Python's reader accepts
   all four; each then failed deep in the stack as a 500, or was stored.)
 - `<int:...>` URL parts are bounded to the databases' integer ids.
 - Security headers (CSP, nosniff, frame denial, referrer policy) on every response.
@@ -142,6 +143,18 @@ def check_json_body(body: bytes) -> None:
     except ValueError:
         return  # not JSON at all: webargs answers 400 malformed_request as before
     _check_document(document)
+    _check_nul(document)
+
+
+def _check_nul(document: Any) -> None:
+    from api.schemas import NUL_MESSAGE, nul_paths  # the schemas' rule, here for bodies no schema reads
+
+    paths = nul_paths(document)
+    if paths:
+        raise InvalidInput("the JSON body holds NUL characters", "nội dung JSON chứa ký tự NUL", code="invalid_input",
+                           hint="remove the U+0000 characters",
+                           problems=[Problem("invalid", "Không được chứa ký tự NUL.", NUL_MESSAGE, field=path)
+                                     for path in paths])
 
 
 def _too_deep(path: str):

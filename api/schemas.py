@@ -18,7 +18,7 @@ DEFAULT_PAGE_SIZE = 50
 NUL_MESSAGE = "Must not contain NUL characters."
 
 
-def _nul_paths(value: Any, path: str = "") -> list[str]:
+def nul_paths(value: Any, path: str = "") -> list[str]:
     """Dotted paths of strings (keys included) holding U+0000, which no database text column accepts."""
     if isinstance(value, str):
         return [path or "_schema"] if "\x00" in value else []
@@ -28,10 +28,10 @@ def _nul_paths(value: Any, path: str = "") -> list[str]:
             child = f"{path}.{key}" if path else str(key)
             if isinstance(key, str) and "\x00" in key:
                 found.append(child.replace("\x00", "\\0"))
-            found.extend(_nul_paths(item, child))
+            found.extend(nul_paths(item, child))
         return found
     if isinstance(value, (list, tuple)):
-        return [p for i, item in enumerate(value) for p in _nul_paths(item, f"{path}.{i}" if path else str(i))]
+        return [p for i, item in enumerate(value) for p in nul_paths(item, f"{path}.{i}" if path else str(i))]
     return []
 
 
@@ -42,7 +42,7 @@ class Schema(marshmallow.Schema):
 
     @pre_load
     def _reject_nul_and_normalise(self, data, **kwargs):
-        paths = _nul_paths(data)
+        paths = nul_paths(data)
         if paths:
             raise ValidationError({path: [NUL_MESSAGE] for path in paths})
         return nfc_deep(data) if isinstance(data, (dict, list)) else data
