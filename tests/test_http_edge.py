@@ -240,3 +240,53 @@ def test_api_paging_and_ids_out_of_range_are_4xx(api, path):
     clerk = api.token_client("clerk")
     response = clerk.post(path) if path.endswith("/claim") else clerk.get(path)
     assert 400 <= response.status_code < 500 and response.mimetype == "application/problem+json", path
+
+
+def test_migration_back_fills_the_folded_name_and_indexes_it(db, clock, database_url):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from engine.adapters.db.migrate import alembic_config, upgrade
+    from engine.runtime import Runtime
+    from tests.support import SYSTEM, build_world
+
+    rt = Runtime(db, clock)
+    build_world(rt)
+    for name in ("Đặng Thị Ánh", unicodedata.normalize("NFD", "Ánh Dương"), "Lò Văn Pa"):
+        dossiers.receive(rt, SYSTEM, unit_code="TRIPHU", procedure_code="9.000001", applicant=Applicant(name))
+    db.dispose()
+    command.downgrade(alembic_config(database_url), "0004_event_head_trigger")
+    with db.engine.connect() as connection:
+        assert "applicant_name_folded" not in {c["name"] for c in inspect(connection).get_columns("dossiers")}
+    db.dispose()
+    upgrade(database_url)
+    with db.engine.connect() as connection:
+        folded = connection.execute(text("SELECT applicant_name_folded FROM dossiers ORDER BY id")).scalars().all()
+        indexes = {ix["name"] for ix in inspect(connection).get_indexes("dossiers")}
+    assert folded == ["dang thi anh", "anh duong", "lo van pa"]
+    expected = "ix_dossiers_applicant_name_folded_trgm" if db.engine.dialect.name == "postgresql" else \
+        "ix_dossiers_applicant_name_folded"
+    assert expected in indexes
+    [row], _ = views.search_dossiers(rt, SYSTEM_CHAIR(rt), views.DossierFilter(applicant="ánh dương"))
+    assert unicodedata.normalize("NFC", row.applicant_name) == "Ánh Dương"
+
+
+def SYSTEM_CHAIR(rt):
+    from sqlalchemy import select as sql_select
+
+    from engine.adapters.db.models import User
+    from engine.audit import Actor
+
+    with rt.db.session_factory() as session:
+        return Actor(session.scalar(sql_select(User.id).where(User.username == "chair")), "chair")
+
+
+@pytest.mark.postgres
+def test_postgresql_answers_the_substring_search_from_the_trigram_index(db):
+    from sqlalchemy import text
+
+    with db.engine.connect() as connection:
+        connection.execute(text("SET enable_seqscan = off"))  # the table is tiny: make the planner show its index
+        plan = "\n".join(connection.execute(text(
+            "EXPLAIN SELECT id FROM dossiers WHERE applicant_name_folded LIKE '%anh duong%'")).scalars())
+    assert "ix_dossiers_applicant_name_folded_trgm" in plan, plan

@@ -30,9 +30,8 @@ BTREE_INDEX = 'ix_dossiers_applicant_name_folded'
 
 def upgrade() -> None:
     bind = op.get_bind()
-    with op.batch_alter_table('dossiers') as batch:
-        batch.add_column(sa.Column('applicant_name_folded', sa.String(length=FOLDED_LENGTH), nullable=False,
-                                   server_default=''))
+    op.add_column('dossiers', sa.Column('applicant_name_folded', sa.String(length=FOLDED_LENGTH), nullable=False,
+                                        server_default=''))
     dossiers = sa.table('dossiers', sa.column('id', sa.Integer), sa.column('applicant_name', sa.String),
                         sa.column('applicant_name_folded', sa.String))
     last_id = 0
@@ -70,7 +69,9 @@ def downgrade() -> None:
     if bind.dialect.name == 'postgresql':
         op.execute(f'DROP INDEX IF EXISTS {TRGM_INDEX}')
         op.execute(f'DROP INDEX IF EXISTS {BTREE_INDEX}')
+        op.drop_column('dossiers', 'applicant_name_folded')
     else:
         op.drop_index(BTREE_INDEX, 'dossiers')
-    with op.batch_alter_table('dossiers') as batch:
-        batch.drop_column('applicant_name_folded')
+        # SQLite >= 3.35 drops a column in place; a batch copy of the table would trip
+        # the foreign keys of the rows that point at dossiers
+        op.execute('ALTER TABLE dossiers DROP COLUMN applicant_name_folded')
