@@ -290,3 +290,34 @@ def test_postgresql_answers_the_substring_search_from_the_trigram_index(db):
         plan = "\n".join(connection.execute(text(
             "EXPLAIN SELECT id FROM dossiers WHERE applicant_name_folded LIKE '%anh duong%'")).scalars())
     assert "ix_dossiers_applicant_name_folded_trgm" in plan, plan
+
+
+def test_every_web_form_refuses_nul_and_ids_beyond_any_column(web):
+    import re as regex
+
+    from engine.adapters.db.models import Base
+
+    receipt = web.receive("Hà Văn Hùng")
+
+    def counts():
+        with web.rt.db.engine.connect() as connection:
+            return {t.name: connection.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+    browser = web.browser("chair")
+    before = counts()
+    posts = [rule for rule in web.app.url_map.iter_rules() if "POST" in rule.methods and rule.endpoint.startswith("web.")]
+    assert len(posts) >= 10
+    for rule in posts:
+        path = regex.sub(r"<any\(([^,)]+)[^>]*>", lambda m: m.group(1).strip("'\" "), rule.rule)
+        path = regex.sub(r"<int[^>]*>", "1", path)
+        path = regex.sub(r"<[^>]+>", receipt.code, path)
+        response = browser.post(path, {"reason": "a\x00b", "applicant_name": "\x00", "user_id": "1", "lang": "vi",
+                                       "username": "chair", "password": PASSWORD})
+        assert response.status_code == 422, (rule.rule, path, response.status_code)
+    assert counts() == before
+    # numbers beyond any column in a form or a filter: a message or an ignored filter, never a 500
+    [task] = views.inbox(web.rt, web.world.actor("clerk"))[:1]
+    response = browser.post(f"/tasks/{task.id}/reassign", {"user_id": "99999999999999999999", "reason": "x"})
+    assert response.status_code == 302
+    assert browser.get("/search?status=99999999999999999999").status_code == 200
+    assert counts() == before
