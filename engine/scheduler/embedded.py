@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -126,7 +127,7 @@ def exit_with_parent(parent_pid: int, on_parent_exit: Callable[[], None]) -> thr
 
     def watch() -> None:
         while os.getppid() == parent_pid:
-            threading.Event().wait(PARENT_POLL_SECONDS)
+            time.sleep(PARENT_POLL_SECONDS)
         log.warning("parent process %s is gone; stopping", parent_pid)
         on_parent_exit()
 
