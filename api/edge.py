@@ -100,8 +100,7 @@ def _check_fields(location: str, fields: ImmutableMultiDict) -> None:
 def _nfc_multidict(fields: ImmutableMultiDict) -> ImmutableMultiDict:
     if all(value.isascii() and name.isascii() for name, value in fields.items(multi=True)):
         return fields
-    normalised = ImmutableMultiDict([(nfc(name), nfc(value)) for name, value in fields.items(multi=True)])
-    return normalised
+    return ImmutableMultiDict([(nfc(name), nfc(value)) for name, value in fields.items(multi=True)])
 
 
 class _Unacceptable(ValueError):
