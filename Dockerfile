@@ -40,4 +40,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # Bring the schema up to date (ISOFLOW_DATABASE_URL), then serve. The scheduler runs
 # as its own container with the same image: CMD ["isoflow", "scheduler"].
-CMD ["sh", "-c", "isoflow db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - --error-logfile - api.wsgi:app"]
+CMD ["sh", "-c", "isoflow db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --worker-class api.gunicorn_worker.IsoflowWorker --limit-request-line 8190 --access-logfile - --error-logfile - api.wsgi:app"]

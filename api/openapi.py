@@ -4,8 +4,9 @@ error response documented as problem+json."""
 from __future__ import annotations
 
 import http
+from pathlib import Path
 
-from flask import Blueprint, Flask, send_from_directory
+from flask import Blueprint, Flask, render_template_string, send_from_directory, url_for
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 from swagger_ui_bundle import swagger_ui_path
@@ -15,6 +16,15 @@ from api.schemas import ProblemSchema
 
 API_PREFIX = "/api"
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429)
+OWN_ASSETS = Path(__file__).parent / "docs_assets"
+SWAGGER_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<link href="{{ assets }}swagger-ui.css" rel="stylesheet"></head>
+<body><div id="swagger-ui-container" data-spec-url="{{ spec_url }}"></div>
+<script src="{{ assets }}swagger-ui-bundle.js"></script>
+<script src="{{ assets }}isoflow/swagger-init.js"></script>
+</body></html>
+"""
 
 
 class IsoflowApi(Api):
@@ -22,6 +32,12 @@ class IsoflowApi(Api):
 
     def handle_http_exception(self, error):  # problem+json instead of smorest's own payload
         return errors.from_http_exception(error)
+
+    def _openapi_swagger_ui(self):
+        """Swagger UI without flask-smorest's inline script (the CSP forbids inline scripts)."""
+        spec_url = url_for(f"{self._make_doc_blueprint_name()}.openapi_json")
+        return render_template_string(SWAGGER_PAGE, title=self.spec.title, spec_url=spec_url,
+                                      assets=self._swagger_ui_url)
 
     def _register_responses(self):
         for status in http.HTTPStatus:
@@ -61,6 +77,10 @@ def build_api(app: Flask) -> IsoflowApi:
     @assets.get(f"{API_PREFIX}/docs-assets/<path:filename>")
     def docs_asset(filename: str):
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+    @assets.get(f"{API_PREFIX}/docs-assets/isoflow/<path:filename>")
+    def own_docs_asset(filename: str):
+        return send_from_directory(OWN_ASSETS, filename, max_age=3600)
 
     app.register_blueprint(assets)
     return IsoflowApi(app)

@@ -8,7 +8,8 @@ import marshmallow
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from engine.domain.calendar import VN_TZ
-from engine.views.paging import MAX_PAGE
+from engine.domain.text import nfc_deep
+from engine.views.paging import MAX_OFFSET, MAX_PAGE
 
 MAX_PAGE_SIZE = MAX_PAGE  # the services' cap, so the schema and the engine agree
 DEFAULT_PAGE_SIZE = 50
@@ -17,7 +18,7 @@ DEFAULT_PAGE_SIZE = 50
 NUL_MESSAGE = "Must not contain NUL characters."
 
 
-def _nul_paths(value: Any, path: str = "") -> list[str]:
+def nul_paths(value: Any, path: str = "") -> list[str]:
     """Dotted paths of strings (keys included) holding U+0000, which no database text column accepts."""
     if isinstance(value, str):
         return [path or "_schema"] if "\x00" in value else []
@@ -27,23 +28,24 @@ def _nul_paths(value: Any, path: str = "") -> list[str]:
             child = f"{path}.{key}" if path else str(key)
             if isinstance(key, str) and "\x00" in key:
                 found.append(child.replace("\x00", "\\0"))
-            found.extend(_nul_paths(item, child))
+            found.extend(nul_paths(item, child))
         return found
     if isinstance(value, (list, tuple)):
-        return [p for i, item in enumerate(value) for p in _nul_paths(item, f"{path}.{i}" if path else str(i))]
+        return [p for i, item in enumerate(value) for p in nul_paths(item, f"{path}.{i}" if path else str(i))]
     return []
 
 
 class Schema(marshmallow.Schema):
     """Base of every isoflow schema: unknown fields are an error (marshmallow's default),
-    and no string anywhere in the input may contain NUL."""
+    no string anywhere in the input may contain NUL, and every string is read in NFC
+    (query strings and forms are normalised earlier, by `api.edge`)."""
 
     @pre_load
-    def _reject_nul(self, data, **kwargs):
-        paths = _nul_paths(data)
+    def _reject_nul_and_normalise(self, data, **kwargs):
+        paths = nul_paths(data)
         if paths:
             raise ValidationError({path: [NUL_MESSAGE] for path in paths})
-        return data
+        return nfc_deep(data) if isinstance(data, (dict, list)) else data
 
 
 class ProblemItemSchema(Schema):
@@ -101,7 +103,7 @@ def Day(**kwargs) -> fields.Date:
 class PageArgs(Schema):
     limit = fields.Integer(load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE),
                            metadata={"description": f"page size, at most {MAX_PAGE_SIZE}"})
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
 
 
 class PageMeta(Schema):

@@ -18,6 +18,8 @@ import click
 from cli._runtime import settings_with
 from engine.config import Settings
 
+SERVER_PID_ENV = "ISOFLOW_SERVER_PID"  # the scheduler process exits when this process is gone
+
 
 def _start_scheduler(settings: Settings) -> Callable[[], None] | None:
     try:
@@ -33,13 +35,18 @@ def _start_scheduler(settings: Settings) -> Callable[[], None] | None:
 
 
 def _scheduler_process_main(settings: Settings) -> None:
-    """Entry of the spawned scheduler process: sweep until SIGTERM."""
+    """Entry of the spawned scheduler process: sweep until SIGTERM, or until the server
+    that spawned it is gone (even killed with -9: no orphan scheduler survives it)."""
     import signal
     import threading
+
+    from engine.scheduler.embedded import exit_with_parent
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
+    parent = int(os.environ.get(SERVER_PID_ENV) or os.getppid())
+    exit_with_parent(parent, done.set)
     stop = _start_scheduler(settings)
     if stop is None:
         return
@@ -57,7 +64,7 @@ def _spawn_scheduler(settings: Settings) -> Callable[[], None] | None:
         click.echo("isoflow serve: the scheduler is not available in this build; running without it", err=True)
         return None
     env = {**os.environ, "ISOFLOW_DATABASE_URL": settings.database_url, "ISOFLOW_BPMN_DIR": str(settings.bpmn_dir),
-           "ISOFLOW_TRUSTED_SCRIPTS": "1" if settings.trusted_scripts else ""}
+           "ISOFLOW_TRUSTED_SCRIPTS": "1" if settings.trusted_scripts else "", SERVER_PID_ENV: str(os.getpid())}
     process = subprocess.Popen([sys.executable, "-m", "cli.serve"], env=env)
     click.echo(f"isoflow serve: scheduler process {process.pid} started", err=True)
 
@@ -72,14 +79,20 @@ def _spawn_scheduler(settings: Settings) -> Callable[[], None] | None:
     return stop
 
 
-def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = True, workers: int | None = None) -> None:
-    """Serve until interrupted. Blocks."""
+def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = True, workers: int | None = None,
+               secure_cookies: bool | None = None) -> None:
+    """Serve until interrupted. Blocks. `secure_cookies` None: from $ISOFLOW_SECURE_COOKIES."""
     if not settings.secret_key and not os.environ.get("ISOFLOW_SECRET_KEY"):
         # one key shared by every worker of this server; sessions end when it restarts
         os.environ["ISOFLOW_SECRET_KEY"] = secrets.token_hex(32)
         click.echo("isoflow serve: ISOFLOW_SECRET_KEY is not set; using a random key for this run", err=True)
+    from api.extension import SECURE_COOKIES_ENV, secure_cookies_from_env
+
+    if secure_cookies is not None:  # the workers and their app read it from the environment too
+        os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else "0"
     config = {"DATABASE_URL": settings.database_url,
-              "SECRET_KEY": settings.secret_key or os.environ["ISOFLOW_SECRET_KEY"]}
+              "SECRET_KEY": settings.secret_key or os.environ["ISOFLOW_SECRET_KEY"],
+              "SESSION_COOKIE_SECURE": secure_cookies_from_env()}
     workers = workers or int(os.environ.get("ISOFLOW_WORKERS", "2"))
     try:
         from gunicorn.app.base import BaseApplication
@@ -93,7 +106,11 @@ def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = Tr
         def load_config(self):
             self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
+            # gthread, answering gunicorn's own refusals as problem+json and following the master
+            self.cfg.set("worker_class", "api.gunicorn_worker.IsoflowWorker")
+            # gunicorn's largest request line, so URLs up to the app's limit (api.edge) reach
+            # the app; longer ones are refused by gunicorn, as problem+json too
+            self.cfg.set("limit_request_line", 8190)
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 60)
             self.cfg.set("accesslog", os.environ.get("ISOFLOW_ACCESS_LOG") or None)
@@ -142,9 +159,13 @@ def _serve_werkzeug(config, settings, host, port, scheduler) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), help="gunicorn worker processes (default $ISOFLOW_WORKERS or 2)")
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")
 @click.option("--no-scheduler", is_flag=True, help="do not run deadline reminders/escalation in this process")
-def command(host: str, port: int, workers: int | None, database_url: str | None, no_scheduler: bool) -> None:
+@click.option("--secure-cookies/--insecure-cookies", default=None,
+              help="send the session cookie over HTTPS only (use behind HTTPS; default $ISOFLOW_SECURE_COOKIES, else off)")
+def command(host: str, port: int, workers: int | None, database_url: str | None, no_scheduler: bool,
+            secure_cookies: bool | None) -> None:
     """Serve the HTTP API (gunicorn) with the scheduler embedded."""
-    run_server(settings_with(database_url), host, port, scheduler=not no_scheduler, workers=workers)
+    run_server(settings_with(database_url), host, port, scheduler=not no_scheduler, workers=workers,
+               secure_cookies=secure_cookies)
 
 
 if __name__ == "__main__":  # the scheduler process of a gunicorn server (see _spawn_scheduler)

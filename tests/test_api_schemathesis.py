@@ -2,9 +2,9 @@
 and checks every answer: no 5xx, a documented status and content type, and a body
 that matches its documented schema (problem+json for every error).
 
-Requests go through the WSGI app (no network) as an authenticated chair with a bearer
-token, on a seeded world with one dossier; examples per operation are bounded so the
-suite stays fast on two cores.
+Requests go over real HTTP to a live server the test starts on 127.0.0.1 (Werkzeug,
+threaded), as an authenticated chair with a bearer token, on a seeded world with one
+dossier; examples per operation are bounded so the suite stays fast on two cores.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from tests.api_support import PASSWORD, set_passwords
+from tests.live_server import werkzeug_server
 from tests.support import SYSTEM, build_world
 
 MAX_EXAMPLES = int(os.environ.get("ISOFLOW_SCHEMATHESIS_EXAMPLES", "12"))  # raise it for a deeper local run
@@ -33,10 +34,17 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 # The schema is read from an app built at import (schemathesis parametrizes at collection);
-# each test then points the app at its own freshly migrated, seeded database.
+# each test then points the app at its own freshly migrated, seeded database, and the
+# live server (one per module) serves that app.
 APP = create_app({"TESTING": True, "SECRET_KEY": "schemathesis", "PUBLIC_LOOKUP_LIMITS": "1000/minute"},
                  runtime=Runtime(Database("sqlite://")))
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)
+schema = schemathesis.openapi.from_dict(APP.test_client().get("/api/openapi.json").json)
+
+
+@pytest.fixture(scope="module")
+def live_url():
+    with werkzeug_server(APP) as base:
+        yield base
 
 
 @pytest.fixture
@@ -60,6 +68,6 @@ def api_app(db, clock):
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.filter_too_much, HealthCheck.data_too_large])
-def test_api_conforms_to_its_schema(case, api_app):
-    case.call_and_validate(headers={"Authorization": f"Bearer {api_app.config['SCHEMATHESIS_TOKEN']}"},
-                           checks=CHECKS)
+def test_api_conforms_to_its_schema(case, api_app, live_url):
+    case.call_and_validate(base_url=live_url, checks=CHECKS, timeout=30,
+                           headers={"Authorization": f"Bearer {api_app.config['SCHEMATHESIS_TOKEN']}"})

@@ -156,3 +156,4 @@ def revoke_token(token_id: int):
 
 def setup(extension) -> None:
     extension.exempt_from_csrf(issue_token)
+    extension.allow_anonymous(login)

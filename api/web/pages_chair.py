@@ -37,6 +37,9 @@ def dashboard():
                   holders=holders)
 
 
+MAX_ID = 2**31 - 1
+
+
 @bp.post("/tasks/<int:task_id>/reassign")
 def reassign(task_id: int):
     back = request.form.get("back") or url_for("web.dashboard")
@@ -44,6 +47,8 @@ def reassign(task_id: int):
         back = url_for("web.dashboard")
     try:
         user_id = int(request.form.get("user_id", ""))
+        if not 1 <= user_id <= MAX_ID:  # no user has such an id (and no database column holds it)
+            raise ValueError(user_id)
     except ValueError:
         flash(_("Hãy chọn người nhận công việc."), "error")
         return redirect(back)

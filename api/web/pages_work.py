@@ -188,7 +188,7 @@ def search():
     status_text = args.get("status", "").strip()
     filters = views.DossierFilter(
         code=args.get("code", "").strip() or None, applicant=args.get("applicant", "").strip() or None,
-        status_code=int(status_text) if status_text.isdigit() else None,
+        status_code=int(status_text) if status_text.isdigit() and len(status_text) <= 2 else None,  # codes 1-10
         procedure_code=args.get("procedure", "").strip() or None,
         received_from=day("from"), received_to=day("to"), overdue_only=bool(args.get("overdue")),
         sort="-received_at" if args.get("sort") == "recent" else "due_at",

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -93,3 +97,40 @@ def run_forever(rt, *, interval: float | None = None, channel_settings: ChannelS
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_POLL_SECONDS = 1.0
+
+
+def set_parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send `signum` to this process when its parent dies (prctl
+    PR_SET_PDEATHSIG); False elsewhere or when refused. A process orphaned by a
+    kill -9 of its parent would otherwise run on, holding ports and sweeping alone."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def exit_with_parent(parent_pid: int, on_parent_exit: Callable[[], None]) -> threading.Thread:
+    """Call `on_parent_exit` once the process `parent_pid` is gone: SIGTERM through
+    PR_SET_PDEATHSIG on Linux (the caller's SIGTERM handler runs), and a watchdog
+    thread polling the parent pid as the fallback (other systems, or a parent that
+    died before the prctl call took effect)."""
+    set_parent_death_signal(signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        log.warning("parent process %s is gone; stopping", parent_pid)
+        on_parent_exit()
+
+    watchdog = threading.Thread(target=watch, name="isoflow-parent-watchdog", daemon=True)
+    watchdog.start()
+    return watchdog

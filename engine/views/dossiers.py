@@ -16,6 +16,7 @@ from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
+from engine.domain.text import fold
 from engine.domain.vocabulary import status_label
 from engine.views.paging import check_page
 from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require, require_anywhere
@@ -321,7 +322,8 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         if f.code:
             query = query.where(Dossier.code.ilike(f"%{_escape_like(f.code)}%", escape="\\"))
         if f.applicant:
-            query = query.where(Dossier.applicant_name.ilike(f"%{_escape_like(f.applicant)}%", escape="\\"))
+            # accent- and case-insensitive on every database, on the indexed folded key
+            query = query.where(Dossier.applicant_name_folded.like(f"%{_escape_like(fold(f.applicant))}%", escape="\\"))
         if f.status_code is not None:
             query = query.where(Dossier.status_code == f.status_code)
         if f.procedure_code:

@@ -22,9 +22,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from engine.adapters.db.types import JsonDocument, UTCDateTime
+from engine.domain.text import fold
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -181,6 +182,17 @@ class ProcedureVersion(Base):
 # --- dossiers, their steps and their workflow state --------------------------------
 
 
+FOLDED_NAME_LENGTH = 400  # folding may lengthen a name a little (casefold("ß") == "ss")
+
+
+def folded_name(name: str | None) -> str:
+    return fold(name or "")[:FOLDED_NAME_LENGTH]
+
+
+def _folded_applicant_name(context) -> str:
+    return folded_name(context.get_current_parameters().get("applicant_name"))
+
+
 class Dossier(Base):
     __tablename__ = "dossiers"
     __table_args__ = (
@@ -193,6 +205,10 @@ class Dossier(Base):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_versions.id"), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200))
+    # fold(applicant_name): the accent- and case-free key the dossier search matches
+    # (indexed by migration 0005); kept in step by `_fold_applicant_name` and, for
+    # Core inserts that omit it, by the column default.
+    applicant_name_folded: Mapped[str] = mapped_column(String(FOLDED_NAME_LENGTH), default=_folded_applicant_name)
     applicant_id_number: Mapped[str] = mapped_column(String(32), default="")
     applicant_address: Mapped[str] = mapped_column(String(300), default="")
     applicant_phone: Mapped[str] = mapped_column(String(32), default="")
@@ -227,6 +243,11 @@ class Dossier(Base):
         back_populates="dossier", order_by="DossierPause.started_at"
     )
     tasks: Mapped[list[Task]] = relationship(back_populates="dossier", order_by="Task.id")
+
+    @validates("applicant_name")
+    def _fold_applicant_name(self, key: str, name: str) -> str:
+        self.applicant_name_folded = folded_name(name)
+        return name
 
 
 class DossierPause(Base):
