@@ -102,7 +102,8 @@ ACTIONS: dict[str, tuple[set[str], bool | str, Call]] = {
         "password": "mat-khau-dai", "home_unit_code": u})),
     "procedure.author": ({"consultant"}, False, lambda api, c, u: c.post("/api/procedures/validate", json={
         "filename": "x.bpmn", "source": "<x/>", "forms": {}})),
-    "procedure.approve": ({"chair", "admin"}, False, lambda api, c, u: _approve(api, c, u)),
+    # province-wide drafts: only the province (a chair approves their commune's local versions only)
+    "procedure.approve": ({"admin"}, False, lambda api, c, u: _approve(api, c, u)),
     "calendar.manage": ({"admin"}, False, lambda api, c, u: c.post("/api/calendar/overrides", json={
         "kind": "day_off", "day": "2026-03-13", "reason": "Quyết định nghỉ bù"})),
 }

@@ -476,7 +476,13 @@ def test_library_draft_approve_publish_retire(web):
     assert f"/library/versions/{version_id}/approve" not in page  # the consultant cannot approve
     response = consultant.post(f"/library/versions/{version_id}/approve")
     assert "không được phép" in " ".join(flashes(consultant.get("/library")))
-    chair = web.browser("chair")
+    # a province-wide version is the province's: a commune chair gets no buttons, and a
+    # forged request is refused
+    commune_chair = web.browser("chair")
+    assert f"/library/versions/{version_id}/approve" not in text(commune_chair.get("/library"))
+    commune_chair.post(f"/library/versions/{version_id}/approve")
+    assert "cấp tỉnh" in " ".join(flashes(commune_chair.get("/library")))
+    chair = web.browser("admin")
     page = text(chair.get("/library"))
     assert f"/library/versions/{version_id}/approve" in page and "Tải lên mô hình BPMN" not in page
     assert chair.post(f"/library/versions/{version_id}/approve").status_code == 302

@@ -33,7 +33,7 @@ def library():
     names = worklist.user_names(rt(), {v.created_by_id for e in entries for v in e.versions}
                                 | {v.approved_by_id for e in entries for v in e.versions})
     return render("library/list.html", entries=entries, total=total, names=names,
-                  rights=worklist.library_rights(rt(), who),
+                  rights=worklist.library_rights(rt(), who), control=procedures.control_of(rt(), who),
                   today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
 
 
@@ -142,7 +142,10 @@ def version_action(version_id: int, action: str):
                                                      "Enter the effective date.", field="effective_from")]) from None
             info = procedures.publish_version(rt(), who, version_id, day)
             message = _("Đã ban hành %(code)s phiên bản %(no)s, hiệu lực từ %(day)s.", code=info.procedure_code,
-                        no=info.version_no, day=day.strftime("%d/%m/%Y"))
+                        no=info.version_no, day=info.effective_from.strftime("%d/%m/%Y"))
+            if info.legal_effective_from != info.effective_from:
+                message += " " + _("Ngày hiệu lực theo văn bản (%(legal)s) đã qua: hồ sơ tiếp nhận từ hôm nay mới "
+                                   "áp dụng phiên bản này.", legal=day.strftime("%d/%m/%Y"))
         else:
             info = procedures.retire_version(rt(), who, version_id)
             message = _("Đã bãi bỏ %(code)s phiên bản %(no)s.", code=info.procedure_code, no=info.version_no)
