@@ -74,7 +74,7 @@ def uploaded_forms() -> tuple[dict, list[Problem]]:
         try:
             forms[stem] = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problems.append(Problem("form_not_json", f"Tệp biểu mẫu '{name}' không phải JSON hợp lệ: {exc}",
+            problems.append(Problem("form_not_json", f"Tệp biểu mẫu '{name}' không phải JSON hợp lệ.",
                                     f"Form file '{name}' is not valid JSON: {exc}", field="forms"))
     return forms, problems
 

@@ -21,7 +21,7 @@ from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import OrgUnit, Procedure, ProcedureVersion
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
-from engine.permissions import Principal, load_principal, not_found
+from engine.permissions import Principal, action_vi, load_principal, not_found
 from engine.services.calendars import calendar_for
 from engine.services.workflow import dossier_limit
 from engine.procedure import compile_model
@@ -207,8 +207,8 @@ def authorize(uow, action: str, scope: OrgUnit | None = None) -> None:
             raise PermissionDenied(
                 f"a province-wide procedure version is controlled by the province: your roles do not allow "
                 f"'{action}' at the province",
-                "phiên bản thủ tục áp dụng toàn tỉnh do cấp tỉnh quản lý: vai trò của bạn không được phép "
-                "thực hiện thao tác này ở cấp tỉnh",
+                f"phiên bản thủ tục áp dụng toàn tỉnh do cấp tỉnh quản lý: vai trò của bạn không được phép "
+                f"{action_vi(action)} ở cấp tỉnh",
                 code="permission_denied",
                 hint="a commune changes its own procedures through a local version (scope_unit_code)")
     elif not principal.can(action, scope.id):
