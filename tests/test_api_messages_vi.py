@@ -120,3 +120,13 @@ def test_error_paths_answer_in_vietnamese(api):
         admin.post("/api/org-units", json={"code": "bad code!", "name": "x", "parent_code": "TQ"}),
     ):
         assert_vietnamese(assert_problem(response, 422))
+
+
+def test_not_found_names_the_object_in_vietnamese():
+    from engine.permissions import NOUNS_VI, not_found
+
+    assert not_found("dossier TRIPHU-260303-0001").message_vi == "không tìm thấy hồ sơ TRIPHU-260303-0001"
+    assert not_found("org unit X1").message_vi == "không tìm thấy đơn vị X1"
+    assert not_found("user 7", "người dùng số 7").message_vi == "không tìm thấy người dùng số 7"
+    assert not_found("gizmo 3").message_vi == "không tìm thấy đối tượng yêu cầu"  # never the English noun
+    assert all(not english_in(not_found(noun).message_vi) for noun in NOUNS_VI)
