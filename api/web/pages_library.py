@@ -15,7 +15,7 @@ from engine.domain.calendar import VN_TZ
 from engine.errors import InvalidInput, IsoflowError, NotFound, Problem
 from engine.procedure.forms import FORM_ID_PATTERN, MAX_FORM_BYTES
 from engine.services import library as library_service
-from engine.services import procedures
+from engine.services import people, procedures
 from engine.views import worklist
 
 MAX_FORM_FILES = 50
@@ -90,6 +90,7 @@ def upload():
     model_problems: list[Problem] = []
     filename = ""
     change_note = request.form.get("change_note", "").strip()
+    scope_unit_code = request.form.get("scope_unit_code", "").strip()[:32]
     if request.method == "POST":
         model = request.files.get("model")
         forms, problems = uploaded_forms()
@@ -102,13 +103,13 @@ def upload():
             source = model.read()
             try:
                 info = procedures.submit_version(rt(), who, source, filename, forms={**library_forms(), **forms},
-                                                 change_note=change_note[:1000])
+                                                 change_note=change_note[:1000], scope_unit_code=scope_unit_code or None)
             except IsoflowError as error:
                 if isinstance(error, InvalidInput) and error.code == "model_invalid":
                     model_problems = error.problems  # listed in the report table, not flashed one by one
                     flash(message_of(error), "error")
                 else:
-                    errors = report(error, {"model", "forms"})
+                    errors = report(error, {"model", "forms", "scope_unit_code"})
             else:
                 if info.created:
                     flash(_("Đã lưu bản nháp %(code)s phiên bản %(no)s; chờ phê duyệt.", code=info.procedure_code,
@@ -120,8 +121,9 @@ def upload():
         status = 422
     else:
         status = 200
+    communes = [u for u in people.list_units(rt(), who) if u.kind == "commune"]
     return render("library/upload.html", status, errors=errors, model_problems=model_problems, filename=filename,
-                  change_note=change_note)
+                  change_note=change_note, communes=communes, scope_unit_code=scope_unit_code)
 
 
 @bp.post("/library/versions/<int:version_id>/<any(approve, publish, retire):action>")
