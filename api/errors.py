@@ -14,6 +14,7 @@ from flask import Flask, Response, json, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from api import validation_messages
 from engine.errors import (
     Conflict,
     InvalidInput,
@@ -109,43 +110,12 @@ def validation_problems(messages: Any, prefix: str = "") -> list[Problem]:
     return problems
 
 
-# The few marshmallow messages users meet, in Vietnamese; others keep the English text.
-_VI = {
-    "Missing data for required field.": "Thiếu dữ liệu cho trường bắt buộc.",
-    "Unknown field.": "Trường không được hỗ trợ.",
-    "Not a valid integer.": "Không phải là số nguyên hợp lệ.",
-    "Not a valid string.": "Không phải là chuỗi ký tự hợp lệ.",
-    "Not a valid date.": "Không phải là ngày hợp lệ (YYYY-MM-DD).",
-    "Not a valid datetime.": "Không phải là thời điểm hợp lệ (ISO 8601).",
-    "Not a valid boolean.": "Không phải là giá trị đúng/sai hợp lệ.",
-    "Field may not be null.": "Trường này không được để trống.",
-    "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
-    "Not a valid number.": "Không phải là số hợp lệ.",
-    "Shorter than minimum length 1.": "Không được để trống.",
-    "Invalid JSON body.": "Nội dung JSON không hợp lệ.",
-}
-
-
 def _vi(message: str) -> str:
-    if message in _VI:
-        return _VI[message]
-    if message.startswith("Must be one of:"):
-        return "Phải là một trong: " + message.removeprefix("Must be one of:").strip()
-    if message.startswith("Must be greater than or equal to") or message.startswith("Must be less than or equal to"):
-        return "Giá trị nằm ngoài khoảng cho phép: " + message
-    if message.startswith("Longer than maximum length"):
-        return "Dài quá mức cho phép: " + message
-    return message
+    return validation_messages.vietnamese(message)
 
 
 def _hint(message: str) -> str:
-    if message == "Not a valid date.":
-        return "write dates as YYYY-MM-DD"
-    if message == "Not a valid datetime.":
-        return "write instants as ISO 8601, e.g. 2026-03-03T10:00:00+07:00"
-    if message == "Unknown field.":
-        return "remove the field; see /api/docs for the accepted fields"
-    return ""
+    return validation_messages.hint(message)
 
 
 def wants_problem_json() -> bool:

@@ -82,7 +82,8 @@ def seed(rt: Runtime, bpmn_dir: Path, *, now: datetime, rng_seed: int = 2026) ->
             actors[username] = Actor(uid, username)
         published = 0
         for path in sorted(bpmn_dir.glob("*.bpmn")):
-            publish_file(rt, actors["consultant"], path, effective_from=date(2025, 7, 1), approver=actors["chair"])
+            # Province-wide models: the province approves them, effective from the seeding day.
+            publish_file(rt, actors["consultant"], path, approver=actors["province"])
             published += 1
         count = _sample_dossiers(rt, clock, actors, now, random.Random(rng_seed))
     finally:

@@ -40,9 +40,35 @@ POLICY: dict[str, frozenset[str]] = {
     "audit.view": LEADERS | {"province_admin"},
     "procedure.view": COMMUNE_STAFF | {"iso_consultant", "province_admin"},
     "procedure.author": frozenset({"iso_consultant"}),
+    # Held at the province for a province-wide version; a chair's counts only for the
+    # local versions of their own commune (engine.services.procedures.authorize).
     "procedure.approve": frozenset({"chair", "province_admin"}),
     "calendar.manage": frozenset({"province_admin"}),
     "users.manage": frozenset({"province_admin", "chair"}),
+    # Reading the people of a unit (users, their role assignments, their open steps):
+    # its staff and the province administration, not the ISO consultant.
+    "users.view": COMMUNE_STAFF | {"province_admin"},
+}
+# The actions in the words users read in refusals (English: the action code itself).
+ACTION_VI: dict[str, str] = {
+    "dossier.view": "xem hồ sơ",
+    "dossier.receive": "tiếp nhận hồ sơ",
+    "dossier.supplement": "yêu cầu bổ sung hồ sơ",
+    "dossier.withdraw": "rút hồ sơ",
+    "dossier.return_result": "trả kết quả",
+    "dossier.refuse": "từ chối hồ sơ",
+    "dossier.stop": "dừng xử lý hồ sơ",
+    "dossier.apology": "lập thư xin lỗi",
+    "task.view_queue": "xem danh sách công việc",
+    "task.reassign": "giao lại công việc",
+    "stats.view": "xem thống kê",
+    "audit.view": "xem nhật ký",
+    "procedure.view": "xem thư viện thủ tục",
+    "procedure.author": "soạn thảo quy trình",
+    "procedure.approve": "phê duyệt, ban hành hoặc bãi bỏ quy trình",
+    "calendar.manage": "điều chỉnh lịch làm việc",
+    "users.manage": "quản lý người dùng",
+    "users.view": "xem người dùng",
 }
 # Performing a step is granted by holding the step's own role (see `may_perform_step`).
 
@@ -118,7 +144,7 @@ def require(principal: Principal, action: str, org_unit_id: int, *, what: str = 
     if not principal.can(action, org_unit_id):
         raise PermissionDenied(
             f"your roles do not allow '{action}' here",
-            f"vai trò của bạn không được phép thực hiện '{action}' tại đơn vị này",
+            f"vai trò của bạn không được phép {action_vi(action)} tại đơn vị này",
             code="permission_denied",
             hint="ask the commune chair for the role assignment this action needs",
         )
@@ -130,7 +156,7 @@ def require_anywhere(principal: Principal, action: str) -> None:
     if not principal.can_anywhere(action):
         raise PermissionDenied(
             f"your roles do not allow '{action}'",
-            f"vai trò của bạn không được phép thực hiện '{action}'",
+            f"vai trò của bạn không được phép {action_vi(action)}",
             code="permission_denied",
             hint="ask the province administrator for the role assignment this action needs",
         )
@@ -140,5 +166,33 @@ def may_perform_step(principal: Principal, step_role: str, org_unit_id: int) -> 
     return step_role in principal.roles_in(org_unit_id)
 
 
-def not_found(what: str) -> NotFound:
-    return NotFound(f"{what} not found", f"không tìm thấy {what}", code="not_found")
+def action_vi(action: str) -> str:
+    return ACTION_VI.get(action, "thực hiện thao tác này")
+
+
+# Nouns callers name their missing objects with, for callers that pass no Vietnamese.
+NOUNS_VI: dict[str, str] = {
+    "dossier": "hồ sơ",
+    "task": "công việc",
+    "org unit": "đơn vị",
+    "user": "người dùng",
+    "role assignment": "phân công vai trò",
+    "delegation": "ủy quyền",
+    "procedure version": "phiên bản quy trình",
+    "procedure": "thủ tục",
+    "object": "đối tượng",
+}
+
+
+def not_found(what: str, what_vi: str | None = None) -> NotFound:
+    """NotFound naming the object in both languages: `what` in English (e.g. "dossier
+    TRIPHU-..."), `what_vi` in Vietnamese; without it a known leading noun is translated
+    and an unknown one becomes a neutral word, never English in the Vietnamese text."""
+    return NotFound(f"{what} not found", f"không tìm thấy {what_vi or _noun_vi(what)}", code="not_found")
+
+
+def _noun_vi(what: str) -> str:
+    for noun in sorted(NOUNS_VI, key=len, reverse=True):
+        if what == noun or what.startswith(noun + " "):
+            return NOUNS_VI[noun] + what[len(noun):]
+    return "đối tượng yêu cầu"

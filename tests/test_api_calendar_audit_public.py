@@ -117,3 +117,23 @@ def test_public_lookup_is_rate_limited(db, clock):
                environ_base={"REMOTE_ADDR": "10.0.0.3"})
     assert_problem(c.post("/api/public/lookup", json={"code": "TRIPHU-260303-0009", "pin": "1"},
                           environ_base={"REMOTE_ADDR": "10.0.0.4"}), 429)
+
+
+def test_calendar_lists_the_makeup_working_day_of_a_swap(api):
+    """2026: Monday 31/8 is given off and Saturday 22/8 worked in exchange; the list shows
+    both, as the deadlines count them."""
+    year = {e["day"]: e for e in api.token_client("clerk").get("/api/calendar?year=2026").json}
+    assert year["2026-08-31"]["kind"] == "holiday" and year["2026-08-31"]["working"] is False
+    assert {"kind": "makeup_day", "working": True}.items() <= year["2026-08-22"].items()
+    assert "31/08/2026" in year["2026-08-22"]["reason"] and year["2026-08-22"]["source"].startswith("holidays ")
+    from engine.services.calendars import calendar_for
+    with api.rt.db.session_factory() as s:
+        calendar = calendar_for(s, None)
+        assert all(calendar.is_working_day(datetime.fromisoformat(day).date()) == entry["working"]
+                   for day, entry in year.items())
+    # an administrator's day off on the make-up Saturday replaces it, with who decided
+    admin = api.token_client("admin")
+    r = admin.post("/api/calendar/overrides", json={"kind": "day_off", "day": "2026-08-22", "reason": "Quyết định 9/UBND"})
+    assert r.status_code == 201, r.json
+    entries = [e for e in admin.get("/api/calendar?year=2026").json if e["day"] == "2026-08-22"]
+    assert [(e["kind"], e["working"], e["created_by"]) for e in entries] == [("day_off", False, "admin")]

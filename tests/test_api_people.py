@@ -131,3 +131,40 @@ def test_deactivation_lists_open_tasks_and_blocks_access(api):
         "unit_code": "TRIPHU", "role": "chair", "valid_from": "2026-03-04"}), 409, "user_inactive")
     with rt.db.session_factory() as s:
         assert s.get(Task, open_tasks[0]["task_id"]).assignee_id == uid(api, "clerk")  # reassign is explicit
+
+
+def test_the_iso_consultant_reads_no_people_and_no_dossier_data(api):
+    """The consultant authors models: no dossier codes, steps or due times through a
+    user's open steps, and no commune's staff list with their role assignments."""
+    receipt = dossiers.receive(api.rt, api.world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                               applicant=Applicant("Nguyễn Văn An"))
+    consultant = api.token_client("consultant")
+    for user in ("clerk", "nh_clerk"):
+        refused = assert_problem(consultant.get(f"/api/users/{uid(api, user)}/open-tasks"), 403, "permission_denied")
+        assert receipt.code not in refused["message_vi"] + refused["message_en"]
+        assert_problem(consultant.get(f"/api/users/{uid(api, user)}"), 404)
+    assert_problem(consultant.get("/api/users"), 403, "permission_denied")
+    assert_problem(consultant.get("/api/users?unit_code=TRIPHU"), 403)
+    me = consultant.get(f"/api/users/{uid(api, 'consultant')}")
+    assert me.status_code == 200 and [a["role"] for a in me.json["assignments"]] == ["iso_consultant"]
+    # commune staff read their own commune's people only; the province reads all
+    assert {u["username"] for u in api.token_client("clerk").get("/api/users").json["items"]} == {
+        "chair", "clerk", "clerk2", "officer", "vice"}
+    assert_problem(api.token_client("chair").get(f"/api/users/{uid(api, 'nh_clerk')}/open-tasks"), 404)
+    assert [t["dossier_code"] for t in api.token_client("admin").get(
+        f"/api/users/{uid(api, 'clerk')}/open-tasks").json] == [receipt.code]
+    assert api.token_client("admin").get("/api/users").json["page"]["total"] == 10
+
+
+def test_a_users_other_communes_assignments_stay_hidden(api):
+    """A user holding roles in two communes: each commune's chair sees only the
+    assignment held in their own commune."""
+    admin = api.token_client("admin")
+    officer = uid(api, "officer")
+    r = admin.post(f"/api/users/{officer}/assignments", json={"unit_code": "NAHANG", "role": "land_officer",
+                                                              "valid_from": "2026-03-01"})
+    assert r.status_code == 201, r.json
+    units = lambda client: {(a["unit_code"], a["role"]) for a in client.get(f"/api/users/{officer}").json["assignments"]}  # noqa: E731
+    assert units(api.token_client("chair")) == {("TRIPHU", "justice_officer")}
+    assert units(api.token_client("nh_chair")) == {("NAHANG", "land_officer")}
+    assert units(admin) == {("TRIPHU", "justice_officer"), ("NAHANG", "land_officer")}

@@ -97,12 +97,18 @@ ACTIONS: dict[str, tuple[set[str], bool | str, Call]] = {
     "stats.view": ({"vice", "chair", "admin"}, ROLE_FIRST,
                    lambda api, c, u: c.get(f"/api/statistics?period=2026-03&unit_code={u}")),
     "audit.view": ({"vice", "chair", "admin"}, True, lambda api, c, u: c.get(f"/api/audit/events?unit_code={u}")),
+    # people are read by their unit's staff and the province, never by the ISO consultant
+    "users.view": ({"clerk", "officer", "vice", "chair", "admin"}, ROLE_FIRST,
+                   lambda api, c, u: c.get(f"/api/users?unit_code={u}")),
+    "users.open_tasks": ({"clerk", "officer", "vice", "chair", "admin"}, ROLE_FIRST, lambda api, c, u: c.get(
+        f"/api/users/{api.world.actor(other_clerk(u)).user_id}/open-tasks")),
     "users.manage": ({"chair", "admin"}, True, lambda api, c, u: c.post("/api/users", json={
         "username": f"new_{u.lower()}_{datetime.now().microsecond}", "full_name": "Người Mới",
         "password": "mat-khau-dai", "home_unit_code": u})),
     "procedure.author": ({"consultant"}, False, lambda api, c, u: c.post("/api/procedures/validate", json={
         "filename": "x.bpmn", "source": "<x/>", "forms": {}})),
-    "procedure.approve": ({"chair", "admin"}, False, lambda api, c, u: _approve(api, c, u)),
+    # province-wide drafts: only the province (a chair approves their commune's local versions only)
+    "procedure.approve": ({"admin"}, False, lambda api, c, u: _approve(api, c, u)),
     "calendar.manage": ({"admin"}, False, lambda api, c, u: c.post("/api/calendar/overrides", json={
         "kind": "day_off", "day": "2026-03-13", "reason": "Quyết định nghỉ bù"})),
 }

@@ -38,16 +38,18 @@ def test_version_lifecycle_and_diff(api):
     assert again["created"] is False and again["version_id"] == v2["version_id"]
     vid = v2["version_id"]
     assert_problem(consultant.post(f"/api/procedure-versions/{vid}/approve"), 403, "permission_denied")
-    assert_problem(chair.post(f"/api/procedure-versions/{vid}/publish", json={"effective_from": "2026-04-01"}), 409,
+    assert_problem(admin.post(f"/api/procedure-versions/{vid}/publish", json={"effective_from": "2026-04-01"}), 409,
                    "not_approved")
-    assert chair.post(f"/api/procedure-versions/{vid}/approve").json["status"] == "approved"
-    assert_problem(chair.post(f"/api/procedure-versions/{vid}/approve"), 409, "not_draft")
+    # a province-wide version is the province's: a commune chair may not approve it
+    assert_problem(chair.post(f"/api/procedure-versions/{vid}/approve"), 403, "permission_denied")
+    assert admin.post(f"/api/procedure-versions/{vid}/approve").json["status"] == "approved"
+    assert_problem(admin.post(f"/api/procedure-versions/{vid}/approve"), 409, "not_draft")
     r = admin.post(f"/api/procedure-versions/{vid}/publish", json={"effective_from": "2026-04-01"})
     assert r.json["effective_from"] == "2026-04-01"
     assert_problem(admin.post(f"/api/procedure-versions/{vid}/publish", json={"effective_from": "2026-05-01"}), 409,
                    "already_published")
     detail = chair.get(f"/api/procedure-versions/{vid}").json
-    assert detail["approved_by_id"] == api.world.actor("chair").user_id
+    assert detail["approved_by_id"] == api.world.actor("admin").user_id
     assert detail["change_note"] == "tăng thời hand".replace("hand", "hạn")
     source = chair.get(f"/api/procedure-versions/{vid}/source")
     assert source.mimetype == "application/xml" and b'value="P4D"' in source.data

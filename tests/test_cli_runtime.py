@@ -13,17 +13,26 @@ def test_db_upgrade_then_publish_then_publish_again(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["publish", str(SIMPLE_MODEL), "--database-url", url, "--effective-from", "2026-01-01"])
+    result = runner.invoke(cli, ["publish", str(SIMPLE_MODEL), "--database-url", url, "--effective-from", "2199-01-01"])
     assert result.exit_code == 0, result.output
-    assert "9.000001 version 1 published, effective from 2026-01-01" in result.output
+    assert "9.000001 version 1 published, effective from 2199-01-01 (" in result.output  # a future legal date: both
     result = runner.invoke(cli, ["publish", str(SIMPLE_MODEL), "--database-url", url])
     assert result.exit_code == 0 and "already stored" in result.output
     db = Database(url)
     with db.session_factory() as s:
         [version] = s.scalars(select(ProcedureVersion)).all()
-        assert (version.status, str(version.effective_from)) == ("approved", "2026-01-01")
+        assert (version.status, str(version.effective_from)) == ("approved", "2199-01-01")
         assert set(version.forms) == {"test_receive", "test_appraise", "test_supplement", "test_sign", "test_return"}
     db.dispose()
+
+
+def test_a_backdated_publish_reports_both_dates(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade", "--database-url", url]).exit_code == 0
+    result = runner.invoke(cli, ["publish", str(SIMPLE_MODEL), "--database-url", url, "--effective-from", "2001-01-01"])
+    assert result.exit_code == 0, result.output
+    assert ", legally from 2001-01-01 (" in result.output and "effective from 2001-01-01" not in result.output
 
 
 def test_publish_refuses_an_invalid_model_and_stores_nothing(tmp_path):

@@ -295,7 +295,7 @@ def test_cli_other_communes_dossier_is_bad_input(world, database_url, tmp_path):
 
 def test_stored_procedure_document_follows_its_version_history(world):
     """Version 1 published by the test setup; version 2 drafted by the consultant, then
-    approved by the chair: the header, signatures and amendment log follow."""
+    approved by the province administrator: the header, signatures and amendment log follow."""
     from engine.adapters.documents import render_procedure
     from engine.services.procedures import approve_version, publish_version, submit_version
 
@@ -307,14 +307,14 @@ def test_stored_procedure_document_follows_its_version_history(world):
     draft = page_text(render_procedure(rt, "9.000001"))
     assert "Lần ban hành: 02 DỰ THẢO" in draft and "0,5 ngày làm việc" in draft
     clock.set(at(2026, 3, 12, 14, 0))
-    approve_version(rt, world.actor("chair"), info.version_id)
-    publish_version(rt, world.actor("chair"), info.version_id, at(2026, 3, 16, 0, 0).date())
+    approve_version(rt, world.actor("admin"), info.version_id)
+    publish_version(rt, world.actor("admin"), info.version_id, at(2026, 3, 16, 0, 0).date())
     tree = lxml_html.fromstring(render_procedure(rt, "9.000001", unit_name="Xã Tri Phú").decode())
     text = flat(tree.text_content())
     assert "Lần ban hành: 02" in text and "DỰ THẢO" not in text
     assert "Ngày ban hành: 12/03/2026" in text and "Ngày hiệu lực: 16/03/2026" in text
     signatures = [flat(td.text_content()) for td in tree.xpath("//table[contains(@class,'approval')]//tr[3]/td")]
-    assert signatures == ["Họ và tên", "Consultant", "", "Chair"]
+    assert signatures == ["Họ và tên", "Consultant", "", "Admin"]
     log = [[flat(td.text_content()) for td in tr.xpath("./td")]
            for tr in tree.xpath("//h2[contains(., 'Theo dõi sửa đổi')]/following-sibling::table[1]//tr[td]")]
     assert log == [["1", "03/03/2026", "Ban hành lần đầu", "01", "Đã phê duyệt"],

@@ -496,7 +496,13 @@ def test_library_draft_approve_publish_retire(web):
     assert f"/library/versions/{version_id}/approve" not in page  # the consultant cannot approve
     response = consultant.post(f"/library/versions/{version_id}/approve")
     assert "không được phép" in " ".join(flashes(consultant.get("/library")))
-    chair = web.browser("chair")
+    # a province-wide version is the province's: a commune chair gets no buttons, and a
+    # forged request is refused
+    commune_chair = web.browser("chair")
+    assert f"/library/versions/{version_id}/approve" not in text(commune_chair.get("/library"))
+    commune_chair.post(f"/library/versions/{version_id}/approve")
+    assert "cấp tỉnh" in " ".join(flashes(commune_chair.get("/library")))
+    chair = web.browser("admin")
     page = text(chair.get("/library"))
     assert f"/library/versions/{version_id}/approve" in page and "Tải lên mô hình BPMN" not in page
     assert chair.post(f"/library/versions/{version_id}/approve").status_code == 302
@@ -511,6 +517,35 @@ def test_library_draft_approve_publish_retire(web):
     assert response.status_code == 403
     chair.language("en")
     assert "Procedure library" in text(chair.get("/library"))
+
+
+def test_library_local_version_of_one_commune(web):
+    """The consultant uploads NAHANG's own version (a shorter limit); only NAHANG's chair
+    (or the province) gets its buttons, and the library labels it."""
+    import io
+
+    source = SIMPLE_MODEL.read_bytes().replace(b'value="P5D"', b'value="P4D"')
+    forms = lambda: [(io.BytesIO(p.read_bytes()), p.name) for p in (SIMPLE_MODEL.parent / "forms").glob("*.json")]  # noqa: E731
+    consultant = web.browser("consultant")
+    assert "Riêng Xã Na Hang" in text(consultant.get("/library/upload"))
+    response = consultant.post("/library/upload", {"model": (io.BytesIO(source), "simple-nahang.bpmn"), "forms": forms(),
+                                                   "scope_unit_code": "NAHANG", "change_note": "Rút thời hạn"},
+                               content_type="multipart/form-data")
+    assert response.status_code == 302, text(response)[:3000]
+    with web.rt.db.session_factory() as s:
+        version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.version_no == 2))
+        assert version.scope.code == "NAHANG"
+        version_id = version.id
+    assert f"/library/versions/{version_id}/approve" not in text(web.browser("chair").get("/library"))
+    nahang_chair = web.browser("nh_chair")
+    page = text(nahang_chair.get("/library"))
+    assert f"/library/versions/{version_id}/approve" in page and "riêng NAHANG" in page
+    assert "/library/versions/1/retire" not in page  # the province-wide version is not theirs
+    assert nahang_chair.post(f"/library/versions/{version_id}/approve").status_code == 302
+    longer = SIMPLE_MODEL.read_bytes().replace(b'value="P5D"', b'value="P9D"')
+    response = consultant.post("/library/upload", {"model": (io.BytesIO(longer), "simple-long.bpmn"), "forms": forms(),
+                                                   "scope_unit_code": "NAHANG"}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "dài hơn thời hạn" in text(response)
 
 
 # --- public lookup -------------------------------------------------------------------------

@@ -21,6 +21,9 @@ class EntrySchema(Schema):
     kind = fields.String(required=True, metadata={"description": "holiday | day_off | makeup_day | cancelled_holiday"})
     reason = fields.String(required=True)
     created_by = fields.String(allow_none=True)
+    working = fields.Boolean(required=True, metadata={"description": "whether deadlines count the day as a working day"})
+    source = fields.String(required=True, metadata={
+        "description": "the holiday package and its version, or 'override' (an administrator's entry)"})
 
 
 class OverrideSchema(Schema):
@@ -45,7 +48,9 @@ class OverrideChangeSchema(Schema):
 @blp.arguments(YearArgs, location="query", unknown=RAISE)
 @blp.response(200, EntrySchema(many=True))
 def year(args):
-    """Holidays and overrides of one year, by day."""
+    """Every day of one year that differs from Monday-Friday, as deadlines count it:
+    holidays, swapped days off, the make-up working days worked in exchange, and the
+    overrides (with who made them)."""
     return calendar_admin.year_calendar(runtime(), current_actor(), args["year"])
 
 

@@ -148,7 +148,8 @@ def create_unit(body):
 @blp.arguments(UserListArgs, location="query", unknown=RAISE)
 @blp.response(200, UserPageSchema)
 def list_users(args):
-    """Users of the caller's units, by username."""
+    """Users of the units whose people the caller reads (users.view: the unit's staff, the
+    province administration; not the ISO consultant, who gets 403), by username."""
     limit, offset = args.pop("limit"), args.pop("offset")
     items, total = people.list_users(runtime(), current_actor(), unit_code=args.get("unit_code"),
                                      query=args.get("q"), active=args.get("active"), limit=limit, offset=offset)
@@ -166,7 +167,7 @@ def create_user(body):
 @blp.get("/users/<int(min=1, max=2147483647):user_id>")
 @blp.response(200, UserSchema)
 def get_user(user_id: int):
-    """A user with their role assignments and delegations."""
+    """A user with their role assignments (those held in units the caller reads) and delegations."""
     return people.get_user(runtime(), current_actor(), user_id)
 
 
@@ -204,7 +205,8 @@ def revoke_delegation(delegation_id: int):
 @blp.get("/users/<int(min=1, max=2147483647):user_id>/open-tasks")
 @blp.response(200, OpenTaskSchema(many=True))
 def open_tasks(user_id: int):
-    """Open steps assigned to a user, by due instant (to reassign during leave or after departure)."""
+    """Open steps assigned to a user, by due instant (to reassign during leave or after
+    departure): only the steps of communes whose dossiers the caller may view."""
     return people.open_tasks_of(runtime(), current_actor(), user_id)
 
 

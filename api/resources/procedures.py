@@ -25,6 +25,11 @@ class UploadSchema(Schema):
     change_note = fields.String(load_default="", validate=validate.Length(0, 1000))
 
 
+class SubmitSchema(UploadSchema):
+    scope_unit_code = fields.String(load_default=None, validate=validate.Length(1, 32), metadata={
+        "description": "a commune's code for its own local version; leave out for a province-wide version"})
+
+
 class ValidationReportSchema(Schema):
     file = fields.String(required=True)
     ok = fields.Boolean(required=True)
@@ -43,7 +48,10 @@ class VersionSchema(Schema):
     created_by_id = fields.Integer(allow_none=True)
     approved_at = Instant(allow_none=True)
     approved_by_id = fields.Integer(allow_none=True)
-    effective_from = Day(allow_none=True)
+    effective_from = Day(allow_none=True, metadata={"description": "first day new dossiers get this version"})
+    legal_effective_from = Day(allow_none=True, metadata={"description": "the legal effective date given at publication"})
+    scope_unit_code = fields.String(allow_none=True, metadata={
+        "description": "null: province-wide; else the commune whose local version this is"})
     retired_at = Instant(allow_none=True)
     metadata = fields.Dict(required=True)
 
@@ -54,7 +62,10 @@ class SubmittedSchema(Schema):
     version_no = fields.Integer(required=True)
     status = fields.String(required=True)
     content_hash = fields.String(required=True)
-    effective_from = Day(allow_none=True)
+    effective_from = Day(allow_none=True, metadata={"description": "first day new dossiers get this version"})
+    legal_effective_from = Day(allow_none=True, metadata={"description": "the legal effective date given at publication"})
+    scope_unit_code = fields.String(allow_none=True, metadata={
+        "description": "null: province-wide; else the commune whose local version this is"})
     created = fields.Boolean(required=True, metadata={"description": "false when identical content was already stored"})
 
 
@@ -62,7 +73,8 @@ class ProcedureSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     field = fields.String(required=True)
-    effective_version_no = fields.Integer(allow_none=True)
+    effective_version_no = fields.Integer(allow_none=True, metadata={
+        "description": "the province-wide version new dossiers get today (a commune's local version may override it)"})
     versions = fields.List(fields.Nested(VersionSchema), required=True)
 
 
@@ -78,7 +90,9 @@ class ProcedureListArgs(PageArgs):
 
 
 class PublishSchema(Schema):
-    effective_from = Day(required=True, metadata={"description": "first day new dossiers use this version"})
+    effective_from = Day(required=True, metadata={
+        "description": "the legal effective date (the decision's). Recorded as given; new dossiers use the version "
+                       "from this day, or from the day of publication when this day has passed"})
 
 
 class DiffArgs(Schema):
@@ -125,13 +139,15 @@ def validate_model(body):
 
 
 @blp.post("/procedures/versions")
-@blp.arguments(UploadSchema)
+@blp.arguments(SubmitSchema)
 @blp.response(201, SubmittedSchema)
 def submit_version(body):
-    """Store a valid model as a draft version (iso_consultant). An invalid model answers
-    422 with every problem (element, line, bilingual message, hint)."""
+    """Store a valid model as a draft version (iso_consultant): province-wide, or a
+    commune's local version with `scope_unit_code`. An invalid model answers 422 with
+    every problem (element, line, bilingual message, hint)."""
     info = procedures.submit_version(runtime(), current_actor(), body["source"].encode("utf-8"), body["filename"],
-                                     forms=body["forms"], change_note=body["change_note"])
+                                     forms=body["forms"], change_note=body["change_note"],
+                                     scope_unit_code=body["scope_unit_code"])
     return info
 
 
@@ -155,7 +171,8 @@ def download_source(version_id: int):
 @blp.post("/procedure-versions/<int(min=1, max=2147483647):version_id>/approve")
 @blp.response(200, SubmittedSchema)
 def approve(version_id: int):
-    """Approve a draft (chair or province_admin; never its own author)."""
+    """Approve a draft (province_admin for a province-wide version; for a commune's local
+    version also that commune's chair; never its own author)."""
     return procedures.approve_version(runtime(), current_actor(), version_id)
 
 
@@ -163,7 +180,8 @@ def approve(version_id: int):
 @blp.arguments(PublishSchema)
 @blp.response(200, SubmittedSchema)
 def publish(body, version_id: int):
-    """Make an approved version effective from a date."""
+    """Make an approved version effective: the legal date is recorded as given, and new
+    dossiers get the version from that day or from today, whichever is later."""
     return procedures.publish_version(runtime(), current_actor(), version_id, body["effective_from"])
 
 

@@ -15,7 +15,7 @@ from engine.domain.calendar import VN_TZ
 from engine.errors import InvalidInput, IsoflowError, NotFound, Problem
 from engine.procedure.forms import FORM_ID_PATTERN, MAX_FORM_BYTES
 from engine.services import library as library_service
-from engine.services import procedures
+from engine.services import people, procedures
 from engine.views import worklist
 
 MAX_FORM_FILES = 50
@@ -33,7 +33,7 @@ def library():
     names = worklist.user_names(rt(), {v.created_by_id for e in entries for v in e.versions}
                                 | {v.approved_by_id for e in entries for v in e.versions})
     return render("library/list.html", entries=entries, total=total, names=names,
-                  rights=worklist.library_rights(rt(), who),
+                  rights=worklist.library_rights(rt(), who), control=procedures.control_of(rt(), who),
                   today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
 
 
@@ -74,7 +74,7 @@ def uploaded_forms() -> tuple[dict, list[Problem]]:
         try:
             forms[stem] = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problems.append(Problem("form_not_json", f"Tệp biểu mẫu '{name}' không phải JSON hợp lệ: {exc}",
+            problems.append(Problem("form_not_json", f"Tệp biểu mẫu '{name}' không phải JSON hợp lệ.",
                                     f"Form file '{name}' is not valid JSON: {exc}", field="forms"))
     return forms, problems
 
@@ -90,6 +90,7 @@ def upload():
     model_problems: list[Problem] = []
     filename = ""
     change_note = request.form.get("change_note", "").strip()
+    scope_unit_code = request.form.get("scope_unit_code", "").strip()[:32]
     if request.method == "POST":
         model = request.files.get("model")
         forms, problems = uploaded_forms()
@@ -102,13 +103,13 @@ def upload():
             source = model.read()
             try:
                 info = procedures.submit_version(rt(), who, source, filename, forms={**library_forms(), **forms},
-                                                 change_note=change_note[:1000])
+                                                 change_note=change_note[:1000], scope_unit_code=scope_unit_code or None)
             except IsoflowError as error:
                 if isinstance(error, InvalidInput) and error.code == "model_invalid":
                     model_problems = error.problems  # listed in the report table, not flashed one by one
                     flash(message_of(error), "error")
                 else:
-                    errors = report(error, {"model", "forms"})
+                    errors = report(error, {"model", "forms", "scope_unit_code"})
             else:
                 if info.created:
                     flash(_("Đã lưu bản nháp %(code)s phiên bản %(no)s; chờ phê duyệt.", code=info.procedure_code,
@@ -120,8 +121,9 @@ def upload():
         status = 422
     else:
         status = 200
+    communes = [u for u in people.list_units(rt(), who) if u.kind == "commune"]
     return render("library/upload.html", status, errors=errors, model_problems=model_problems, filename=filename,
-                  change_note=change_note)
+                  change_note=change_note, communes=communes, scope_unit_code=scope_unit_code)
 
 
 @bp.post("/library/versions/<int:version_id>/<any(approve, publish, retire):action>")
@@ -142,7 +144,10 @@ def version_action(version_id: int, action: str):
                                                      "Enter the effective date.", field="effective_from")]) from None
             info = procedures.publish_version(rt(), who, version_id, day)
             message = _("Đã ban hành %(code)s phiên bản %(no)s, hiệu lực từ %(day)s.", code=info.procedure_code,
-                        no=info.version_no, day=day.strftime("%d/%m/%Y"))
+                        no=info.version_no, day=info.effective_from.strftime("%d/%m/%Y"))
+            if info.legal_effective_from != info.effective_from:
+                message += " " + _("Ngày hiệu lực theo văn bản (%(legal)s) đã qua: hồ sơ tiếp nhận từ hôm nay mới "
+                                   "áp dụng phiên bản này.", legal=day.strftime("%d/%m/%Y"))
         else:
             info = procedures.retire_version(rt(), who, version_id)
             message = _("Đã bãi bỏ %(code)s phiên bản %(no)s.", code=info.procedure_code, no=info.version_no)

@@ -73,7 +73,7 @@ def _scoped_query(session, actor: Actor, now: datetime, flt: EventFilter):
     if flt.unit_code:
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == flt.unit_code))
         if unit_id is None or (principal is not None and not principal.sees(unit_id)):
-            raise not_found(f"org unit {flt.unit_code}")
+            raise not_found(f"org unit {flt.unit_code}", f"đơn vị {flt.unit_code}")
         if principal is not None:
             require(principal, "audit.view", unit_id, what=f"org unit {flt.unit_code}")
         q = q.where(Event.org_unit_id == unit_id)

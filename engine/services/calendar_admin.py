@@ -9,11 +9,11 @@ from datetime import date
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.domain.calendar import OVERRIDE_KINDS, AuditEntry, VN_TZ, public_holidays
+from engine.domain.calendar import OVERRIDE_KINDS, AuditEntry, VN_TZ
 from engine.adapters.db.models import CalendarOverrideRow
 from engine.errors import InvalidInput, Problem
 from engine.permissions import load_principal, require_anywhere
-from engine.services.calendars import DatabaseOverrideStore
+from engine.services.calendars import DatabaseOverrideStore, calendar_for
 
 MIN_YEAR, MAX_YEAR = 1990, 2199
 
@@ -24,6 +24,8 @@ class CalendarEntry:
     kind: str  # holiday | day_off | makeup_day | cancelled_holiday
     reason: str
     created_by: str | None = None
+    working: bool = False  # whether deadlines count the day
+    source: str = ""  # the holiday package (with its version) or "override"
 
 
 def _check_year(year: int) -> None:
@@ -40,15 +42,19 @@ def _authorize(rt, actor: Actor, action: str) -> None:
 
 
 def year_calendar(rt, actor: Actor, year: int) -> list[CalendarEntry]:
-    """Holidays and overrides of one year, by day (readable by anyone who sees procedures)."""
+    """Every day of one year that differs from Monday-Friday, by day, exactly as the
+    deadlines count it: holidays, swapped days off and the Saturdays worked in exchange
+    (from the holiday package), and the overrides with who made them (readable by anyone
+    who sees procedures)."""
     _check_year(year)
     _authorize(rt, actor, "procedure.view")
-    entries = [CalendarEntry(d, "holiday", name) for d, name in public_holidays(year).items()]
     with rt.db.session_factory() as s:
-        rows = s.scalars(select(CalendarOverrideRow).where(CalendarOverrideRow.day >= date(year, 1, 1),
-                                                           CalendarOverrideRow.day <= date(year, 12, 31))).all()
-        entries += [CalendarEntry(r.day, r.kind, r.reason, r.created_by) for r in rows]
-    return sorted(entries, key=lambda e: (e.day, e.kind))
+        days = calendar_for(s, None).calendar_days(year)
+        rows = s.execute(select(CalendarOverrideRow.day, CalendarOverrideRow.kind, CalendarOverrideRow.created_by)
+                         .where(CalendarOverrideRow.day >= date(year, 1, 1),
+                                CalendarOverrideRow.day <= date(year, 12, 31))).all()
+    authors = {(day, kind): by for day, kind, by in rows}
+    return [CalendarEntry(d.day, d.kind, d.name, authors.get((d.day, d.kind)), d.working, d.source) for d in days]
 
 
 def change(rt, actor: Actor, action: str, kind: str, day: date, reason: str) -> AuditEntry:

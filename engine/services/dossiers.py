@@ -160,7 +160,7 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
         if unit is None or not ctx.sees(unit.id):
             raise not_found(f"org unit {unit_code}")
         ctx.require("dossier.receive", unit.id, "org unit")
-        version = effective_version(ctx.session, procedure_code, ctx.today)
+        version = effective_version(ctx.session, procedure_code, ctx.today, org_unit_id=unit.id)
         model = rt.model(version)
         calendar = ctx.calendar(unit)
         now = uow.now

@@ -38,6 +38,8 @@ class VersionSummary:
     effective_from: date | None
     retired_at: datetime | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    legal_effective_from: date | None = None
+    scope_unit_code: str | None = None  # None: province-wide; else the commune of a local version
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class ProcedureSummary:
     name: str
     field: str
     versions: list[VersionSummary]
-    effective_version_no: int | None  # the version new dossiers get today
+    effective_version_no: int | None  # the province-wide version new dossiers get today
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,13 @@ def _authorize(session: Session, actor: Actor, action: str, now: datetime) -> No
 def _summary(v: ProcedureVersion, code: str) -> VersionSummary:
     return VersionSummary(v.id, code, v.version_no, v.status, v.content_hash, v.filename, v.change_note,
                           v.created_at, v.created_by_id, v.approved_at, v.approved_by_id, v.effective_from,
-                          v.retired_at, dict(v.model_metadata or {}))
+                          v.retired_at, dict(v.model_metadata or {}), v.legal_effective_from,
+                          v.scope.code if v.scope is not None else None)
 
 
 def _in_effect(versions: list[ProcedureVersion], today: date) -> int | None:
     candidates = [v for v in versions if v.status == "approved" and v.effective_from is not None
-                  and v.effective_from <= today]
+                  and v.effective_from <= today and v.scope_org_unit_id is None]
     if not candidates:
         return None
     return max(candidates, key=lambda v: (v.effective_from, v.version_no)).version_no

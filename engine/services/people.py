@@ -12,7 +12,7 @@ from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import ApiToken, Delegation, Dossier, OrgUnit, RoleAssignment, Task, User
 from engine.errors import Conflict, InvalidInput, Problem, Unauthenticated
-from engine.permissions import load_principal, not_found, require
+from engine.permissions import load_principal, not_found, require, require_anywhere
 from engine.domain.roles import ROLES
 from engine.services import identity
 
@@ -158,8 +158,20 @@ class _Admin:
     def unit(self, code: str) -> OrgUnit:
         unit = self.session.scalar(select(OrgUnit).where(OrgUnit.code == code))
         if unit is None or not self.sees(unit.id):
-            raise not_found(f"org unit {code}")
+            raise not_found(f"org unit {code}", f"đơn vị {code}")
         return unit
+
+    def may_view_people(self, unit_id: int) -> bool:
+        """users.view: a unit's staff and the province administration read its people;
+        a role that handles no dossiers (the ISO consultant) does not."""
+        return self.principal is None or self.principal.can("users.view", unit_id)
+
+    def people_units(self) -> set[int]:
+        """The units whose users, role assignments and open steps the actor may read."""
+        if self.principal is None:
+            return set(self.session.scalars(select(OrgUnit.id)))
+        require_anywhere(self.principal, "users.view")
+        return {unit for unit in self.principal.visible_units() if self.principal.can("users.view", unit)}
 
     def user_units(self, user: User) -> set[int]:
         units = {a.org_unit_id for a in user.assignments}
@@ -167,11 +179,14 @@ class _Admin:
             units.add(user.home_org_unit_id)
         return units
 
-    def user(self, user_id: int) -> User:
+    def user(self, user_id: int, *, read_people: bool = True) -> User:
+        """A user the actor may name: themselves, or someone of a unit whose people they
+        read (`read_people=False`: of any unit they hold a role in, to pick a delegate)."""
         user = self.session.get(User, user_id)
+        visible = self.may_view_people if read_people else self.sees
         if user is None or (self.principal is not None and user.id != self.principal.user_id
-                            and not any(self.sees(u) for u in self.user_units(user))):
-            raise not_found(f"user {user_id}")
+                            and not any(visible(u) for u in self.user_units(user))):
+            raise not_found(f"user {user_id}", f"người dùng {user_id}")
         return user
 
     def require_manage_user(self, user: User) -> None:
@@ -220,12 +235,11 @@ def list_users(rt, actor: Actor, *, unit_code: str | None = None, query: str | N
     with rt.unit_of_work(actor) as uow:
         admin = _Admin(uow)
         s = uow.session
+        units = admin.people_units()
         if unit_code:
-            units = {admin.unit(unit_code).id}
-        elif admin.principal is None:
-            units = set(s.scalars(select(OrgUnit.id)))
-        else:
-            units = admin.principal.visible_units()
+            unit = admin.unit(unit_code)
+            admin.require("users.view", unit.id, "org unit")
+            units = {unit.id}
         in_units = or_(User.home_org_unit_id.in_(units),
                        User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.org_unit_id.in_(units))))
         q = select(User).where(in_units)
@@ -236,21 +250,25 @@ def list_users(rt, actor: Actor, *, unit_code: str | None = None, query: str | N
             q = q.where(User.active.is_(active))
         total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
         users = s.scalars(q.order_by(User.username, User.id).limit(limit).offset(offset)).all()
-        return [_user_view(s, u, admin.today) for u in users], total
+        return [_user_view(s, u, admin.today, units) for u in users], total
 
 
 def get_user(rt, actor: Actor, user_id: int) -> UserView:
     with rt.unit_of_work(actor) as uow:
         admin = _Admin(uow)
-        return _user_view(uow.session, admin.user(user_id), admin.today)
+        user = admin.user(user_id)
+        units = None if admin.principal is None or user.id == admin.principal.user_id else admin.people_units()
+        return _user_view(uow.session, user, admin.today, units)
 
 
-def _user_view(s, user: User, today: date) -> UserView:
+def _user_view(s, user: User, today: date, units: set[int] | None = None) -> UserView:
+    """`units`: show only the role assignments held there (None: all of them)."""
     codes = dict(s.execute(select(OrgUnit.id, OrgUnit.code)).all())
     assignments = [
         AssignmentView(a.id, user.id, user.username, codes[a.org_unit_id], a.role, a.valid_from, a.valid_to,
                        a.valid_from <= today and (a.valid_to is None or a.valid_to >= today))
         for a in sorted(user.assignments, key=lambda a: (a.valid_from, a.id))
+        if units is None or a.org_unit_id in units
     ]
     rows = s.scalars(select(Delegation).where(or_(Delegation.principal_id == user.id,
                                                   Delegation.delegate_id == user.id)).order_by(Delegation.id)).all()
@@ -327,7 +345,7 @@ def end_assignment(rt, actor: Actor, assignment_id: int, valid_to: date) -> Assi
         admin = _Admin(uow)
         row = uow.session.get(RoleAssignment, assignment_id)
         if row is None or not admin.sees(row.org_unit_id):
-            raise not_found(f"role assignment {assignment_id}")
+            raise not_found(f"role assignment {assignment_id}", f"phân công vai trò {assignment_id}")
         admin.require("users.manage", row.org_unit_id, "role assignment")
         if valid_to < row.valid_from:
             raise InvalidInput("valid_to is before the assignment starts", "ngày kết thúc trước ngày bắt đầu",
@@ -356,8 +374,8 @@ def delegate(rt, actor: Actor, *, principal_id: int, delegate_id: int, valid_fro
         raise InvalidInput("the delegation is not valid", "ủy quyền không hợp lệ", problems=problems)
     with rt.unit_of_work(actor) as uow:
         admin = _Admin(uow)
-        principal_user = admin.user(principal_id)
-        delegate_user = admin.user(delegate_id)
+        principal_user = admin.user(principal_id, read_people=actor.user_id != principal_id)
+        delegate_user = admin.user(delegate_id, read_people=False)
         if actor.user_id != principal_id:
             admin.require_manage_user(principal_user)
         if not delegate_user.active or not principal_user.active:
@@ -378,7 +396,7 @@ def revoke_delegation(rt, actor: Actor, delegation_id: int) -> DelegationView:
         admin = _Admin(uow)
         row = uow.session.get(Delegation, delegation_id)
         if row is None:
-            raise not_found(f"delegation {delegation_id}")
+            raise not_found(f"delegation {delegation_id}", f"ủy quyền {delegation_id}")
         principal_user = admin.user(row.principal_id)
         if actor.user_id != row.principal_id:
             admin.require_manage_user(principal_user)
@@ -393,9 +411,12 @@ def revoke_delegation(rt, actor: Actor, delegation_id: int) -> DelegationView:
 
 
 def open_tasks_of(rt, actor: Actor, user_id: int) -> list[OpenTaskRef]:
-    """Open steps assigned to a user (to reassign when they leave or go on leave)."""
+    """Open steps assigned to a user (to reassign when they leave or go on leave):
+    dossier data, so only the steps of communes whose dossiers the actor may view."""
     with rt.unit_of_work(actor) as uow:
         admin = _Admin(uow)
+        if admin.principal is not None:
+            require_anywhere(admin.principal, "dossier.view")
         admin.user(user_id)
         return _open_tasks(uow.session, user_id, admin)
 
@@ -406,7 +427,8 @@ def _open_tasks(s, user_id: int, admin: _Admin) -> list[OpenTaskRef]:
         .join(Dossier, Dossier.id == Task.dossier_id).join(OrgUnit, OrgUnit.id == Task.org_unit_id)
         .where(Task.assignee_id == user_id, Task.state == "open").order_by(Task.due_at, Task.id)
     ).all()
-    return [OpenTaskRef(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows if admin.sees(r[6])]
+    return [OpenTaskRef(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows
+            if admin.principal is None or admin.principal.can("dossier.view", r[6])]
 
 
 def deactivate_user(rt, actor: Actor, user_id: int, reason: str) -> Deactivation:

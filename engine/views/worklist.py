@@ -49,7 +49,7 @@ def task_detail(rt, actor: Actor, task_id: int) -> TaskDetail:
         principal = _principal(session, rt, actor)
         task = session.get(Task, task_id)
         if task is None or not principal.sees(task.org_unit_id):
-            raise not_found(f"task {task_id}")
+            raise not_found(f"task {task_id}", f"công việc {task_id}")
         require(principal, "dossier.view", task.org_unit_id, what=f"task {task_id}")
         [view] = _task_views(session, select(Task).where(Task.id == task_id), now)
         dossier = session.get(Dossier, task.dossier_id)

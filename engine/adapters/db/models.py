@@ -173,10 +173,17 @@ class ProcedureVersion(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # First day new dossiers get this version: never before the day it was published.
     effective_from: Mapped[date | None] = mapped_column(Date)
+    # The day the legal instrument makes it effective (may be earlier: recorded, not applied).
+    legal_effective_from: Mapped[date | None] = mapped_column(Date)
     retired_at: Mapped[datetime | None]
+    # None: province-wide; a commune: that commune's local version, which its new
+    # dossiers get instead of the province version (engine.services.procedures).
+    scope_org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
 
     procedure: Mapped[Procedure] = relationship(back_populates="versions")
+    scope: Mapped[OrgUnit | None] = relationship()
 
 
 # --- dossiers, their steps and their workflow state --------------------------------

@@ -417,7 +417,7 @@ def register_data(rt, actor: Actor, unit_code: str, received_from: date, receive
     with rt.db.session_factory() as session:
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
         if unit is None:
-            raise not_found(f"org unit {unit_code}")
+            raise not_found(f"org unit {unit_code}", f"đơn vị {unit_code}")
         if actor.user_id is not None:
             require(load_principal(session, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
                     what=f"org unit {unit_code}")

@@ -1,6 +1,6 @@
 """folded applicant name for accent- and case-insensitive search
 
-Revision ID: 0005_httphard
+Revision ID: 0005_folded_search
 Revises: 0004_event_head_trigger
 Create Date: 2026-11-27
 
@@ -17,7 +17,7 @@ from alembic import op
 
 from engine.domain.text import fold
 
-revision = '0005_httphard'
+revision = '0005_folded_search'
 down_revision = '0004_event_head_trigger'
 branch_labels = None
 depends_on = None
