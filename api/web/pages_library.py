@@ -6,9 +6,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-from flask import flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from api.web import diagrams
 from api.web.common import FormErrors, actor, bp, render, report, rt
 from api.web.i18n import message_of
 from engine.domain.calendar import VN_TZ
@@ -16,6 +17,8 @@ from engine.errors import InvalidInput, IsoflowError, NotFound, Problem
 from engine.procedure.forms import FORM_ID_PATTERN, MAX_FORM_BYTES
 from engine.services import library as library_service
 from engine.services import procedures
+from engine.adapters.documents.printing import render_version
+from engine.views import diagrams as diagram_views
 from engine.views import worklist
 
 MAX_FORM_FILES = 50
@@ -153,3 +156,40 @@ def version_action(version_id: int, action: str):
         return redirect(url_for("web.library"))
     flash(message, "success")
     return redirect(url_for("web.library", _anchor=f"p-{info.procedure_code}"))
+
+
+@bp.get("/library/versions/<int(min=1, max=2147483647):version_id>")
+def version_page(version_id: int):
+    """A stored version: its diagram, metadata and steps table, and what may be done with it."""
+    who = actor()
+    detail = diagram_views.version_detail(rt(), who, version_id)
+    marks = [{"id": step.bpmn_id, "cls": "paused", "badge": _("Tạm dừng (chờ công dân)")}
+             for step in detail.steps if step.pauses_clock]
+    return render("library/version.html", detail=detail, v=detail.version,
+                  diagram=diagrams.payload(detail.source, marks), rights=worklist.library_rights(rt(), who),
+                  today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
+
+
+@bp.get("/library/versions/<int(min=1, max=2147483647):version_id>/model.bpmn")
+def version_model(version_id: int):
+    """The BPMN file exactly as submitted, as a download (never rendered by the browser)."""
+    filename, source, _forms = library_service.version_source(rt(), actor(), version_id)
+    response = Response(source, mimetype="application/octet-stream")
+    safe = "".join(c for c in filename if c.isalnum() or c in "._-") or f"version-{version_id}.bpmn"
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/library/versions/<int(min=1, max=2147483647):version_id>/document")
+def version_document(version_id: int):
+    """The ISO procedure document of a version (HTML, or `?format=pdf`)."""
+    library_service.get_version(rt(), actor(), version_id)  # the library's view permission
+    fmt = "pdf" if request.args.get("format") == "pdf" else "html"
+    body = render_version(rt(), version_id, fmt)
+    response = Response(body, mimetype="application/pdf" if fmt == "pdf" else "text/html")
+    if fmt == "html":
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+    else:
+        response.headers["Content-Disposition"] = f'inline; filename="quy-trinh-{version_id}.pdf"'
+    return response
