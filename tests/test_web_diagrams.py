@@ -3,8 +3,10 @@ document of a version; the JSON the bpmn-js bundles read is in the page (never a
 script)."""
 from __future__ import annotations
 
+import html
 import json
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -65,3 +67,69 @@ def test_dossier_page_marks_finished_current_and_paused_steps(web):
     data = diagram_data(text(clerk.get(f"/dossiers/{receipt.code}")), "dossier-diagram")
     paused = [m for m in data["marks"] if "paused" in m["cls"].split()]
     assert len(paused) == 1 and paused[0]["badge"].startswith("Tạm dừng")
+
+
+# --- the modeler (its browser half is in test_web_browser_diagrams.py) ---------------------
+
+BLANK = Path(__file__).resolve().parent.parent / "api" / "web" / "templates" / "library" / "blank.bpmn"
+
+
+def completed_blank(code: str = "9.100001") -> str:
+    """The modeler's blank template with what the ISO panel writes, as the bundle saves it."""
+    xml = BLANK.read_text(encoding="utf-8")
+    xml = xml.replace('<bpmn:process id="new_procedure" name="" isExecutable="true">',
+                      '<bpmn:process id="new_procedure" name="Thủ tục soạn trên trình duyệt" isExecutable="true">'
+                      "<bpmn:extensionElements><spiffworkflow:properties>"
+                      f'<spiffworkflow:property name="procedure_code" value="{code}" />'
+                      '<spiffworkflow:property name="field" value="civil_status" />'
+                      '<spiffworkflow:property name="time_limit" value="P1D" />'
+                      "</spiffworkflow:properties></bpmn:extensionElements>")
+    return xml.replace('<bpmn:userTask id="receive" name="Tiếp nhận hồ sơ">',
+                       '<bpmn:userTask id="receive" name="Tiếp nhận hồ sơ"><bpmn:extensionElements>'
+                       '<spiffworkflow:properties><spiffworkflow:property name="duration" value="PT30M" />'
+                       "</spiffworkflow:properties></bpmn:extensionElements>")
+
+
+def test_the_modeler_offers_the_registries_and_saves_through_the_validator(web):
+    from engine.domain.roles import STEP_ROLES
+
+    consultant = web.browser("consultant")
+    assert "/library/new" in text(consultant.get("/library"))
+    page = text(consultant.get("/library/new"))
+    no_inline_scripts(page)
+    data = diagram_data(page, "modeler-data")
+    assert {code for code, _ in data["roles"]} == set(STEP_ROLES)
+    assert ["civil_status", "Hộ tịch"] in data["fields"]
+    assert [code for code, _ in data["statuses"]] == ["4", "5", "6", "9"]
+    assert data["labels"]["duration"] == "Thời gian thực hiện"
+    assert 'name="model_xml"' in page  # without JavaScript: the XML itself
+
+    blank = BLANK.read_text(encoding="utf-8")
+    response = consultant.post("/library/modeler", {"model_xml": blank, "change_note": "mới"})
+    assert response.status_code == 422
+    page = text(response)
+    marks = {m["id"]: m for m in diagram_data(page, "modeler-data")["marks"]}
+    assert marks["receive"]["cls"] == "problem" and "duration" in marks["receive"]["title"]
+    assert "Hint: " in marks["receive"]["title"] and marks["receive"]["badge"] == "1 lỗi"
+    assert 'data-element-id="receive"' in page and 'data-element-id="new_procedure"' in page
+    assert blank.split("?>", 1)[1].strip() in html.unescape(page)  # the consultant's work comes back unchanged
+    with web.rt.db.session_factory() as s:
+        assert s.scalar(select(ProcedureVersion.id).where(ProcedureVersion.filename == "mo-hinh.bpmn")) is None
+
+    response = consultant.post("/library/modeler", {"model_xml": completed_blank(), "change_note": "mới"})
+    assert response.status_code == 302, text(response)[:2000]
+    with web.rt.db.session_factory() as s:
+        stored = s.scalars(select(ProcedureVersion).where(ProcedureVersion.filename == "9.100001.bpmn")).one()
+        assert stored.status == "draft" and stored.change_note == "mới"
+    assert response.headers["Location"].endswith(f"/library/versions/{stored.id}")
+    page = text(consultant.get(response.headers["Location"]))
+    assert "Đã lưu bản nháp 9.100001 phiên bản 1" in page and f"/library/versions/{stored.id}/edit" in page
+    copy = text(consultant.get(f"/library/versions/{stored.id}/edit"))
+    assert 'name="based_on" value="%d"' % stored.id in copy and "Thủ tục soạn trên trình duyệt" in copy
+
+
+def test_only_consultants_open_the_modeler(web):
+    clerk = web.browser("clerk")
+    assert clerk.get("/library/new").status_code == 403
+    assert clerk.post("/library/modeler", {"model_xml": BLANK.read_text(encoding="utf-8")}).status_code == 403
+    assert clerk.get(f"/library/versions/{version_id(web)}/edit").status_code == 403

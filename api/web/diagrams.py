@@ -56,3 +56,26 @@ def field_name(code: str | None) -> str:
     from engine.domain.fields import field_label
 
     return field_label(code, current_language()) if code else ""
+
+
+def problem_marks(problems) -> list[dict[str, Any]]:
+    """Validation problems on their elements: a red border, a tooltip with every message in
+    Vietnamese and English and its hint, a badge with the count."""
+    by_element: dict[str, list] = {}
+    for problem in problems:
+        if problem.element_id:
+            by_element.setdefault(problem.element_id, []).append(problem)
+    marks = []
+    for element_id, found in by_element.items():
+        lines = []
+        for problem in found:
+            lines.append(f"• {problem.message_vi}")
+            lines.append(f"  {problem.message_en}")
+            hint_vi = getattr(problem, "hint_vi", None)
+            if hint_vi:
+                lines.append(f"  Gợi ý: {hint_vi}")
+            if problem.hint:
+                lines.append(f"  Hint: {problem.hint}")
+        marks.append({"id": element_id, "cls": "problem", "title": "\n".join(lines),
+                      "badge": _("%(n)s lỗi", n=len(found))})
+    return marks

@@ -14,7 +14,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 await build({
-  entryPoints: { viewer: join(here, "src", "viewer.js") },
+  entryPoints: { viewer: join(here, "src", "viewer.js"), modeler: join(here, "src", "modeler.js") },
   bundle: true,
   format: "iife",
   target: ["es2020"],

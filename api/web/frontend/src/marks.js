@@ -12,7 +12,7 @@ export function applyMarks(diagram, marks) {
   const overlays = diagram.get("overlays");
   const missing = [];
   for (const mark of marks || []) {
-    const element = registry.get(mark.id);
+    const element = findElement(registry, mark.id);
     if (!element) {
       missing.push(mark.id);
       continue;
@@ -38,7 +38,7 @@ export function clearMarks(diagram, marks) {
   const canvas = diagram.get("canvas");
   diagram.get("overlays").remove({ type: "iso-badge" });
   for (const mark of marks || []) {
-    const element = registry.get(mark.id);
+    const element = findElement(registry, mark.id);
     if (!element) continue;
     for (const cls of String(mark.cls || "").split(/\s+/).filter(Boolean)) {
       canvas.removeMarker(element, "iso-" + cls);
@@ -47,6 +47,16 @@ export function clearMarks(diagram, marks) {
     const title = gfx && gfx.querySelector(":scope > title.iso-title");
     if (title) title.remove();
   }
+}
+
+// An element by id; a process (which has no shape of its own in a collaboration) is
+// found as the pool of its participant.
+export function findElement(registry, id) {
+  if (!id) return null;
+  const element = registry.get(id);
+  if (element) return element;
+  return registry.find((e) => e.type === "bpmn:Participant" && e.businessObject.processRef
+    && e.businessObject.processRef.id === id) || null;
 }
 
 function setTooltip(gfx, text) {
@@ -62,7 +72,7 @@ function setTooltip(gfx, text) {
 
 // Rows with data-element-id select their element on the diagram; clicking an element on
 // the diagram highlights its rows.
-export function linkRows(diagram, container) {
+export function linkRows(diagram, container, onSelect) {
   const registry = diagram.get("elementRegistry");
   const canvas = diagram.get("canvas");
   let selected = null;
@@ -72,18 +82,20 @@ export function linkRows(diagram, container) {
     for (const row of document.querySelectorAll("[data-element-id].iso-row-selected")) {
       row.classList.remove("iso-row-selected");
     }
-    const element = id && registry.get(id);
+    const element = findElement(registry, id);
     if (!element) return false;
     canvas.addMarker(element, "iso-selected");
     selected = element;
+    const processId = element.businessObject.processRef && element.businessObject.processRef.id;
     for (const row of document.querySelectorAll("[data-element-id]")) {
-      if (row.getAttribute("data-element-id") === id) row.classList.add("iso-row-selected");
+      const rowId = row.getAttribute("data-element-id");
+      if (rowId === element.id || (processId && rowId === processId)) row.classList.add("iso-row-selected");
     }
     if (scroll) {
       canvas.scrollToElement(element, { top: 80, bottom: 80, left: 120, right: 120 });
       container.scrollIntoView({ block: "nearest" });
     }
-    container.setAttribute("data-selected", id);
+    container.setAttribute("data-selected", element.id);
     return true;
   };
   document.addEventListener("click", (event) => {
@@ -91,6 +103,7 @@ export function linkRows(diagram, container) {
     if (!row || container.contains(row)) return;
     if (event.target.closest("a, button, input, select, textarea, label")) return;
     select(row.getAttribute("data-element-id"), true);
+    if (onSelect) onSelect(selected);
   });
   diagram.get("eventBus").on("element.click", (event) => {
     select(event.element && event.element.id, false);
