@@ -133,3 +133,40 @@ def test_only_consultants_open_the_modeler(web):
     assert clerk.get("/library/new").status_code == 403
     assert clerk.post("/library/modeler", {"model_xml": BLANK.read_text(encoding="utf-8")}).status_code == 403
     assert clerk.get(f"/library/versions/{version_id(web)}/edit").status_code == 403
+
+
+# --- comparing versions and the chair's review ----------------------------------------------
+
+
+def submit_changed_version(web) -> int:
+    """A draft v2 of the test procedure: a longer appraisal and a new legal basis."""
+    from engine.services import procedures
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "simple-procedure.bpmn"
+    source = fixture.read_bytes()
+    assert b'value="P1D"' in source
+    changed = source.replace(b'value="P1D"', b'value="P1.5D"', 1)
+    info = procedures.submit_version(web.rt, web.world.actor("consultant"), changed, "simple-v2.bpmn",
+                                     forms_dir=fixture.parent / "forms", change_note="Thẩm định 1,5 ngày")
+    return info.version_id
+
+
+def test_the_chair_reviews_the_diff_and_the_document_before_approving(web):
+    v2 = submit_changed_version(web)
+    chair = web.browser("chair")
+    page = text(chair.get(f"/library/versions/{v2}/review"))
+    no_inline_scripts(page)
+    assert "Thay đổi so với phiên bản 1" in page and "Thời gian thực hiện" in page
+    assert "1 ngày làm việc" in page and "1,5 ngày làm việc" in page
+    assert f'src="/library/versions/{v2}/document"' in page and 'name="confirm" value="yes"' in page
+    after = diagram_data(page, "after-diagram")
+    [changed] = [m for m in after["marks"] if m["cls"] == "changed"]
+    assert changed["badge"] == "Thay đổi"
+    assert f'data-element-id="{changed["id"]}"' in page
+    assert [m["id"] for m in diagram_data(page, "before-diagram")["marks"]] == [changed["id"]]  # on the old one too
+    assert "Thay đổi so với phiên bản 1" in text(chair.get(f"/library/versions/{v2}/compare"))
+    assert "phiên bản đầu tiên" in text(chair.get(f"/library/versions/{version_id(web)}/compare"))
+    response = chair.post(f"/library/versions/{v2}/approve", {"confirm": "yes"})
+    assert response.status_code == 302
+    assert "Đã phê duyệt 9.000001 phiên bản 2." in text(chair.get("/library"))
+    assert "không còn là bản nháp" in text(chair.get(f"/library/versions/{v2}/review"))

@@ -473,18 +473,25 @@ def test_library_draft_approve_publish_retire(web):
     assert "Đã lưu bản nháp 9.000001 phiên bản 2; chờ phê duyệt." in page and "Bản nháp" in page
     with web.rt.db.session_factory() as s:
         version_id = s.scalar(select(ProcedureVersion.id).where(ProcedureVersion.version_no == 2))
-    assert f"/library/versions/{version_id}/approve" not in page  # the consultant cannot approve
-    response = consultant.post(f"/library/versions/{version_id}/approve")
+    assert f"/library/versions/{version_id}/review" not in page  # the consultant cannot approve
+    response = consultant.post(f"/library/versions/{version_id}/approve", {"confirm": "yes"})
     assert "không được phép" in " ".join(flashes(consultant.get("/library")))
     chair = web.browser("chair")
     page = text(chair.get("/library"))
-    assert f"/library/versions/{version_id}/approve" in page and "Tải lên mô hình BPMN" not in page
-    assert chair.post(f"/library/versions/{version_id}/approve").status_code == 302
+    assert f"/library/versions/{version_id}/review" in page and "Tải lên mô hình BPMN" not in page
+    # approving without the review page's confirmation approves nothing: it leads to that page
+    response = chair.post(f"/library/versions/{version_id}/approve")
+    assert response.headers["Location"].endswith(f"/library/versions/{version_id}/review")
+    assert "Bản nháp" in text(chair.get(f"/library/versions/{version_id}"))
+    assert chair.post(f"/library/versions/{version_id}/approve", {"confirm": "yes"}).status_code == 302
     response = chair.post(f"/library/versions/{version_id}/publish", {"effective_from": ""})
     assert "ngày hiệu lực không hợp lệ" in " ".join(flashes(chair.get("/library")))
     chair.post(f"/library/versions/{version_id}/publish", {"effective_from": "2026-03-04"})
     assert "hiệu lực từ 04/03/2026" in " ".join(flashes(chair.get("/library")))
-    chair.post(f"/library/versions/{version_id}/retire")
+    response = chair.post(f"/library/versions/{version_id}/retire")
+    assert response.headers["Location"].endswith(f"/library/versions/{version_id}/retire")  # asks first
+    assert "Xác nhận bãi bỏ" in text(chair.get(response.headers["Location"]))
+    chair.post(f"/library/versions/{version_id}/retire", {"confirm": "yes"})
     page = text(chair.get("/library"))
     assert "Đã bãi bỏ 9.000001 phiên bản 2." in page
     response = web.browser("clerk").get("/library/upload")
@@ -532,7 +539,7 @@ def test_public_lookup_is_rate_limited(web):
     "/logout", "/language", "/desk/receive", "/tasks/1/claim", "/tasks/1/unclaim", "/tasks/1", "/tasks/1/reassign",
     "/dossiers/X/refuse", "/dossiers/X/withdraw", "/dossiers/X/stop", "/dossiers/X/apology", "/dossiers/X/supplement",
     "/dossiers/X/return", "/library/upload", "/library/versions/1/approve", "/library/versions/1/publish",
-    "/library/versions/1/retire", "/lookup", "/dossiers/X/print/01",
+    "/library/versions/1/retire", "/library/modeler", "/lookup", "/dossiers/X/print/01",
 ])
 def test_every_post_needs_the_csrf_token(web, path):
     b = web.browser("chair")

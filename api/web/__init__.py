@@ -40,7 +40,8 @@ def register(app: Flask) -> None:
                        URGENCY_LABELS=common.URGENCY_LABELS, RESULT_LABELS=common.RESULT_LABELS,
                        CHANNEL_LABELS=common.CHANNEL_LABELS, VERSION_STATUS_LABELS=common.VERSION_STATUS_LABELS,
                        OUTCOME_LABELS=common.OUTCOME_LABELS, END_LABELS=common.END_LABELS,
-                       diagram_assets_built=diagrams.diagram_assets_built)
+                       diagram_assets_built=diagrams.diagram_assets_built, PROPERTY_LABELS=diagrams.PROPERTY_LABELS,
+                       DIFF_LABELS=diagrams.DIFF_LABELS, property_value=diagrams.property_value)
 
 
 @bp.app_context_processor

@@ -79,3 +79,48 @@ def problem_marks(problems) -> list[dict[str, Any]]:
         marks.append({"id": element_id, "cls": "problem", "title": "\n".join(lines),
                       "badge": _("%(n)s lỗi", n=len(found))})
     return marks
+
+
+DIFF_LABELS = {"added": _l("Thêm mới"), "removed": _l("Bỏ đi"), "changed": _l("Thay đổi")}
+PROPERTY_LABELS = {
+    "name": _l("Tên"), "role": _l("Vai trò"), "duration": _l("Thời gian thực hiện"), "clock": _l("Đồng hồ thời hạn"),
+    "status": _l("Trạng thái hồ sơ"), "form": _l("Biểu mẫu"), "record": _l("Hồ sơ, kết quả"), "name_en": _l("Tên tiếng Anh"),
+    "field": _l("Lĩnh vực"), "time_limit": _l("Thời hạn giải quyết"), "time_basis": _l("Cách tính thời hạn"),
+    "limits_by_category": _l("Thời hạn theo loại xã"), "legal_basis": _l("Căn cứ pháp lý"), "fee": _l("Phí, lệ phí"),
+    "iso_document_code": _l("Mã tài liệu ISO"), "revision": _l("Lần ban hành"),
+}
+
+
+def diff_marks(diff, side: str) -> list[dict[str, Any]]:
+    """Marks of a diff on one side's diagram: `before` shows what was removed, `after` what
+    was added; both show what changed."""
+    shown = (("removed", diff.removed),) if side == "before" else (("added", diff.added),)
+    marks = []
+    for kind, elements in shown + (("changed", diff.changed),):
+        for element in elements:
+            marks.append({"id": element.element_id, "cls": kind, "badge": str(DIFF_LABELS[kind]),
+                          "title": f"{DIFF_LABELS[kind]}: {element.name or element.element_id}"})
+    return marks
+
+
+def property_value(prop: str, value: Any) -> str:
+    """A changed property's value as people read it, in the page's language."""
+    from datetime import timedelta
+
+    from api.web.common import STATUS_LABELS, role_name
+
+    if value is None or value == "" or value == {}:
+        return "—"
+    if isinstance(value, timedelta):
+        return working_time(value)
+    if prop == "role":
+        return f"{role_name(value)} ({value})"
+    if prop == "status":
+        return f"{value} · {STATUS_LABELS.get(value, value)}"
+    if prop == "field":
+        return field_name(value)
+    if prop == "clock":
+        return str(_l("Tạm dừng") if value == "paused" else _l("Tính vào thời hạn"))
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in sorted(value.items()))
+    return str(value)

@@ -99,6 +99,7 @@ def upload():
                       message=_("Chỉ chuyên gia tư vấn ISO mới được tải lên mô hình quy trình."))
     errors = FormErrors()
     model_problems: list[Problem] = []
+    diagram = None
     filename = ""
     change_note = request.form.get("change_note", "").strip()
     if request.method == "POST":
@@ -118,6 +119,9 @@ def upload():
                 if isinstance(error, InvalidInput) and error.code == "model_invalid":
                     model_problems = error.problems  # listed in the report table, not flashed one by one
                     flash(message_of(error), "error")
+                    if b"BPMNShape" in source:  # drawn with its problems when the file has a diagram
+                        diagram = diagrams.payload(source.decode("utf-8", "replace"),
+                                                   diagrams.problem_marks(model_problems))
                 else:
                     errors = report(error, {"model", "forms"})
             else:
@@ -132,12 +136,17 @@ def upload():
     else:
         status = 200
     return render("library/upload.html", status, errors=errors, model_problems=model_problems, filename=filename,
-                  change_note=change_note)
+                  change_note=change_note, diagram=diagram)
 
 
 @bp.post("/library/versions/<int:version_id>/<any(approve, publish, retire):action>")
 def version_action(version_id: int, action: str):
     who = actor()
+    if action in ("approve", "retire") and request.form.get("confirm") != "yes":
+        # approving and retiring are confirmed on their own pages (the diff and the document first)
+        flash(_("Hãy xem lại và xác nhận trước khi phê duyệt hoặc bãi bỏ."), "info")
+        page = "web.review_page" if action == "approve" else "web.retire_page"
+        return redirect(url_for(page, version_id=version_id))
     try:
         if action == "approve":
             info = procedures.approve_version(rt(), who, version_id)
@@ -320,3 +329,51 @@ def save_model():
         flash(_("Nội dung này đã có trong thư viện: %(code)s phiên bản %(no)s.",
                 code=info.procedure_code, no=info.version_no), "info")
     return redirect(url_for("web.version_page", version_id=info.version_id))
+
+
+# --- comparing versions, the chair's review, confirmations --------------------------------
+
+
+def _comparison(who, version_id: int, other_id: int | None):
+    """The comparison of a version with `other_id`, else with the version in effect, else
+    with the one before it; None for the first version of a procedure."""
+    detail = diagram_views.version_detail(rt(), who, version_id)
+    base = other_id or (detail.in_effect_version_id if detail.in_effect_version_id != version_id else None) \
+        or detail.previous_version_id
+    if base is None or base == version_id:
+        return detail, None
+    return detail, diagram_views.compare_versions(rt(), who, base, version_id)
+
+
+def _comparison_context(comparison) -> dict:
+    if comparison is None:
+        return {"comparison": None}
+    return {"comparison": comparison,
+            "before_diagram": diagrams.payload(comparison.before.source, diagrams.diff_marks(comparison.diff, "before")),
+            "after_diagram": diagrams.payload(comparison.after.source, diagrams.diff_marks(comparison.diff, "after"))}
+
+
+@bp.get("/library/versions/<int(min=1, max=2147483647):version_id>/compare")
+def compare_page(version_id: int):
+    """What changed from another version (`?with=ID`, default: the one in effect or the previous)."""
+    who = actor()
+    detail, comparison = _comparison(who, version_id, request.args.get("with", type=int))
+    return render("library/compare.html", detail=detail, v=detail.version, **_comparison_context(comparison))
+
+
+@bp.get("/library/versions/<int(min=1, max=2147483647):version_id>/review")
+def review_page(version_id: int):
+    """The chair's approval page: what changed, the ISO document as it will be issued,
+    then the approve button."""
+    who = actor()
+    detail, comparison = _comparison(who, version_id, None)
+    return render("library/review.html", detail=detail, v=detail.version, rights=worklist.library_rights(rt(), who),
+                  **_comparison_context(comparison))
+
+
+@bp.get("/library/versions/<int(min=1, max=2147483647):version_id>/retire")
+def retire_page(version_id: int):
+    """Retiring is final: this page asks first (it works without JavaScript)."""
+    who = actor()
+    detail = diagram_views.version_detail(rt(), who, version_id)
+    return render("library/retire.html", detail=detail, v=detail.version, rights=worklist.library_rights(rt(), who))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.audit import Actor
 from engine.adapters.db.models import Dossier, ProcedureVersion
+from engine.procedure.diff import ModelDiff, diff_models
 from engine.procedure.specs import ProcessMetadata, StepDefinition
 from engine.services import library as library_service
 from engine.views.dossiers import TaskView, TimelineRow, dossier_view, timeline
@@ -98,3 +99,20 @@ def version_detail(rt, actor: Actor, version_id: int) -> VersionDetail:
         return VersionDetail(summary, bytes(version.source).decode("utf-8", "replace"), dict(version.forms or {}),
                              model.metadata, model.steps_in_order(), previous[-1].id if previous else None,
                              in_effect)
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    """Two stored versions of a procedure (or of two procedures) and what changed between them."""
+
+    before: VersionDetail
+    after: VersionDetail
+    diff: ModelDiff
+
+
+def compare_versions(rt, actor: Actor, before_id: int, after_id: int) -> VersionComparison:
+    before, after = version_detail(rt, actor, before_id), version_detail(rt, actor, after_id)
+    with rt.db.session_factory() as s:
+        model_before = rt.model(s.get(ProcedureVersion, before_id))
+        model_after = rt.model(s.get(ProcedureVersion, after_id))
+    return VersionComparison(before, after, diff_models(model_before, model_after))
