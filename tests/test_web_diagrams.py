@@ -170,3 +170,23 @@ def test_the_chair_reviews_the_diff_and_the_document_before_approving(web):
     assert response.status_code == 302
     assert "Đã phê duyệt 9.000001 phiên bản 2." in text(chair.get("/library"))
     assert "không còn là bản nháp" in text(chair.get(f"/library/versions/{v2}/review"))
+
+
+def test_the_heat_map_page_draws_the_steps_figures(web):
+    from datetime import timedelta
+
+    receipt = web.receive("Hoàng Văn Dũng")
+    web.rt.clock.advance(timedelta(minutes=45))
+    web.step("clerk", receipt)
+    chair = web.browser("chair")
+    assert "/library/procedures/9.000001/heatmap" in text(chair.get(f"/library/versions/{version_id(web)}"))
+    page = text(chair.get("/library/procedures/9.000001/heatmap?period=2026-03"))
+    no_inline_scripts(page)
+    assert "Tháng 03/2026" in page and "1 lượt hoàn thành bước" in page
+    marks = diagram_data(page, "heat-diagram")["marks"]
+    done = [m for m in marks if m.get("badge")]
+    assert len(done) == 1 and done[0]["badge"] == "trung vị 45 phút · 0% trễ" and done[0]["cls"].startswith("heat-")
+    page = text(chair.get("/library/procedures/9.000001/heatmap?period=2026-13"))
+    assert "tháng phải từ 01 đến 12" in page and "Năm 2026" in page  # said, then the year shown
+    assert web.browser("clerk").get("/library/procedures/9.000001/heatmap").status_code == 403
+    assert "/heatmap" not in text(web.browser("consultant").get(f"/library/versions/{version_id(web)}"))

@@ -124,3 +124,21 @@ def property_value(prop: str, value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in sorted(value.items()))
     return str(value)
+
+
+def heat_marks(steps) -> list[dict[str, Any]]:
+    """A heat map on the diagram: fill by median against plan, the slowest steps outlined,
+    a badge with the median and the share late."""
+    marks = []
+    for row in steps:
+        if not row.passed:
+            marks.append({"id": row.bpmn_id, "cls": "heat-0", "title": _("Chưa có hồ sơ qua bước này trong kỳ.")})
+            continue
+        late = f"{round((row.late_share or 0) * 100)}%"
+        badge = _("trung vị %(median)s · %(late)s trễ", median=working_time(row.median), late=late)
+        title = _("%(n)s hồ sơ; trung vị %(median)s, p90 %(p90)s; kế hoạch %(planned)s; %(late)s quá hạn",
+                  n=row.passed, median=working_time(row.median), p90=working_time(row.p90),
+                  planned=working_time(row.planned), late=late)
+        marks.append({"id": row.bpmn_id, "cls": f"heat-{row.level}" + (" slowest" if row.slowest else ""),
+                      "badge": badge, "title": title})
+    return marks

@@ -24,6 +24,7 @@ from engine.services import library as library_service
 from engine.services import procedures
 from engine.adapters.documents.printing import render_version
 from engine.views import diagrams as diagram_views
+from engine.views import step_heatmap
 from engine.views import worklist
 
 MAX_FORM_FILES = 50
@@ -184,6 +185,7 @@ def version_page(version_id: int):
              for step in detail.steps if step.pauses_clock]
     return render("library/version.html", detail=detail, v=detail.version,
                   diagram=diagrams.payload(detail.source, marks), rights=worklist.library_rights(rt(), who),
+                  heatmap=step_heatmap.may_view(rt(), who),
                   today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
 
 
@@ -377,3 +379,19 @@ def retire_page(version_id: int):
     who = actor()
     detail = diagram_views.version_detail(rt(), who, version_id)
     return render("library/retire.html", detail=detail, v=detail.version, rights=worklist.library_rights(rt(), who))
+
+
+@bp.get("/library/procedures/<code>/heatmap")
+def heatmap_page(code: str):
+    """Per step over a period: dossiers passed, median and p90 working time against the
+    plan, share late, drawn on the procedure's diagram (chair, vice chair, province)."""
+    who = actor()
+    period = request.args.get("period", "").strip() or str(rt().clock.now().astimezone(VN_TZ).year)
+    try:
+        heat = step_heatmap.procedure_heatmap(rt(), who, code, period)
+    except InvalidInput as error:
+        report(error, set())
+        period = str(rt().clock.now().astimezone(VN_TZ).year)
+        heat = step_heatmap.procedure_heatmap(rt(), who, code, period)
+    return render("library/heatmap.html", heat=heat, period=period,
+                  diagram=diagrams.payload(heat.source, diagrams.heat_marks(heat.steps)))
