@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.audit import Actor
 from engine.adapters.db.models import Dossier, ProcedureVersion
+from engine.domain.calendar import VN_TZ
 from engine.procedure.diff import ModelDiff, diff_models
 from engine.procedure.specs import ProcessMetadata, StepDefinition
 from engine.services import library as library_service
@@ -93,8 +94,8 @@ def version_detail(rt, actor: Actor, version_id: int) -> VersionDetail:
         siblings = s.scalars(select(ProcedureVersion).where(
             ProcedureVersion.procedure_id == version.procedure_id).order_by(ProcedureVersion.version_no)).all()
         previous = [v for v in siblings if v.version_no < version.version_no]
-        today = rt.clock.now().astimezone(library_service.VN_TZ).date()
-        in_effect_no = library_service._in_effect(list(siblings), today)
+        today = rt.clock.now().astimezone(VN_TZ).date()
+        in_effect_no = library_service._in_effect(list(siblings), today)  # the library's one rule
         in_effect = next((v.id for v in siblings if v.version_no == in_effect_no), None)
         return VersionDetail(summary, bytes(version.source).decode("utf-8", "replace"), dict(version.forms or {}),
                              model.metadata, model.steps_in_order(), previous[-1].id if previous else None,
