@@ -1,5 +1,15 @@
 # isoflow web service: gunicorn serving api.wsgi:app on port 8000.
 # Build: docker build -t isoflow .    Run: docker run -p 8000:8000 isoflow
+
+# The pages' diagram viewer and modeler (bpmn-js from npm, bundled by esbuild): built here,
+# only the bundles go into the image (no Node at run time).
+FROM node:20-slim AS web-assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY api/web/frontend ./api/web/frontend
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +31,7 @@ RUN apt-get update \
 COPY pyproject.toml README.md ./
 COPY engine ./engine
 COPY api ./api
+COPY --from=web-assets /src/api/web/static/build ./api/web/static/build
 COPY cli ./cli
 RUN pip install . \
     && groupadd --system --gid 10001 isoflow \

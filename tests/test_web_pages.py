@@ -493,24 +493,31 @@ def test_library_draft_approve_publish_retire(web):
     assert "Đã lưu bản nháp 9.000001 phiên bản 2; chờ phê duyệt." in page and "Bản nháp" in page
     with web.rt.db.session_factory() as s:
         version_id = s.scalar(select(ProcedureVersion.id).where(ProcedureVersion.version_no == 2))
-    assert f"/library/versions/{version_id}/approve" not in page  # the consultant cannot approve
-    response = consultant.post(f"/library/versions/{version_id}/approve")
+    assert f"/library/versions/{version_id}/review" not in page  # the consultant cannot approve
+    response = consultant.post(f"/library/versions/{version_id}/approve", {"confirm": "yes"})
     assert "không được phép" in " ".join(flashes(consultant.get("/library")))
     # a province-wide version is the province's: a commune chair gets no buttons, and a
     # forged request is refused
     commune_chair = web.browser("chair")
-    assert f"/library/versions/{version_id}/approve" not in text(commune_chair.get("/library"))
-    commune_chair.post(f"/library/versions/{version_id}/approve")
+    assert f"/library/versions/{version_id}/review" not in text(commune_chair.get("/library"))
+    commune_chair.post(f"/library/versions/{version_id}/approve", {"confirm": "yes"})
     assert "cấp tỉnh" in " ".join(flashes(commune_chair.get("/library")))
     chair = web.browser("admin")
     page = text(chair.get("/library"))
-    assert f"/library/versions/{version_id}/approve" in page and "Tải lên mô hình BPMN" not in page
-    assert chair.post(f"/library/versions/{version_id}/approve").status_code == 302
+    assert f"/library/versions/{version_id}/review" in page and "Tải lên mô hình BPMN" not in page
+    # approving without the review page's confirmation approves nothing: it leads to that page
+    response = chair.post(f"/library/versions/{version_id}/approve")
+    assert response.headers["Location"].endswith(f"/library/versions/{version_id}/review")
+    assert "Bản nháp" in text(chair.get(f"/library/versions/{version_id}"))
+    assert chair.post(f"/library/versions/{version_id}/approve", {"confirm": "yes"}).status_code == 302
     response = chair.post(f"/library/versions/{version_id}/publish", {"effective_from": ""})
     assert "ngày hiệu lực không hợp lệ" in " ".join(flashes(chair.get("/library")))
     chair.post(f"/library/versions/{version_id}/publish", {"effective_from": "2026-03-04"})
     assert "hiệu lực từ 04/03/2026" in " ".join(flashes(chair.get("/library")))
-    chair.post(f"/library/versions/{version_id}/retire")
+    response = chair.post(f"/library/versions/{version_id}/retire")
+    assert response.headers["Location"].endswith(f"/library/versions/{version_id}/retire")  # asks first
+    assert "Xác nhận bãi bỏ" in text(chair.get(response.headers["Location"]))
+    chair.post(f"/library/versions/{version_id}/retire", {"confirm": "yes"})
     page = text(chair.get("/library"))
     assert "Đã bãi bỏ 9.000001 phiên bản 2." in page
     response = web.browser("clerk").get("/library/upload")
@@ -536,12 +543,12 @@ def test_library_local_version_of_one_commune(web):
         version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.version_no == 2))
         assert version.scope.code == "NAHANG"
         version_id = version.id
-    assert f"/library/versions/{version_id}/approve" not in text(web.browser("chair").get("/library"))
+    assert f"/library/versions/{version_id}/review" not in text(web.browser("chair").get("/library"))
     nahang_chair = web.browser("nh_chair")
     page = text(nahang_chair.get("/library"))
-    assert f"/library/versions/{version_id}/approve" in page and "riêng NAHANG" in page
+    assert f"/library/versions/{version_id}/review" in page and "riêng NAHANG" in page
     assert "/library/versions/1/retire" not in page  # the province-wide version is not theirs
-    assert nahang_chair.post(f"/library/versions/{version_id}/approve").status_code == 302
+    assert nahang_chair.post(f"/library/versions/{version_id}/approve", {"confirm": "yes"}).status_code == 302
     longer = SIMPLE_MODEL.read_bytes().replace(b'value="P5D"', b'value="P9D"')
     response = consultant.post("/library/upload", {"model": (io.BytesIO(longer), "simple-long.bpmn"), "forms": forms(),
                                                    "scope_unit_code": "NAHANG"}, content_type="multipart/form-data")
@@ -587,7 +594,7 @@ def test_public_lookup_is_rate_limited(web):
     "/logout", "/language", "/desk/receive", "/tasks/1/claim", "/tasks/1/unclaim", "/tasks/1", "/tasks/1/reassign",
     "/dossiers/X/refuse", "/dossiers/X/withdraw", "/dossiers/X/stop", "/dossiers/X/apology", "/dossiers/X/supplement",
     "/dossiers/X/return", "/library/upload", "/library/versions/1/approve", "/library/versions/1/publish",
-    "/library/versions/1/retire", "/lookup", "/dossiers/X/print/01",
+    "/library/versions/1/retire", "/library/modeler", "/lookup", "/dossiers/X/print/01",
 ])
 def test_every_post_needs_the_csrf_token(web, path):
     b = web.browser("chair")

@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from api.errors import from_http_exception, status_of, wants_problem_json
 from engine.errors import IsoflowError, Unauthenticated
 
-from api.web import common
+from api.web import common, diagrams
 from api.web.common import bp
 from api.web.i18n import LANGUAGES, current_language, init_babel, message_of
 
@@ -34,11 +34,14 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_error_handler(404, _page_not_found)
     env = app.jinja_env
-    env.filters.update(instant=common.fmt_instant, day=common.fmt_day, role=common.role_name)
+    env.filters.update(instant=common.fmt_instant, day=common.fmt_day, role=common.role_name,
+                       working_time=diagrams.working_time, field=diagrams.field_name)
     env.globals.update(csrf_token=generate_csrf, LANGUAGES=LANGUAGES, STATUS_LABELS=common.STATUS_LABELS,
                        URGENCY_LABELS=common.URGENCY_LABELS, RESULT_LABELS=common.RESULT_LABELS,
                        CHANNEL_LABELS=common.CHANNEL_LABELS, VERSION_STATUS_LABELS=common.VERSION_STATUS_LABELS,
-                       OUTCOME_LABELS=common.OUTCOME_LABELS, END_LABELS=common.END_LABELS)
+                       OUTCOME_LABELS=common.OUTCOME_LABELS, END_LABELS=common.END_LABELS,
+                       diagram_assets_built=diagrams.diagram_assets_built, PROPERTY_LABELS=diagrams.PROPERTY_LABELS,
+                       DIFF_LABELS=diagrams.DIFF_LABELS, property_value=diagrams.property_value)
 
 
 @bp.app_context_processor

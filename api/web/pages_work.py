@@ -8,12 +8,12 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from api.web import schema_form
+from api.web import diagrams, schema_form
 from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers
-from engine.views import dossiers as views, worklist
+from engine.views import diagrams as diagram_views, dossiers as views, worklist
 from engine.views.worklist import SUPPLEMENT
 
 SUPPLEMENT_ACTION = "supplement"
@@ -100,7 +100,10 @@ def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None
     sheet = views.timeline(rt(), who, view.id)
     actions = worklist.dossier_actions(rt(), who, view.id)
     performable = {t.id for t in view.open_tasks if views.can_perform(rt(), who, t)}
+    drawn = diagram_views.dossier_diagram(rt(), who, view.id, view=view, sheet=sheet)
+    diagram = diagrams.payload(drawn.source, diagrams.dossier_marks(drawn.marks, view.open_tasks))
     return render("work/dossier.html", status, dossier=view, sheet=sheet, actions=actions, performable=performable,
+                  diagram=diagram, diagram_version_id=drawn.version_id,
                   errors=errors or FormErrors(), form_values=form_values or {}, open_action=open_action,
                   print_forms=PRINT_FORMS)
 

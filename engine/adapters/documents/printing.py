@@ -34,6 +34,22 @@ def render_procedure(rt, procedure_code: str, fmt: str = "html", *, unit_name: s
     return _as(fmt, procedure_document(model, records, unit_name=unit_name))
 
 
+def render_version(rt, version_id: int, fmt: str = "html", *, unit_name: str | None = None) -> bytes:
+    """The procedure document of one stored version (a draft prints as a draft), with the
+    procedure's version history: what the chair reads before approving it."""
+    from engine.adapters.db.models import ProcedureVersion
+    from engine.errors import NotFound
+
+    with rt.db.session_factory() as session:
+        version = session.get(ProcedureVersion, version_id)
+        if version is None:
+            raise NotFound(f"procedure version {version_id} not found", f"không tìm thấy phiên bản {version_id}",
+                           code="not_found")
+        records = version_records(session, version.procedure.code)
+        model = rt.model(version)
+    return _as(fmt, procedure_document(model, records, unit_name=unit_name))
+
+
 def render_posting_sheet(rt, unit_code: str, fmt: str = "html", *, lookup_url: str | None = None,
                          on: date | None = None) -> bytes:
     """A commune's posting sheet: the procedures in effect on `on` (default today)."""

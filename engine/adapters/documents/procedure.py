@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from markupsafe import Markup
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
@@ -17,6 +19,7 @@ from engine.domain.vocabulary import BPMN_NS, COMMUNE_CATEGORIES
 from engine.procedure.xmlsafe import load_xml
 from engine.domain.roles import role_label
 
+from .flowchart import flowchart_svg
 from .render import render
 from .text import format_date, format_duration, format_fee, format_limit, revision_label
 
@@ -102,6 +105,7 @@ class ProcedureDocument:
     forms: list[tuple[str, str]]
     records: list[RecordRow]
     roles: list[tuple[str, str]] = field(default_factory=list)
+    flowchart: Markup | None = None  # SVG from the model's BPMN diagram; None when it has none
 
 
 def retention_for(record: str) -> str:
@@ -203,6 +207,7 @@ def document_data(model: ProcedureModel, version_records: list[VersionRecord] | 
         fee=format_fee(meta.fee), legal_bases=_split(meta.legal_basis), notes=notes, sources=sources,
         unverified=unverified, components=components, steps=steps,
         total_text=format_duration(model.longest_duration, lang), forms=forms, records=records_rows, roles=roles,
+        flowchart=flowchart_svg(model.source, title=f"Lưu đồ quy trình {meta.name}"),
     )
 
 
