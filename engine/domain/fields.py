@@ -48,6 +48,8 @@ FIELDS: dict[str, Field] = {
         Field("veterans", "Cựu chiến binh", "Veterans"),
         Field("commerce", "Lưu thông hàng hóa trong nước", "Domestic trade", ("Công Thương", "Thương mại")),
         Field("irrigation", "Thủy lợi", "Irrigation"),
+        Field("associations", "Hội, quỹ xã hội, quỹ từ thiện", "Associations and funds", ("Hội", "Tổ chức hội")),
+        Field("state_compensation", "Bồi thường nhà nước", "State compensation"),
         Field("legal_dissemination", "Phổ biến, giáo dục pháp luật", "Legal dissemination", ("Phổ biến giáo dục pháp luật",)),
     )
 }
