@@ -243,3 +243,61 @@ def test_step_kinds_from_content():
     assert step_kind("Trả kết quả cho công dân") == "return_result"
     assert step_kind("Dự thảo văn bản") == "draft"
     assert step_kind("Họp bàn") is None
+
+
+def test_yaml_and_csv_tables_name_fields_and_posts_in_vietnamese_and_carry_facts():
+    from engine.procedure.table_model import parse_csv_table, parse_yaml_table
+
+    yaml_text = """
+procedure:
+  code: '1.004837'
+  name: Đăng ký giám hộ
+  field: HỘ TỊCH
+  time_limit: P3D
+  legal_basis: Luật Hộ tịch số 60/2014/QH13
+  fee: Không
+  result: Trích lục đăng ký giám hộ
+  components:
+    - {name: Tờ khai đăng ký giám hộ, kind: bản chính, count: 1}
+  conditional_limits:
+    - {condition: trường hợp cần xác minh, limit: P5D}
+  evidence: {fee: 'unconfirmed: chưa đối chiếu'}
+steps:
+  - {id: receive, name: Tiếp nhận, role: Bộ phận một cửa, duration: PT2H, form: common_receive}
+  - {id: appraise, name: Thẩm định, role: Công chức Tư pháp - Hộ tịch, duration: PT2H, form: common_review,
+     outcomes: {approve: next, refuse: done}}
+  - {id: done, name: Trả kết quả, role: one_stop_clerk, duration: PT2H, form: common_return, status: 9}
+"""
+    table = parse_yaml_table(yaml_text)
+    assert table.meta.field == "civil_status"
+    assert [s.role for s in table.steps] == ["one_stop_clerk", "justice_officer", "one_stop_clerk"]
+    assert table.meta.components[0].kind == "original"
+    assert table.meta.conditional_limits[0].limit == "P5D"
+    xml = table_to_bpmn(table)
+    assert "[dữ kiện] phí, lệ phí: unconfirmed" in etree.fromstring(xml).findtext(f"{{{BPMN_NS}}}process/{{{BPMN_NS}}}documentation")
+
+    csv_text = "\n".join([
+        "code,1.004837", "name,Đăng ký giám hộ", "field,Hộ tịch", "time_limit,P3D", "legal_basis,Luật Hộ tịch", "fee,Không",
+        "components,Tờ khai đăng ký giám hộ,bản chính,1", "conditional_limits,trường hợp cần xác minh,P5D",
+        "evidence,fee,Nghị quyết 12/2018/NQ-HĐND", "",
+        "id,name,role,duration,form,outcomes,status",
+        "receive,Tiếp nhận,Bộ phận một cửa,PT2H,common_receive,,",
+        "appraise,Thẩm định,Công chức Tư pháp,PT2H,common_review,approve=next; refuse=done,",
+        "done,Trả kết quả,one_stop_clerk,PT2H,common_return,,9"])
+    csv_table = parse_csv_table(csv_text)
+    assert csv_table.meta.components == table.meta.components
+    assert csv_table.meta.evidence == {"fee": "Nghị quyết 12/2018/NQ-HĐND"}
+    assert [s.role for s in csv_table.steps] == [s.role for s in table.steps]
+
+
+def test_unknown_vietnamese_field_or_post_is_refused_not_guessed():
+    from engine.procedure.table_model import parse_yaml_table
+
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml_table("""
+procedure: {code: '1.004837', name: X, field: Lĩnh vực không có, time_limit: P3D, legal_basis: L, fee: Không}
+steps:
+  - {id: receive, name: Tiếp nhận, role: Tổ trưởng dân phố, duration: PT2H, form: common_receive}
+""")
+    fields = {p.field for p in caught.value.problems}
+    assert {"field", "role"} <= fields
