@@ -1,4 +1,5 @@
-"""`isoflow import-table`: turn procedure tables (YAML or CSV) into BPMN models.
+"""`isoflow import-table`: turn procedure tables (YAML or CSV, or a province's .xlsx/.docx
+annex holding many procedures) into BPMN models.
 
 One file without --output prints the BPMN on stdout. --output PATH writes one file;
 --output-dir DIR writes `<table name>.bpmn` for each table (the library is built with
@@ -15,7 +16,7 @@ from pathlib import Path
 import click
 
 from engine.errors import InvalidInput, Problem
-from engine.procedure.table_import import check_forms, import_table_file, output_name, validate_table_model
+from engine.procedure.table_import import check_forms, read_tables, table_to_bpmn, validate_table_model
 
 
 @click.command("import-table")
@@ -28,10 +29,14 @@ from engine.procedure.table_import import check_forms, import_table_file, output
               help="the step forms (default: DIR/forms, the output's forms/, or forms/ beside or above the table)")
 @click.option("--validate/--no-validate", default=True, show_default=True,
               help="check forms and run the procedure validator (statutory limit...) when the forms are found")
+@click.option("--source", default="",
+              help="the publication a province's .xlsx/.docx comes from (e.g. 'Quyết định 123/QĐ-UBND ngày "
+                   "01/7/2025'), when the file does not name it; cited for every fact it gives")
 def command(files: tuple[Path, ...], output: Path | None, output_dir: Path | None, forms_dir: Path | None,
-            validate: bool) -> None:
-    """Convert procedure step tables (FILES: .yaml/.yml/.csv) into BPMN models with lanes
-    and a diagram (format: docs/import-table.md)."""
+            validate: bool, source: str) -> None:
+    """Convert procedure step tables (FILES: .yaml/.yml/.csv, or a province's .xlsx/.docx
+    catalogue with its internal-process tables) into BPMN models with lanes and a diagram
+    (format: docs/import-table.md)."""
     if output and (len(files) > 1 or output_dir):
         raise InvalidInput(
             "--output takes a single table; use --output-dir for several",
@@ -39,10 +44,10 @@ def command(files: tuple[Path, ...], output: Path | None, output_dir: Path | Non
             hint="isoflow import-table bpmn/tables/*.yaml --output-dir bpmn",
         )
     problems: list[Problem] = []
-    results: list[tuple[Path, bytes]] = []
+    results: list[tuple[str, bytes]] = []
     for path in files:
         try:
-            table, xml = import_table_file(path)
+            tables = read_tables(path, source)
         except InvalidInput as exc:
             problems += [_in_file(p, path) for p in exc.problems] or [
                 Problem("invalid_table", exc.message_vi, f"{path}: {exc.message_en}", exc.hint)]
@@ -50,13 +55,21 @@ def command(files: tuple[Path, ...], output: Path | None, output_dir: Path | Non
         forms = forms_dir or _find_forms_dir(path, output, output_dir)
         if validate and forms is None:
             click.echo(f"note: {path}: not validated, no forms directory found (give --forms-dir)", err=True)
-        elif validate:
-            form_problems = check_forms(table, forms)
-            seen = {(p.element_id, "form") for p in form_problems}
-            problems += [_in_file(p, path) for p in form_problems]
-            problems += [_in_file(p, path) for p in validate_table_model(table, xml, forms)
-                         if not (p.code.startswith("form_") and (p.element_id, "form") in seen)]
-        results.append((path, xml))
+        for table, name in tables:
+            xml = table_to_bpmn(table)
+            if validate and forms is not None:
+                form_problems = check_forms(table, forms)
+                seen = {(p.element_id, "form") for p in form_problems}
+                problems += [_in_file(p, path) for p in form_problems]
+                problems += [_in_file(p, path) for p in validate_table_model(table, xml, forms)
+                             if not (p.code.startswith("form_") and (p.element_id, "form") in seen)]
+            results.append((name, xml))
+    if not problems and len(results) > 1 and output_dir is None:
+        raise InvalidInput(
+            f"{len(results)} procedures were read; give --output-dir to write one model each",
+            f"đã đọc {len(results)} thủ tục; dùng --output-dir để ghi mỗi thủ tục một mô hình",
+            hint="isoflow import-table annex.xlsx --output-dir bpmn",
+        )
     if problems:
         raise InvalidInput(
             f"{len(problems)} problem(s) in {len(files)} table(s); nothing was written",
@@ -66,8 +79,8 @@ def command(files: tuple[Path, ...], output: Path | None, output_dir: Path | Non
         )
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
-        for path, xml in results:
-            target = output_dir / output_name(path)
+        for name, xml in results:
+            target = output_dir / name
             target.write_bytes(xml)
             click.echo(str(target))
     elif output is not None:

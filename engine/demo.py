@@ -58,6 +58,11 @@ class DemoSummary:
     password: str = DEMO_PASSWORD
 
 
+# The library holds about a hundred procedures; sample dossiers for a spread of them keep the
+# demo's start-up short (every procedure is still published and can receive dossiers).
+SAMPLE_PROCEDURES_PER_COMMUNE = 24
+
+
 def is_seeded(rt: Runtime) -> bool:
     with rt.db.session_factory() as session:
         return session.scalar(select(OrgUnit.id).limit(1)) is not None
@@ -98,8 +103,11 @@ def _sample_dossiers(rt: Runtime, clock: FixedClock, actors: dict[str, Actor], n
         calendar = calendar_for(session, None)
     stages = ["fresh", "step1", "step2", "paused", "done", "returned", "refused", "overdue"]
     count = 0
-    for commune, clerk in (("TRIPHU", "clerk"), ("HONGTHAI", "ht_clerk")):
-        for index, code in enumerate(codes):
+    step = max(1, len(codes) // SAMPLE_PROCEDURES_PER_COMMUNE)
+    for offset, (commune, clerk) in enumerate((("TRIPHU", "clerk"), ("HONGTHAI", "ht_clerk"))):
+        # each commune gets dossiers for a different spread of the library's procedures
+        sample = codes[offset % step::step][:SAMPLE_PROCEDURES_PER_COMMUNE]
+        for index, code in enumerate(sample):
             stage = stages[(index + (3 if commune == "HONGTHAI" else 0)) % len(stages)]
             days_back = {"overdue": 25, "returned": 12, "done": 6, "refused": 5}.get(stage, rng.randint(0, 3))
             received = calendar.next_working_instant(now - timedelta(days=days_back, hours=rng.randint(0, 5)))

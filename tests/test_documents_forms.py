@@ -122,7 +122,7 @@ def test_every_form_of_a_worked_dossier_renders_to_html_and_pdf(world, worked):
     expectations = {
         "01": ["GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "Nguyễn Văn An"],
         "02": ["PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ", "Bản sao Giấy chứng sinh",
-               "Giấy tờ tùy thân của người đi đăng ký", "Công chức Tư pháp - Hộ tịch - Officer, 13:00 ngày 03/03/2026"],
+               "Giấy tờ tùy thân của người đi đăng ký", "Công chức Tư pháp - Hộ tịch (Văn phòng HĐND và UBND) - Officer, 13:00 ngày 03/03/2026"],
         "04": ["PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ", "Cần xác minh thêm thông tin hộ tịch",
                # Fri 06/03 10:00 moved by the 5.5 working hours the citizen took (Tue 13:30-17:00, Wed 07:00-09:00)
                "Thời hạn trả kết quả giải quyết hồ sơ theo Giấy tiếp nhận hồ sơ và hẹn trả kết quả "
@@ -160,7 +160,7 @@ def test_control_sheet_has_one_row_per_task(world, worked):
             assert row.to_label.endswith(names[holder])
     assert [t.bpmn_id for t in tasks] == ["receive", "appraise", "citizen_supplement", "appraise"]
     assert sheet.rows[0].from_label.startswith("Bộ phận một cửa")
-    assert sheet.rows[1].from_label == "Công chức tiếp nhận và trả kết quả - Clerk"
+    assert sheet.rows[1].from_label == "Công chức tiếp nhận và trả kết quả (Trung tâm Phục vụ hành chính công) - Clerk"
     assert sheet.rows[1].note.startswith("Yêu cầu bổ sung; Bản sao Giấy chứng sinh")
     assert sheet.rows[2].result == "Xong (không tính hạn)"
     assert sheet.rows[3].result == "Trong hạn (đang xử lý)"

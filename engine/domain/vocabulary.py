@@ -28,8 +28,14 @@ FEE = "fee"
 ISO_DOCUMENT_CODE = "iso_document_code"
 REVISION = "revision"
 NAME_EN = "name_en"
+# Structured procedure facts (engine/procedure/table_facts.py): JSON lists/maps, or text.
+COMPONENTS = "components"  # thành phần hồ sơ: [{"name", "kind", "count", "note"}]
+RESULT = "result"  # kết quả thực hiện
+CONDITIONAL_LIMITS = "conditional_limits"  # [{"condition", "limit", "basis"}]
+PROVENANCE = "provenance"  # {fact: source, or "unconfirmed: why"}
 PROCESS_PROPERTIES = frozenset(
-    {PROCEDURE_CODE, FIELD, TIME_LIMIT, TIME_BASIS, LEGAL_BASIS, FEE, ISO_DOCUMENT_CODE, REVISION, NAME_EN}
+    {PROCEDURE_CODE, FIELD, TIME_LIMIT, TIME_BASIS, LEGAL_BASIS, FEE, ISO_DOCUMENT_CODE, REVISION, NAME_EN,
+     COMPONENTS, RESULT, CONDITIONAL_LIMITS, PROVENANCE}
 )
 # `time_limit.<category>`: a limit for communes of that category (DOMAIN.md §2).
 CATEGORY_LIMIT_PREFIX = TIME_LIMIT + "."

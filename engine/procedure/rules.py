@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine.domain import vocabulary as v
-from engine.domain.fields import FIELDS
-from engine.domain.roles import STEP_ROLES
+from engine.domain.fields import FIELDS, resolve_field
+from engine.domain.roles import STEP_ROLES, resolve_role
 
 from .forms import FORM_ID_PATTERN
 from .problems import Issue
@@ -46,6 +46,7 @@ def judge_step(*, name: str, role: str, duration: str, clock: str = "", status: 
                             "Đặt tên bước theo việc phải làm, ví dụ: Tiếp nhận hồ sơ.",
                             "Name the step with what is done, e.g. Tiếp nhận hồ sơ."))
     role = (role or "").strip()
+    role = resolve_role(role) or role  # a post's Vietnamese name as well as the role code
     if not role:
         issues.append(Issue("role", "role_missing", f"Bước {label!r} chưa có người thực hiện (vai trò).",
                             f"The step {label!r} has no role.",
@@ -133,6 +134,7 @@ def judge_process(*, name: str, code: str, field_code: str, time_limit: str, tim
     category -> limit text, as authored)."""
     issues: list[Issue] = []
     name, code, field_code = (name or "").strip(), (code or "").strip(), (field_code or "").strip()
+    field_code = resolve_field(field_code) or field_code  # "Hộ tịch" as well as civil_status
     if not name:
         issues.append(Issue("name", "process_name_missing", "Quy trình chưa có tên.", "The process has no name.",
                             "Đặt tên quy trình bằng tên thủ tục tiếng Việt (ví dụ Đăng ký khai sinh).",

@@ -28,6 +28,7 @@ from engine.procedure.table_model import (
     read_table,
 )
 from engine.procedure.parser import read_properties
+from engine.procedure import table_facts as facts
 from engine.domain import vocabulary as v
 from engine.domain.vocabulary import BPMN_NS, SPIFF_NS
 from engine.procedure.xmlsafe import load_xml
@@ -204,6 +205,14 @@ def _process_properties(meta: ProcedureMeta) -> list[tuple[str, str]]:
     props.append(("revision", meta.revision))
     if meta.name_en:
         props.append(("name_en", meta.name_en))
+    if meta.components:
+        props.append((v.COMPONENTS, facts.to_json([c.as_dict() for c in meta.components])))
+    if meta.result:
+        props.append((v.RESULT, meta.result))
+    if meta.conditional_limits:
+        props.append((v.CONDITIONAL_LIMITS, facts.to_json([c.as_dict() for c in meta.conditional_limits])))
+    if meta.evidence:
+        props.append((v.PROVENANCE, facts.to_json(meta.evidence)))
     return props
 
 
@@ -223,7 +232,15 @@ def _process_documentation(meta: ProcedureMeta) -> str:
         parts.append("Nguồn / source: " + " - ".join(x for x in (source.title, source.url, source.note) if x))
     for note in meta.unverified:
         parts.append("Chưa kiểm chứng / unverified: " + note)
+    for fact, evidence in meta.evidence.items():  # shown wherever the unverified notes are shown
+        if facts.is_unconfirmed(evidence):
+            label = facts.FACT_LABELS.get(fact, (fact, fact))[0]
+            parts.append(f"Chưa kiểm chứng / unverified: {UNCONFIRMED_FACT_MARK}{label}: {evidence}")
     return "\n".join(parts)
+
+
+# Marks the documentation lines made from the `provenance` property, so reading back skips them.
+UNCONFIRMED_FACT_MARK = "[dữ kiện] "
 
 
 def _properties(parent: etree._Element, props: list[tuple[str, str]]) -> None:
@@ -323,6 +340,8 @@ def bpmn_to_table(xml: bytes) -> ProcedureTable:
     for line in doc.splitlines():
         if line.startswith("Nguồn / source: "):
             sources.append(Source(line.removeprefix("Nguồn / source: ")))
+        elif line.startswith("Chưa kiểm chứng / unverified: " + UNCONFIRMED_FACT_MARK):
+            continue  # made from the provenance property, read below
         elif line.startswith("Chưa kiểm chứng / unverified: "):
             unverified.append(line.removeprefix("Chưa kiểm chứng / unverified: "))
         elif line:
@@ -335,6 +354,9 @@ def bpmn_to_table(xml: bytes) -> ProcedureTable:
         name_en=p.get("name_en", ""), iso_document_code=p.get("iso_document_code", ""),
         revision=p.get("revision", "1"), description="\n".join(description),
         sources=tuple(sources), unverified=tuple(unverified),
+        components=facts.components_from_json(p.get(v.COMPONENTS, "")), result=p.get(v.RESULT, ""),
+        conditional_limits=facts.conditional_limits_from_json(p.get(v.CONDITIONAL_LIMITS, "")),
+        evidence=facts.evidence_from_json(p.get(v.PROVENANCE, "")),
     )
     lane_of: dict[str, str] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
@@ -405,6 +427,18 @@ def import_table_file(path: str | Path) -> tuple[ProcedureTable, bytes]:
     """Read, check and convert one table file."""
     table = read_table(path)
     return table, table_to_bpmn(table)
+
+
+def read_tables(path: str | Path, source: str = "") -> list[tuple[ProcedureTable, str]]:
+    """Every procedure table in a file with the name of the model file to write: one for a
+    .yaml/.yml/.csv table, one per procedure of a province's .xlsx/.docx annex (`source`
+    names the publication when the file does not). Raises InvalidInput with every problem."""
+    from engine.procedure.province_table import PROVINCE_SUFFIXES, read_province_file
+
+    p = Path(path)
+    if p.suffix.lower() in PROVINCE_SUFFIXES:
+        return [(t, f"{t.meta.code}-{t.slug}.bpmn") for t in read_province_file(p, source)]
+    return [(read_table(p), output_name(p))]
 
 
 def output_name(table_path: str | Path) -> str:

@@ -17,10 +17,11 @@ from typing import Any
 import yaml
 
 from engine.errors import ErrorCollector, InvalidInput
-from engine.domain.fields import FIELDS
+from engine.domain.fields import FIELDS, resolve_field
 from engine.domain import vocabulary as v
 from engine.procedure.problems import ModelProblem, located
 from engine.procedure.rules import judge_step
+from engine.procedure import table_facts as facts
 
 # The vocabulary (names, allowed values, how durations and limits read) lives in
 # `vocabulary`; the table only adds its own column names and the reserved-outcome labels.
@@ -34,6 +35,7 @@ STEP_COLUMNS = (
 META_KEYS = (
     "code", "name", "name_en", "field", "time_limit", "time_basis", "legal_basis", "fee",
     "iso_document_code", "revision", "description", "sources", "unverified",
+    "components", "result", "conditional_limits", "evidence",
 ) + tuple(v.CATEGORY_LIMIT_PREFIX + c for c in COMMUNE_CATEGORIES)
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -80,6 +82,10 @@ class ProcedureMeta:
     description: str = ""
     sources: tuple[Source, ...] = ()
     unverified: tuple[str, ...] = ()
+    components: tuple[facts.Component, ...] = ()  # thành phần hồ sơ
+    result: str = ""  # kết quả thực hiện
+    conditional_limits: tuple[facts.ConditionalLimit, ...] = ()  # "trường hợp cần xác minh thì ..."
+    evidence: dict[str, str] = field(default_factory=dict)  # fact -> source, or "unconfirmed: why"
     key_lines: dict[str, int] = field(default_factory=dict, compare=False)  # metadata key -> line in the table file
 
 
@@ -244,6 +250,13 @@ def parse_csv_table(text: str, slug: str = "") -> ProcedureTable:
                 {"title": value, "url": row[2] if len(row) > 2 else "", "note": row[3] if len(row) > 3 else ""})
         elif key == "unverified":
             meta.setdefault("unverified", []).append(value)
+        elif key == "components":  # components,<name>,<kind>,<count>
+            meta.setdefault("components", []).append(
+                {"name": value, "kind": row[2] if len(row) > 2 else "", "count": row[3] if len(row) > 3 else ""})
+        elif key == "conditional_limits":  # conditional_limits,<condition>,<limit>
+            meta.setdefault("conditional_limits", []).append({"condition": value, "limit": row[2] if len(row) > 2 else ""})
+        elif key == "evidence":  # evidence,<fact>,<source or unconfirmed: why>
+            meta.setdefault("evidence", {})[value] = row[2] if len(row) > 2 else ""
         else:
             meta[key] = value
         i += 1
@@ -334,7 +347,9 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         if key not in META_KEYS:
             bad(key, f"Khóa thông tin thủ tục không được hỗ trợ: {key}", f"unknown procedure key: {key}",
                 "allowed: " + ", ".join(META_KEYS), "các khóa được dùng: " + ", ".join(META_KEYS))
-    values = {k: _text(raw.get(k)) for k in META_KEYS if k not in ("sources", "unverified")}
+    structured = ("sources", "unverified", "components", "conditional_limits", "evidence")
+    values = {k: _text(raw.get(k)) for k in META_KEYS if k not in structured}
+    values["field"] = resolve_field(values["field"]) or values["field"]  # "Hộ tịch" as well as civil_status
     for key, vi_name in (("code", "mã thủ tục"), ("name", "tên thủ tục"), ("field", "lĩnh vực"),
                          ("time_limit", "thời hạn giải quyết"), ("legal_basis", "căn cứ pháp lý"),
                          ("fee", "phí, lệ phí")):
@@ -389,6 +404,9 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         bad("unverified", "unverified phải là danh sách", "unverified must be a list of notes",
             "- a note per line", "- mỗi dòng một ghi chú")
         unverified = []
+    components = facts.read_components(raw.get("components"), bad)
+    conditional = facts.read_conditional_limits(raw.get("conditional_limits"), basis, bad)
+    evidence = facts.read_evidence(raw.get("evidence"), bad)
     if not all(values[k] for k in ("code", "name", "field", "time_limit", "legal_basis", "fee")):
         return None
     return ProcedureMeta(
@@ -398,6 +416,7 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         iso_document_code=values["iso_document_code"], revision=values["revision"] or "1",
         description=values["description"], sources=tuple(sources),
         unverified=tuple(_text(u) for u in unverified if _text(u)),
+        components=components, result=values["result"], conditional_limits=conditional, evidence=evidence,
         key_lines=dict(mline),
     )
 

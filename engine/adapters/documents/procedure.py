@@ -17,6 +17,9 @@ from engine.domain.fields import field_label
 from engine.procedure import ProcedureModel
 from engine.domain.vocabulary import BPMN_NS, COMMUNE_CATEGORIES
 from engine.procedure.xmlsafe import load_xml
+from engine.procedure.parser import read_properties
+from engine.procedure.table_facts import components_from_json, evidence_from_json, is_unconfirmed
+from engine.domain.vocabulary import COMPONENTS as COMPONENTS_PROPERTY, PROVENANCE as PROVENANCE_PROPERTY
 from engine.domain.roles import role_label
 
 from .flowchart import flowchart_svg
@@ -130,6 +133,22 @@ def _documentation(model: ProcedureModel) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _components_text(model: ProcedureModel) -> str:
+    """The dossier components the model carries (process property `components`), numbered,
+    marked when their source is unconfirmed; empty when the model has none."""
+    loaded = load_xml(model.source)
+    process = loaded.root.find(f"{{{BPMN_NS}}}process[@id='{model.metadata.process_id}']") if loaded.root is not None else None
+    if process is None:
+        return ""
+    props = read_properties(process)
+    items = components_from_json(props.get(COMPONENTS_PROPERTY, ""))
+    if not items:
+        return ""
+    text = "; ".join(f"{n}. {c.text_vi()}" for n, c in enumerate(items, start=1)) + "."
+    evidence = evidence_from_json(props.get(PROVENANCE_PROPERTY, "")).get("components", "")
+    return text + (" (Chưa kiểm chứng: " + evidence + ")" if evidence and is_unconfirmed(evidence) else "")
+
+
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(";") if part.strip()]
 
@@ -187,7 +206,7 @@ def document_data(model: ProcedureModel, version_records: list[VersionRecord] | 
     sources = [line.split(":", 1)[1].strip() for line in doc_lines if line.lower().startswith("nguồn")]
     unverified = [line.split(":", 1)[1].strip() for line in doc_lines if line.lower().startswith("chưa kiểm chứng")]
     first_form = model.forms.get(steps[0].form_id) if steps and steps[0].form_id else None
-    components = first_form.get("description", "") if isinstance(first_form, dict) else ""
+    components = _components_text(model) or (first_form.get("description", "") if isinstance(first_form, dict) else "")
 
     category_limits = [
         (COMMUNE_CATEGORIES.get(category, (category, category))[0 if lang == "vi" else 1],
