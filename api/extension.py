@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Callable
 
@@ -13,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.auth import SESSION_USER_KEY, current_actor
-from engine.config import Settings
+from engine.config import Settings, secure_cookies_from_env
 from engine.runtime import Runtime
 
 log = logging.getLogger("isoflow.api")
@@ -22,16 +20,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIX = "/api"
 SESSION_LIFETIME = timedelta(hours=9)  # one working day
 MAX_BODY_BYTES = 8 * 1024 * 1024  # the largest BPMN upload; larger bodies answer 413 unread
-SECURE_COOKIES_ENV = "ISOFLOW_SECURE_COOKIES"
-
-
-def secure_cookies_from_env(environ: Mapping[str, str] | None = None) -> bool:
-    """Send the session cookie over HTTPS only when ISOFLOW_SECURE_COOKIES is 1/true/yes/on
-    (set it whenever the service is reached through HTTPS, as in production)."""
-    env = os.environ if environ is None else environ
-    return (env.get(SECURE_COOKIES_ENV) or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _default(cfg, key: str, value) -> None:
     if key not in cfg or cfg[key] == Flask.default_config.get(key):
         cfg[key] = value

@@ -3,6 +3,6 @@
 Settings come from ISOFLOW_* environment variables (docs/deployment.md), among them
 ISOFLOW_SECURE_COOKIES=1 to send the session cookie over HTTPS only."""
 from api import create_app
-from api.extension import secure_cookies_from_env
+from engine.config import secure_cookies_from_env
 
 app = create_app({"SESSION_COOKIE_SECURE": secure_cookies_from_env()})

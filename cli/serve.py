@@ -86,7 +86,7 @@ def run_server(settings: Settings, host: str, port: int, *, scheduler: bool = Tr
         # one key shared by every worker of this server; sessions end when it restarts
         os.environ["ISOFLOW_SECRET_KEY"] = secrets.token_hex(32)
         click.echo("isoflow serve: ISOFLOW_SECRET_KEY is not set; using a random key for this run", err=True)
-    from api.extension import SECURE_COOKIES_ENV, secure_cookies_from_env
+    from engine.config import SECURE_COOKIES_ENV, secure_cookies_from_env
 
     if secure_cookies is not None:  # the workers and their app read it from the environment too
         os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else "0"

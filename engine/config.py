@@ -7,6 +7,14 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = Path("var") / "isoflow.db"
+SECURE_COOKIES_ENV = "ISOFLOW_SECURE_COOKIES"
+
+
+def secure_cookies_from_env(environ: dict[str, str] | None = None) -> bool:
+    """Send the session cookie over HTTPS only when ISOFLOW_SECURE_COOKIES is 1/true/yes/on
+    (set it whenever the service is reached through HTTPS, as in production)."""
+    env = os.environ if environ is None else environ
+    return (env.get(SECURE_COOKIES_ENV) or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def default_database_url() -> str:
