@@ -52,10 +52,9 @@ from engine.services.deadlines import (
     task_thresholds,
 )
 from engine.scheduler.messages import Message, apology_message, task_message
-from engine.procedure.spiff_clock import spiff_now
 from engine.services.calendars import calendar_for, load_overrides
 from engine.services.uow import UnitOfWork
-from engine.services.workflow import DossierWorkflow
+from engine.services.workflow import DossierFlow
 
 log = logging.getLogger("isoflow.scheduler")
 
@@ -272,25 +271,21 @@ class Sweeper:
             state = dossier.workflow_state if dossier is not None else None
             if dossier is None or state is None or state.next_timer_at is None or state.next_timer_at >= now:
                 return  # another scheduler took it, or it already fired
-            if dossier.state != "open":
+            if not dossier.is_open:
                 state.next_timer_at = None
                 uow.dossiers.save(dossier)
                 uow.commit()
                 return
-            model = caches.model(session, dossier.procedure_version_id)
-            calendar = caches.calendar(session, dossier.org_unit_id)
-            flow = DossierWorkflow.load(uow, dossier, model, calendar)
+            flow = DossierFlow(uow, dossier, caches.model(session, dossier.procedure_version_id),
+                               caches.calendar(session, dossier.org_unit_id))
             armed = state.next_timer_at
-            with spiff_now(uow.now):
-                flow.workflow.refresh_timers()
-                flow.workflow.do_engine_steps()
-            opened = flow.sync(handed_over_by=None)
+            opened = flow.fire_timers()
             flow.save()
-            if not opened and flow.state.next_timer_at == armed:
+            if not opened and state.next_timer_at == armed:
                 raise RuntimeError(f"the timer due at {armed.isoformat()} did not fire")
             uow.log("workflow.timer_fired", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
                     after={"opened": [t.bpmn_id for t in opened], "status_code": dossier.status_code,
-                           "next_timer_at": flow.state.next_timer_at if flow.state else None})
+                           "next_timer_at": state.next_timer_at})
             uow.commit()
             report.timers.append(dossier.code)
 

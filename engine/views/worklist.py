@@ -15,15 +15,13 @@ from sqlalchemy import case, func, or_, select
 
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
+from engine.domain.dossier import Dossier as DossierRules
+from engine.domain.lifecycle import Outcome, Status, StepClock, StepState
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
 from engine.permissions import POLICY, Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import outcome_values
 from engine.views.dossiers import TaskView, _task_views, urgency_conditions
 
-SUPPLEMENT = "supplement"
-# Dossier actions a screen may offer, each named by its policy action.
-DOSSIER_ACTIONS = ("dossier.supplement", "dossier.return_result", "dossier.withdraw", "dossier.refuse",
-                   "dossier.stop", "dossier.apology")
 
 
 def _principal(session, rt, actor: Actor) -> Principal:
@@ -57,7 +55,7 @@ def task_detail(rt, actor: Actor, task_id: int) -> TaskDetail:
         if task.form:
             model = rt.model_of_version(session, dossier.procedure_version_id)
             schema = model.forms.get(task.form)
-        offers = bool(schema) and SUPPLEMENT in (outcome_values(schema) or frozenset())
+        offers = bool(schema) and Outcome.SUPPLEMENT in (outcome_values(schema) or frozenset())
         return TaskDetail(view, schema, may_perform_step(principal, task.role, task.org_unit_id), offers,
                           dict(task.form_data) if task.form_data is not None else None)
 
@@ -68,8 +66,8 @@ def waiting_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
 
     dossier = get_dossier(rt, actor, dossier_ref)
     with rt.db.session_factory() as session:
-        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open",
-                                                       Task.clock == "paused").order_by(Task.id).limit(1))
+        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
+                                                       Task.clock == StepClock.PAUSED).order_by(Task.id).limit(1))
     return task_detail(rt, actor, task_id) if task_id is not None else None
 
 
@@ -79,8 +77,8 @@ def ready_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
 
     dossier = get_dossier(rt, actor, dossier_ref)
     with rt.db.session_factory() as session:
-        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open",
-                                                       Task.status_code == 9).order_by(Task.id).limit(1))
+        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
+                                                       Task.status_code == Status.PROCESSED).order_by(Task.id).limit(1))
     return task_detail(rt, actor, task_id) if task_id is not None else None
 
 
@@ -88,27 +86,15 @@ def ready_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
 
 
 def dossier_actions(rt, actor: Actor, dossier_ref: int | str) -> frozenset[str]:
-    """Policy actions the user may take on the dossier in its current state."""
+    """Policy actions the user may take on the dossier in its current state: what the
+    aggregate's state allows (`Dossier.allowed_actions`) and the user's roles permit."""
     from engine.services.dossiers import get_dossier
 
     dossier = get_dossier(rt, actor, dossier_ref)
     with rt.db.session_factory() as session:
         principal = _principal(session, rt, actor)
-        tasks = session.execute(select(Task.clock, Task.status_code).where(
-            Task.dossier_id == dossier.id, Task.state == "open")).all()
-    allowed = {a for a in DOSSIER_ACTIONS if principal.can(a, dossier.org_unit_id)}
-    if dossier.state != "open":
-        return frozenset()
-    possible = {"dossier.withdraw", "dossier.stop"}
-    if any(clock == "paused" for clock, _ in tasks):
-        possible.add("dossier.supplement")
-    if any(status == 9 for _, status in tasks) or dossier.result == "refused":
-        possible.add("dossier.return_result")
-    if dossier.finished_at is None:
-        possible |= {"dossier.refuse"}
-        if dossier.apology_issued_at is None:
-            possible.add("dossier.apology")
-    return frozenset(allowed & possible)
+    possible = DossierRules.from_attributes(dossier).allowed_actions()
+    return frozenset(a for a in possible if principal.can(a, dossier.org_unit_id))
 
 
 # --- the chair's dashboard -----------------------------------------------------------
