@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.domain.lifecycle import DossierState, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ, WorkingCalendar
 from engine.domain.calendar.overrides import CalendarOverrides
@@ -348,7 +349,7 @@ class Sweeper:
     def _plan_task(self, session: Session, row, paused: bool, now: datetime,
                    caches: _Caches) -> tuple[str | None, datetime | None, "_Plan | None"]:
         """Decide (in memory) what this task fires now: (level fired so far, next instant, plan)."""
-        if row.state != "open" or row.dossier_state != "open" or paused:
+        if row.state != StepState.OPEN or row.dossier_state != DossierState.OPEN or paused:
             return row.escalation_level, None, None  # a closed step or a paused clock never escalates
         calendar = caches.calendar(session, row.org_unit_id)
         policy = caches.policy(session, row.dossier_unit_id, row.procedure_version_id)
@@ -395,7 +396,7 @@ class Sweeper:
                 ids = {d.id for d in dossiers}
                 paused = self._paused(session, ids)
                 open_tasks: dict[int, list[Task]] = {}
-                for task in session.scalars(select(Task).where(Task.dossier_id.in_(ids), Task.state == "open")):
+                for task in session.scalars(select(Task).where(Task.dossier_id.in_(ids), Task.state == StepState.OPEN)):
                     open_tasks.setdefault(task.dossier_id, []).append(task)
                 plans: list[_Plan] = []
                 for dossier in dossiers:
@@ -416,7 +417,7 @@ class Sweeper:
 
     def _plan_dossier(self, session: Session, dossier: Dossier, open_tasks: list[Task], paused: bool,
                       now: datetime, caches: _Caches) -> "_Plan | None":
-        if dossier.state != "open":
+        if dossier.state != DossierState.OPEN:
             dossier.next_escalation_at = None
             return None
         calendar = caches.calendar(session, dossier.org_unit_id)

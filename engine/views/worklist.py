@@ -139,14 +139,14 @@ def queue_summary(rt, actor: Actor, unit_code: str) -> list[RoleLoad]:
         principal = _principal(session, rt, actor)
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
         require(principal, "task.view_queue", unit_id if unit_id is not None else -1, what=f"org unit {unit_code}")
-        running = Task.clock != "paused"
+        running = Task.clock != StepClock.PAUSED
         rows = session.execute(
             select(Task.role, func.count(),
                    func.sum(case((running & overdue, 1), else_=0)),
                    func.sum(case((running & due_today, 1), else_=0)),
-                   func.sum(case((Task.clock == "paused", 1), else_=0)),
+                   func.sum(case((Task.clock == StepClock.PAUSED, 1), else_=0)),
                    func.sum(case((Task.assignee_id.is_(None), 1), else_=0)))
-            .where(Task.org_unit_id == unit_id, Task.state == "open").group_by(Task.role).order_by(Task.role)
+            .where(Task.org_unit_id == unit_id, Task.state == StepState.OPEN).group_by(Task.role).order_by(Task.role)
         ).all()
         return [RoleLoad(role, n, int(o or 0), int(t or 0), int(p or 0), int(u or 0)) for role, n, o, t, p, u in rows]
 
