@@ -338,6 +338,14 @@ def test_refuse_needs_a_reason_then_ends_the_dossier(web):
     page = text(chair.get(f"/dossiers/{r.code}"))
     assert "/print/03" in page and "Không thuộc thẩm quyền" in page
     assert r.code in text(web.browser("clerk").get("/desk/returns"))
+    # the desk hands the letter over with the return-refusal form (bpmn/forms/common_return_refusal)
+    clerk = web.browser("clerk")
+    page = text(clerk.get(f"/dossiers/{r.code}/return"))
+    assert 'name="reason"' in page and 'name="delivery"' in page
+    assert clerk.post(f"/dossiers/{r.code}/return", {"reason": ""}).status_code == 422
+    response = clerk.post(f"/dossiers/{r.code}/return", {"reason": "Không thuộc thẩm quyền", "delivery": "in_person"})
+    assert response.status_code == 302
+    assert views.dossier_view(web.rt, web.world.actor("chair"), r.code).status_code == 10
 
 
 def test_withdraw_by_the_clerk_and_forbidden_for_the_officer(web):

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, or_, select
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.domain.dossier import Dossier as DossierRules
-from engine.domain.lifecycle import Outcome, Status, StepClock, StepState
+from engine.domain.lifecycle import Outcome, Result, Status, StepClock, StepState
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
 from engine.permissions import POLICY, Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import outcome_values
@@ -80,6 +80,18 @@ def ready_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
         task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
                                                        Task.status_code == Status.PROCESSED).order_by(Task.id).limit(1))
     return task_detail(rt, actor, task_id) if task_id is not None else None
+
+
+def refusal_return_schema(rt, actor: Actor, dossier_ref: int | str) -> dict[str, Any] | None:
+    """The form the desk fills to hand over a refusal the chair made outside the model
+    (no return step exists), None for any other dossier."""
+    from engine.services.dossiers import get_dossier, refusal_return_form
+
+    dossier = get_dossier(rt, actor, dossier_ref)
+    if dossier.result != Result.REFUSED or ready_step(rt, actor, dossier.id) is not None:
+        return None
+    with rt.db.session_factory() as session:
+        return refusal_return_form(rt, rt.model_of_version(session, dossier.procedure_version_id))
 
 
 # --- dossier actions ----------------------------------------------------------------
