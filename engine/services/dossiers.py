@@ -25,8 +25,8 @@ from engine.domain.calendar import VN_TZ, WorkingCalendar
 from engine.domain.dossier import Dossier as DossierRules, require_reason
 from engine.domain.lifecycle import Outcome, Result
 from engine.domain.roles import role_label
-from engine.errors import InvalidInput, PermissionDenied
-from engine.permissions import Principal, load_principal, may_perform_step, not_found, require
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.permissions import Principal, load_principal, may_perform_step, require
 from engine.procedure.forms import load_form_file, validate_submission
 from engine.security import hash_pin, new_pin
 from engine.services.calendars import calendar_for
@@ -117,7 +117,7 @@ class _Context:
         query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
         dossier = self.session.scalar(query)
         if dossier is None or not self.sees(dossier.org_unit_id):
-            raise not_found(f"dossier {ref}")
+            raise _missing("hồ sơ", "dossier", ref)
         return dossier
 
     def locked_dossier(self, ref: int | str, action: str) -> DossierRecord:
@@ -125,7 +125,7 @@ class _Context:
         once the actor may take `action` on it."""
         dossier = self.uow.lock_dossier(code=ref) if isinstance(ref, str) else self.uow.lock_dossier(dossier_id=ref)
         if dossier is None or not self.sees(dossier.org_unit_id):
-            raise not_found(f"dossier {ref}")
+            raise _missing("hồ sơ", "dossier", ref)
         self.require(action, dossier.org_unit_id, "dossier")
         return dossier
 
@@ -135,7 +135,7 @@ class _Context:
         dossier = self.uow.lock_dossier(task_id=task_id)
         task = dossier.task(task_id) if dossier is not None else None
         if task is None or not self.sees(task.org_unit_id):
-            raise not_found(f"task {task_id}")
+            raise _missing("công việc", "task", task_id)
         return task, dossier  # type: ignore[return-value]
 
     def flow(self, dossier: DossierRecord) -> DossierFlow:
@@ -144,6 +144,10 @@ class _Context:
 
     def calendar(self, unit: UnitRecord) -> WorkingCalendar:
         return calendar_for(self.uow.connection, unit, tokens=self.uow.setting_tokens)
+
+
+def _missing(what_vi: str, what_en: str, ref: object) -> NotFound:
+    return NotFound(f"{what_en} {ref} not found", f"không tìm thấy {what_vi} {ref}", code="not_found")
 
 
 def _outcome(dossier: DossierRecord, opened: list[StepRecord] = ()) -> StepOutcome:  # type: ignore[assignment]
@@ -162,7 +166,7 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
         ctx = _Context(rt, uow)
         unit = uow.dossiers.unit(unit_code)
         if unit is None or not ctx.sees(unit.id):
-            raise not_found(f"org unit {unit_code}")
+            raise _missing("đơn vị", "org unit", unit_code)
         ctx.require("dossier.receive", unit.id, "org unit")
         version = effective_version(ctx.session, procedure_code, ctx.today)
         model, calendar, pin = rt.model(version), ctx.calendar(unit), new_pin()
