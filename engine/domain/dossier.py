@@ -513,6 +513,15 @@ def require_reason(reason: str | None, field: str = "reason") -> str:
     return _reason(reason, field)
 
 
+def require_supplementation_reason(reason: str | None) -> str:
+    """Form 02 must say what the citizen has to bring."""
+    if not reason or not reason.strip():
+        raise InvalidInput("say what the citizen must supplement", "phải ghi rõ nội dung cần bổ sung",
+                           code="reason_required", problems=[Problem("required", "Phải ghi nội dung cần bổ sung.",
+                                                                      "The reason is required.", field="reason")])
+    return reason.strip()
+
+
 def _refusal_reason(data: dict[str, Any]) -> str | None:
     for name in REFUSAL_REASON_FIELDS:
         value = data.get(name)

@@ -22,7 +22,7 @@ from engine.adapters.db.dossier_store import DossierRecord, StepRecord, UnitReco
 from engine.adapters.db.models import Dossier, DossierSequence, User
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ, WorkingCalendar
-from engine.domain.dossier import Dossier as DossierRules, require_reason
+from engine.domain.dossier import Dossier as DossierRules, require_reason, require_supplementation_reason
 from engine.domain.lifecycle import Outcome, Result
 from engine.domain.roles import role_label
 from engine.errors import InvalidInput, NotFound, PermissionDenied
@@ -120,6 +120,14 @@ class _Context:
             raise _missing("hồ sơ", "dossier", ref)
         return dossier
 
+    def unit(self, code: str, action: str) -> UnitRecord:
+        """A visible commune, once the actor may take `action` there."""
+        unit = self.uow.dossiers.unit(code)
+        if unit is None or not self.sees(unit.id):
+            raise _missing("đơn vị", "org unit", code)
+        self.require(action, unit.id, "org unit")
+        return unit
+
     def locked_dossier(self, ref: int | str, action: str) -> DossierRecord:
         """A visible dossier's aggregate, its row locked first (see `DossierStore.lock`),
         once the actor may take `action` on it."""
@@ -164,20 +172,13 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
     DossierRules.check_receipt(applicant.name, channel)
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(rt, uow)
-        unit = uow.dossiers.unit(unit_code)
-        if unit is None or not ctx.sees(unit.id):
-            raise _missing("đơn vị", "org unit", unit_code)
-        ctx.require("dossier.receive", unit.id, "org unit")
+        unit = ctx.unit(unit_code, "dossier.receive")
         version = effective_version(ctx.session, procedure_code, ctx.today)
-        model, calendar, pin = rt.model(version), ctx.calendar(unit), new_pin()
-        dossier = DossierRecord(
-            org_unit=unit, code=_next_code(ctx.session, unit, uow.now), org_unit_id=unit.id,
-            procedure_version_id=version.id, applicant_name=applicant.name, applicant_id_number=applicant.id_number,
-            applicant_address=applicant.address, applicant_phone=applicant.phone, applicant_email=applicant.email,
-            channel=channel, received_by_id=actor.user_id, pin_hash=hash_pin(pin), data=data or {})
-        dossier.receive(now=uow.now, calendar=calendar, limit=dossier_limit(model, unit))
+        pin = new_pin()
+        dossier = _new_dossier(ctx, unit, version.id, applicant, channel, hash_pin(pin), data or {})
+        flow = DossierFlow(uow, dossier, rt.model(version), ctx.calendar(unit))
+        dossier.receive(now=uow.now, calendar=flow.calendar, limit=flow.limit)
         uow.dossiers.insert(dossier)
-        flow = DossierFlow(uow, dossier, model, calendar)
         flow.start()
         for step in flow.project(handed_over_by=actor.user_id):
             if ctx.may_perform(step):
@@ -188,6 +189,15 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
                        "channel": channel, **dossier.snapshot()})
         uow.commit()
         return Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
+
+
+def _new_dossier(ctx: _Context, unit: UnitRecord, version_id: int, applicant: Applicant, channel: int,
+                 pin_hash: str, data: dict[str, Any]) -> DossierRecord:
+    return DossierRecord(
+        org_unit=unit, code=_next_code(ctx.session, unit, ctx.uow.now), org_unit_id=unit.id,
+        procedure_version_id=version_id, applicant_name=applicant.name, applicant_id_number=applicant.id_number,
+        applicant_address=applicant.address, applicant_phone=applicant.phone, applicant_email=applicant.email,
+        channel=channel, received_by_id=ctx.uow.actor.user_id, pin_hash=pin_hash, data=data)
 
 
 def _next_code(session: Session, unit: UnitRecord, now: datetime) -> str:
@@ -301,7 +311,7 @@ def _complete(ctx: _Context, dossier: DossierRecord, task: StepRecord, data: dic
 
 def request_supplementation(rt, actor: Actor, task_id: int, reason: str, data: dict[str, Any] | None = None) -> StepOutcome:
     """Form 02: the step asks the citizen for more papers; the clock pauses."""
-    reason = require_reason(reason)
+    reason = require_supplementation_reason(reason)
     return complete_task(rt, actor, task_id, {**(data or {}), "outcome": Outcome.SUPPLEMENT.value},
                          pause_reason=reason)
 
