@@ -32,7 +32,7 @@ from engine.security import hash_pin, new_pin
 from engine.services.calendars import calendar_for
 from engine.services.procedures import effective_version
 from engine.services.uow import UnitOfWork
-from engine.services.workflow import DossierFlow, dossier_limit
+from engine.services.workflow import DossierFlow
 
 @dataclass(frozen=True)
 class Applicant:
