@@ -23,7 +23,7 @@ from engine.adapters.db.models import Dossier, DossierSequence, User
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ, WorkingCalendar
 from engine.domain.dossier import Dossier as DossierRules, require_reason, require_supplementation_reason
-from engine.domain.lifecycle import Outcome, Result
+from engine.domain.lifecycle import Outcome, Result, StepState
 from engine.domain.roles import role_label
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.permissions import Principal, load_principal, may_perform_step, require
@@ -301,7 +301,7 @@ def _complete(ctx: _Context, dossier: DossierRecord, task: StepRecord, data: dic
     opened = flow.complete(task, data, user_id=uow.actor.user_id, pause_reason=pause_reason)
     flow.save()
     uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
-            before={"task_state": "open", "dossier": before},
+            before={"task_state": StepState.OPEN, "dossier": before},
             after={"task_state": task.state, "bpmn_id": task.bpmn_id, "outcome": task.outcome,
                    "classification": task.classification, "opened": [t.bpmn_id for t in opened],
                    "pause_reason": pause_reason, "dossier": dossier.snapshot()})
