@@ -76,7 +76,7 @@ class StepClock(LabelledStr):
 
 
 class Result(LabelledStr):
-    GRANTED = "granted", "giải quyết", "granted"
+    GRANTED = "granted", "được giải quyết", "granted"
     REFUSED = "refused", "từ chối", "refused"
     WITHDRAWN = "withdrawn", "công dân rút hồ sơ", "withdrawn"
     STOPPED = "stopped", "dừng xử lý", "stopped"
