@@ -371,6 +371,11 @@ def test_apology_with_a_new_appointment(web):
     response = clerk.post(f"/dossiers/{r.code}/apology", {"reason": "Chờ xác minh", "new_due_date": "2026-03-05",
                                                          "new_due_time": "10:00"})
     assert response.status_code == 422 and 'id="err-new_due_date">Hẹn mới phải sau hẹn cũ.' in text(response)
+    response = clerk.post(f"/dossiers/{r.code}/apology", {"reason": "Chờ xác minh", "new_due_date": "2026-03-15",
+                                                         "new_due_time": "03:00"})  # a Sunday night
+    assert response.status_code == 422
+    assert 'id="err-new_due_date">Hẹn mới phải trong giờ làm việc; thời điểm làm việc gần nhất là 07:00 16/03/2026.' \
+        in text(response)
     response = clerk.post(f"/dossiers/{r.code}/apology", {"reason": "Chờ kết quả xác minh",
                                                          "new_due_date": "2026-03-12", "new_due_time": "10:00"})
     assert response.status_code == 302
