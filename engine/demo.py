@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine.domain.lifecycle import Channel, Outcome, Status, StepState
 from engine.audit import Actor
 from engine.domain.clock import Clock, FixedClock
 from engine.adapters.db.models import OrgUnit, Procedure, Task
@@ -119,7 +120,7 @@ def _sample_dossiers(rt: Runtime, clock: FixedClock, actors: dict[str, Actor], n
                                                            id_number=f"0080{rng.randint(10**7, 10**8 - 1)}",
                                                            address=f"Thôn {rng.randint(1, 12)}, {commune}",
                                                            phone=f"09{rng.randint(10**7, 10**8 - 1)}"),
-                                       channel=rng.choice([1, 1, 1, 2, 3]))
+                                       channel=rng.choice([Channel.IN_PERSON] * 3 + [Channel.ONLINE, Channel.POSTAL]))
             count += 1
             _advance(rt, clock, actors, receipt.dossier_id, stage, now, calendar, commune)
     clock.set(now)
@@ -132,10 +133,10 @@ def _advance(rt, clock, actors, dossier_id, stage, now, calendar, commune: str) 
     limit = {"fresh": 0, "step1": 1, "step2": 2, "overdue": 1, "refused": 1}.get(stage, 99)
     for _ in range(limit):
         task = _next_task(rt, dossier_id)
-        if task is None or task.status_code == 9:
+        if task is None or task.status_code == Status.PROCESSED:
             break
-        data = _answer(rt, task, "approve")
-        if stage == "paused" and _offers(rt, task, "supplement"):
+        data = _answer(rt, task, Outcome.APPROVE)
+        if stage == "paused" and _offers(rt, task, Outcome.SUPPLEMENT):
             _tick(clock, calendar, now)
             dossiers.request_supplementation(rt, _holder(actors, task.role, commune), task.id,
                                              "Thiếu bản sao giấy tờ tùy thân", data)
@@ -146,10 +147,10 @@ def _advance(rt, clock, actors, dossier_id, stage, now, calendar, commune: str) 
         dossiers.refuse(rt, _holder(actors, "chair", commune), dossier_id, "Hồ sơ không đủ điều kiện theo quy định")
     if stage == "returned":
         task = _next_task(rt, dossier_id)
-        if task is not None and task.status_code == 9:
+        if task is not None and task.status_code == Status.PROCESSED:
             _tick(clock, calendar, now)
             dossiers.return_result(rt, _holder(actors, "one_stop_clerk", commune), dossier_id,
-                                   _answer(rt, task, "approve"))
+                                   _answer(rt, task, Outcome.APPROVE))
 
 
 def _tick(clock: FixedClock, calendar, now: datetime) -> None:
@@ -165,7 +166,7 @@ def _offers(rt, task: Task, outcome: str) -> bool:
 
 def _next_task(rt, dossier_id) -> Task | None:
     with rt.db.session_factory() as session:
-        return session.scalar(select(Task).where(Task.dossier_id == dossier_id, Task.state == "open").order_by(Task.id))
+        return session.scalar(select(Task).where(Task.dossier_id == dossier_id, Task.state == StepState.OPEN).order_by(Task.id))
 
 
 def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:

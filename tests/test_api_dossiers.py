@@ -91,7 +91,10 @@ def test_supplementation_apology_and_endings(api):
     assert_problem(clerk.post(f"/api/dossiers/{code}/refuse", json={"reason": "x"}), 403)
     assert_problem(chair.post(f"/api/dossiers/{code}/refuse", json={}), 422)
     assert chair.post(f"/api/dossiers/{code}/refuse", json={"reason": "Không đủ điều kiện"}).json["status_code"] == 9
-    assert clerk.post(f"/api/dossiers/{code}/return-result", json={}).json["status_code"] == 10
+    # the chair's refusal letter is handed over with the return-refusal form, checked like the model's
+    assert_problem(clerk.post(f"/api/dossiers/{code}/return-result", json={}), 422, "form_invalid")
+    assert clerk.post(f"/api/dossiers/{code}/return-result", json={"data": {
+        "reason": "Không đủ điều kiện", "delivery": "in_person"}}).json["status_code"] == 10
     assert_problem(clerk.post(f"/api/dossiers/{code}/withdraw", json={"reason": "x"}), 409, "dossier_closed")
     other = receive(clerk)["code"]
     assert clerk.post(f"/api/dossiers/{other}/withdraw", json={"reason": "Công dân xin rút"}).json["status_code"] == 7

@@ -77,7 +77,8 @@ ACTIONS: dict[str, tuple[set[str], bool | str, Call]] = {
     "dossier.withdraw": ({"clerk"}, True, lambda api, c, u: c.post(
         f"/api/dossiers/{fresh_dossier(api, u)['code']}/withdraw", json={"reason": "Công dân xin rút"})),
     "dossier.return_result": ({"clerk"}, True, lambda api, c, u: c.post(
-        f"/api/dossiers/{fresh_dossier(api, u, 'refused')['code']}/return-result", json={})),
+        f"/api/dossiers/{fresh_dossier(api, u, 'refused')['code']}/return-result",
+        json={"data": {"reason": "Không đủ điều kiện", "delivery": "in_person"}})),
     "dossier.refuse": ({"vice", "chair"}, True, lambda api, c, u: c.post(
         f"/api/dossiers/{fresh_dossier(api, u)['code']}/refuse", json={"reason": "Không đủ điều kiện"})),
     "dossier.stop": ({"vice", "chair"}, True, lambda api, c, u: c.post(

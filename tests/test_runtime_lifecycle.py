@@ -147,7 +147,12 @@ def test_chair_refuses_withdraw_and_stop(world):
     d = load(rt, r1.dossier_id)
     assert (d.status_code, d.result, d.state) == (9, "refused", "open")
     assert open_tasks(rt, r1.dossier_id) == []
-    dossiers.return_result(rt, world.actor("clerk"), r1.dossier_id)
+    # the refusal letter is handed over with the return-refusal form (bpmn/forms/common_return_refusal)
+    with pytest.raises(InvalidInput) as err:
+        dossiers.return_result(rt, world.actor("clerk"), r1.dossier_id)
+    assert {p.field for p in err.value.problems} == {"reason", "delivery"}
+    dossiers.return_result(rt, world.actor("clerk"), r1.dossier_id,
+                           {"reason": "Không đủ điều kiện", "delivery": "in_person"})
     assert load(rt, r1.dossier_id).status_code == 10
     dossiers.withdraw(rt, world.actor("clerk"), r2.code, "Công dân xin rút hồ sơ")
     dossiers.stop(rt, world.actor("vice"), r3.dossier_id, "Cơ quan có thẩm quyền yêu cầu dừng")

@@ -338,6 +338,14 @@ def test_refuse_needs_a_reason_then_ends_the_dossier(web):
     page = text(chair.get(f"/dossiers/{r.code}"))
     assert "/print/03" in page and "Không thuộc thẩm quyền" in page
     assert r.code in text(web.browser("clerk").get("/desk/returns"))
+    # the desk hands the letter over with the return-refusal form (bpmn/forms/common_return_refusal)
+    clerk = web.browser("clerk")
+    page = text(clerk.get(f"/dossiers/{r.code}/return"))
+    assert 'name="reason"' in page and 'name="delivery"' in page
+    assert clerk.post(f"/dossiers/{r.code}/return", {"reason": ""}).status_code == 422
+    response = clerk.post(f"/dossiers/{r.code}/return", {"reason": "Không thuộc thẩm quyền", "delivery": "in_person"})
+    assert response.status_code == 302
+    assert views.dossier_view(web.rt, web.world.actor("chair"), r.code).status_code == 10
 
 
 def test_withdraw_by_the_clerk_and_forbidden_for_the_officer(web):
@@ -363,6 +371,11 @@ def test_apology_with_a_new_appointment(web):
     response = clerk.post(f"/dossiers/{r.code}/apology", {"reason": "Chờ xác minh", "new_due_date": "2026-03-05",
                                                          "new_due_time": "10:00"})
     assert response.status_code == 422 and 'id="err-new_due_date">Hẹn mới phải sau hẹn cũ.' in text(response)
+    response = clerk.post(f"/dossiers/{r.code}/apology", {"reason": "Chờ xác minh", "new_due_date": "2026-03-15",
+                                                         "new_due_time": "03:00"})  # a Sunday night
+    assert response.status_code == 422
+    assert 'id="err-new_due_date">Hẹn mới phải trong giờ làm việc; thời điểm làm việc gần nhất là 07:00 16/03/2026.' \
+        in text(response)
     response = clerk.post(f"/dossiers/{r.code}/apology", {"reason": "Chờ kết quả xác minh",
                                                          "new_due_date": "2026-03-12", "new_due_time": "10:00"})
     assert response.status_code == 302

@@ -203,7 +203,8 @@ class SupplementationSchema(Schema):
 
 class ApologySchema(Schema):
     reason = fields.String(required=True, validate=REASON)
-    new_due_at = Instant(required=True, metadata={"description": "the new appointment (form 04)"})
+    new_due_at = Instant(required=True, metadata={
+        "description": "the new appointment (form 04): a working instant later than the current appointment"})
 
 
 class InboxArgs(PageArgs):
@@ -301,7 +302,8 @@ def stop(body, ref: str):
 @blp.arguments(FormDataSchema)
 @blp.response(200, OutcomeSchema)
 def return_result(body, ref: str):
-    """Hand the result (or the refusal letter) to the citizen (status 10)."""
+    """Hand the result (or the refusal letter) to the citizen (status 10); the data fit the
+    return step's form, or after a chair's refusal the `common_return_refusal` form."""
     return dossiers.return_result(runtime(), current_actor(), _ref(ref), body["data"])
 
 

@@ -102,11 +102,12 @@ def return_result(code: str):
         return redirect(url_for("web.dossier", code=code))
     return _desk_step_form(dossier, step, "desk/return.html",
                            lambda data: dossiers.return_result(rt(), who, code, data),
-                           _("Đã trả kết quả cho công dân."))
+                           _("Đã trả kết quả cho công dân."),
+                           schema=None if step is not None else worklist.refusal_return_schema(rt(), who, code))
 
 
-def _desk_step_form(dossier, step, template, perform, done_message):
-    schema = step.schema if step is not None else None
+def _desk_step_form(dossier, step, template, perform, done_message, schema=None):
+    schema = step.schema if step is not None else schema
     fields = schema_form.fields_of(schema)
     values: dict = {}
     errors = FormErrors()

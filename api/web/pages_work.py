@@ -14,7 +14,7 @@ from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers
 from engine.views import diagrams as diagram_views, dossiers as views, worklist
-from engine.views.worklist import SUPPLEMENT
+from engine.domain.lifecycle import Outcome
 
 SUPPLEMENT_ACTION = "supplement"
 
@@ -68,8 +68,8 @@ def task(task_id: int):
             if not detail.offers_supplement:
                 problems.append(Problem("no_supplement", "Bước này không cho phép yêu cầu bổ sung.",
                                         "This step cannot ask for a supplementation.", field="outcome"))
-            data["outcome"] = SUPPLEMENT
-            values["outcome"] = SUPPLEMENT
+            data["outcome"] = Outcome.SUPPLEMENT.value
+            values["outcome"] = Outcome.SUPPLEMENT.value
         if problems:
             for problem in problems:
                 errors.add(problem, names)
@@ -79,7 +79,7 @@ def task(task_id: int):
             except IsoflowError as error:
                 errors = report(error, names)
             else:
-                if data.get("outcome") == SUPPLEMENT:
+                if data.get("outcome") == Outcome.SUPPLEMENT:
                     flash(_("Đã yêu cầu công dân bổ sung hồ sơ; thời hạn tạm dừng."), "success")
                 else:
                     flash(_("Đã hoàn thành bước và chuyển hồ sơ %(code)s.", code=outcome.dossier_code), "success")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from engine.domain import calendar
+from engine.domain import calendar, lifecycle
+from engine.domain.lifecycle import Outcome, Status, StepClock, status_label  # noqa: F401 (status_label: re-exported)
 from engine.errors import InvalidInput
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -58,44 +59,23 @@ RECORD = "record"
 STATUS = "status"
 TASK_PROPERTIES = frozenset({ROLE, DURATION, CLOCK, FORM, RECORD, STATUS, NAME_EN})
 
-CLOCK_RUNNING = "running"
-CLOCK_PAUSED = "paused"
-CLOCKS = (CLOCK_RUNNING, CLOCK_PAUSED)
+CLOCK_RUNNING = StepClock.RUNNING
+CLOCK_PAUSED = StepClock.PAUSED
+CLOCKS = tuple(StepClock)
 
-# National status codes (DOMAIN.md §3) a dossier shows while a step is open.
-STATUS_PROCESSING = 4
-STATUS_SUPPLEMENTATION = 5
-STATUS_FINANCIAL_OBLIGATION = 6
-STATUS_PROCESSED = 9
-# The one table of their labels (Vietnamese, English): the web pages, the API views, the
-# public lookup and the documents all read it.
-NATIONAL_STATUSES: dict[int, tuple[str, str]] = {
-    1: ("Mới đăng ký", "Newly registered"),
-    2: ("Đã tiếp nhận", "Received"),
-    3: ("Không được tiếp nhận", "Not received"),
-    4: ("Đang xử lý", "Processing"),
-    5: ("Yêu cầu bổ sung hồ sơ", "Supplementation requested"),
-    6: ("Chờ thực hiện nghĩa vụ tài chính", "Awaiting financial obligation"),
-    7: ("Công dân rút hồ sơ", "Withdrawn by the citizen"),
-    8: ("Dừng xử lý", "Processing stopped"),
-    9: ("Đã xử lý xong", "Processed"),
-    10: ("Đã trả kết quả", "Result returned"),
-}
+# National status codes (docs/domain.md §3): one table, `engine.domain.lifecycle.Status`,
+# which the web pages, the API views, the public lookup and the documents all read.
+STATUS_PROCESSING = Status.PROCESSING
+STATUS_SUPPLEMENTATION = Status.SUPPLEMENTATION
+STATUS_FINANCIAL_OBLIGATION = Status.FINANCIAL_OBLIGATION
+STATUS_PROCESSED = Status.PROCESSED
+NATIONAL_STATUSES: dict[int, tuple[str, str]] = {int(status): (status.vi, status.en) for status in Status}
 
-
-def status_label(code: int, language: str = "vi") -> str:
-    """The national status's label in `language` ("vi" or "en"); the code itself if unknown."""
-    labels = NATIONAL_STATUSES.get(code)
-    if labels is None:
-        return str(code)
-    return labels[1] if language == "en" else labels[0]
-
-
-DEFAULT_STATUS = {CLOCK_RUNNING: STATUS_PROCESSING, CLOCK_PAUSED: STATUS_SUPPLEMENTATION}
+DEFAULT_STATUS = lifecycle.DEFAULT_STATUS
 
 # --- gateways and forms -------------------------------------------------------------
 OUTCOME = "outcome"
-RESERVED_OUTCOMES = ("approve", "refuse", "supplement")
+RESERVED_OUTCOMES = tuple(Outcome)
 
 # --- time ---------------------------------------------------------------------------
 WORKING_DAY = calendar.WORKING_DAY

@@ -8,5 +8,5 @@
 - `channels`: email (SMTP) and webhook (HMAC-signed JSON) delivery.
 - `embedded`: APScheduler inside a web process; `cli/scheduler.py` runs it alone.
 
-Kept import-light: `engine.services.workflow` imports `spiff_clock` and `deadlines`.
+Kept import-light: `engine.services.workflow` imports the SpiffWorkflow adapter and `deadlines`.
 """

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.domain.lifecycle import DossierState, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ, WorkingCalendar
 from engine.domain.calendar.overrides import CalendarOverrides
@@ -52,10 +53,9 @@ from engine.services.deadlines import (
     task_thresholds,
 )
 from engine.scheduler.messages import Message, apology_message, task_message
-from engine.procedure.spiff_clock import spiff_now
 from engine.services.calendars import calendar_for, load_overrides
 from engine.services.uow import UnitOfWork
-from engine.services.workflow import DossierWorkflow
+from engine.services.workflow import DossierFlow
 
 log = logging.getLogger("isoflow.scheduler")
 
@@ -272,25 +272,21 @@ class Sweeper:
             state = dossier.workflow_state if dossier is not None else None
             if dossier is None or state is None or state.next_timer_at is None or state.next_timer_at >= now:
                 return  # another scheduler took it, or it already fired
-            if dossier.state != "open":
+            if not dossier.is_open:
                 state.next_timer_at = None
                 uow.dossiers.save(dossier)
                 uow.commit()
                 return
-            model = caches.model(session, dossier.procedure_version_id)
-            calendar = caches.calendar(session, dossier.org_unit_id)
-            flow = DossierWorkflow.load(uow, dossier, model, calendar)
+            flow = DossierFlow(uow, dossier, caches.model(session, dossier.procedure_version_id),
+                               caches.calendar(session, dossier.org_unit_id))
             armed = state.next_timer_at
-            with spiff_now(uow.now):
-                flow.workflow.refresh_timers()
-                flow.workflow.do_engine_steps()
-            opened = flow.sync(handed_over_by=None)
+            opened = flow.fire_timers()
             flow.save()
-            if not opened and flow.state.next_timer_at == armed:
+            if not opened and state.next_timer_at == armed:
                 raise RuntimeError(f"the timer due at {armed.isoformat()} did not fire")
             uow.log("workflow.timer_fired", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
                     after={"opened": [t.bpmn_id for t in opened], "status_code": dossier.status_code,
-                           "next_timer_at": flow.state.next_timer_at if flow.state else None})
+                           "next_timer_at": state.next_timer_at})
             uow.commit()
             report.timers.append(dossier.code)
 
@@ -353,7 +349,7 @@ class Sweeper:
     def _plan_task(self, session: Session, row, paused: bool, now: datetime,
                    caches: _Caches) -> tuple[str | None, datetime | None, "_Plan | None"]:
         """Decide (in memory) what this task fires now: (level fired so far, next instant, plan)."""
-        if row.state != "open" or row.dossier_state != "open" or paused:
+        if row.state != StepState.OPEN or row.dossier_state != DossierState.OPEN or paused:
             return row.escalation_level, None, None  # a closed step or a paused clock never escalates
         calendar = caches.calendar(session, row.org_unit_id)
         policy = caches.policy(session, row.dossier_unit_id, row.procedure_version_id)
@@ -400,7 +396,7 @@ class Sweeper:
                 ids = {d.id for d in dossiers}
                 paused = self._paused(session, ids)
                 open_tasks: dict[int, list[Task]] = {}
-                for task in session.scalars(select(Task).where(Task.dossier_id.in_(ids), Task.state == "open")):
+                for task in session.scalars(select(Task).where(Task.dossier_id.in_(ids), Task.state == StepState.OPEN)):
                     open_tasks.setdefault(task.dossier_id, []).append(task)
                 plans: list[_Plan] = []
                 for dossier in dossiers:
@@ -421,7 +417,7 @@ class Sweeper:
 
     def _plan_dossier(self, session: Session, dossier: Dossier, open_tasks: list[Task], paused: bool,
                       now: datetime, caches: _Caches) -> "_Plan | None":
-        if dossier.state != "open":
+        if dossier.state != DossierState.OPEN:
             dossier.next_escalation_at = None
             return None
         calendar = caches.calendar(session, dossier.org_unit_id)

@@ -10,7 +10,7 @@ in any case `apology_lead` (1 working day) before the appointment.
 Every instant is counted in working time with the unit's calendar, and nothing is due
 while the dossier's clock is paused. `reschedule` stores the next instant on each open
 task and on the dossier (`next_escalation_at`, indexed); the projection
-(`DossierWorkflow.sync`) calls it whenever a dossier changes, and the sweep calls the
+(`DossierFlow.save`) calls it whenever a dossier changes, and the sweep calls the
 same functions, so the rule lives here only.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from engine.domain.lifecycle import DossierState, StepClock, StepState
 from engine.domain.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
 from engine.adapters.db.models import Dossier, EscalationPolicy, Task
 from engine.adapters.db.revisions import ESCALATION, cached, core_connection, read_tokens
@@ -162,7 +163,7 @@ def instant_before(calendar: WorkingCalendar, start: datetime, end: datetime, am
 
 def task_thresholds(task: Task, calendar: WorkingCalendar, policy: Policy) -> list[tuple[str, datetime]]:
     """(level, instant) for an open running step, in level order; [] otherwise."""
-    if task.state != "open" or task.clock != "running" or task.due_at is None:
+    if task.state != StepState.OPEN or task.clock != StepClock.RUNNING or task.due_at is None:
         return []
     out: list[tuple[str, datetime]] = []
     duration = timedelta(seconds=task.duration_seconds)
@@ -176,14 +177,14 @@ def task_thresholds(task: Task, calendar: WorkingCalendar, policy: Policy) -> li
 def remaining_need(model: "ProcedureModel", open_tasks: Iterable[Task]) -> timedelta:
     """Working time the open running steps still need to reach an end (longest path)."""
     needs = [model.remaining_duration(t.bpmn_id) for t in open_tasks
-             if t.state == "open" and t.clock == "running" and t.bpmn_id in model.steps]
+             if t.state == StepState.OPEN and t.clock == StepClock.RUNNING and t.bpmn_id in model.steps]
     return max(needs, default=timedelta(0))
 
 
 def dossier_threshold(dossier: Dossier, open_tasks: Iterable[Task], model: "ProcedureModel",
                       calendar: WorkingCalendar, policy: Policy, *, paused: bool) -> datetime | None:
     """When the desk must be prompted for the apology letter; None if it never will."""
-    if (dossier.state != "open" or dossier.finished_at is not None or dossier.apology_issued_at is not None
+    if (dossier.state != DossierState.OPEN or dossier.finished_at is not None or dossier.apology_issued_at is not None
             or paused or dossier.escalation_level == "apology_due"):
         return None
     lead = max(remaining_need(model, open_tasks), policy.apology_lead)
@@ -216,9 +217,9 @@ def reschedule(session: Session | Connection, dossier: Dossier, model: "Procedur
     book = book or PolicyBook.load(session, dossier.org_unit_id, dossier.procedure_version_id, tokens)
     policy = book.policy(dossier.org_unit_id, dossier.procedure_version_id)
     paused = any(p.ended_at is None for p in dossier.pauses)
-    open_tasks = [t for t in dossier.tasks if t.state == "open"]
+    open_tasks = [t for t in dossier.tasks if t.state == StepState.OPEN]
     for task in dossier.tasks:
-        if task.state != "open" or paused:
+        if task.state != StepState.OPEN or paused:
             task.next_escalation_at = None
         else:
             task.next_escalation_at = next_instant(task_thresholds(task, calendar, policy), task.escalation_level)

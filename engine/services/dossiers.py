@@ -1,13 +1,16 @@
 """Dossier use cases at the one-stop desk and in the back office (DOMAIN.md §3).
 
 Each function is one transaction: it checks permissions with the one policy in
-`engine.permissions`, runs the workflow, updates the projection, appends to the
-event log and commits, or changes nothing at all.
+`engine.permissions`, lets the dossier aggregate (`engine.domain.dossier`) apply its
+rules, runs the workflow (`DossierFlow`), appends to the event log and commits, or
+changes nothing at all.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -15,23 +18,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from engine.audit import Actor
-from engine.domain.calendar import VN_TZ, WorkingCalendar
 from engine.adapters.db.dossier_store import DossierRecord, StepRecord, UnitRecord
 from engine.adapters.db.models import Dossier, DossierSequence, User
-from engine.errors import Conflict, InvalidInput, PermissionDenied, Problem
-from engine.permissions import Principal, load_principal, may_perform_step, not_found, require
-from engine.procedure.forms import validate_submission
+from engine.audit import Actor
+from engine.domain.calendar import VN_TZ, WorkingCalendar
+from engine.domain.dossier import Dossier as DossierRules, require_reason, require_supplementation_reason
+from engine.domain.lifecycle import Outcome, Result, StepState
+from engine.domain.roles import role_label
+from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.permissions import Principal, load_principal, may_perform_step, require
+from engine.procedure.forms import load_form_file, validate_submission
 from engine.security import hash_pin, new_pin
 from engine.services.calendars import calendar_for
 from engine.services.procedures import effective_version
 from engine.services.uow import UnitOfWork
-from engine.services.workflow import DossierWorkflow, dossier_limit, recompute_due
-
-CHANNELS = {1: "in person", 2: "online", 3: "postal"}
-SUPPLEMENT = "supplement"
-MAX_SUPPLEMENTATION_REQUESTS = 1  # DOMAIN.md §3.4: at most one request per processing unit
-
+from engine.services.workflow import DossierFlow
 
 @dataclass(frozen=True)
 class Applicant:
@@ -65,11 +66,16 @@ class StepOutcome:
 
 # --- context ------------------------------------------------------------------------
 
+# The form the desk fills when it hands over a refusal the chair made outside the
+# model (the library's return-refusal form, bpmn/forms), unless the model has its own.
+REFUSAL_RETURN_FORM = "common_return_refusal"
+
 
 class _Context:
     """What one use case needs about the actor and the dossier, loaded once."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, rt, uow: UnitOfWork) -> None:
+        self.rt = rt
         self.uow = uow
         self.today: date = uow.now.astimezone(VN_TZ).date()
         self._principal: Principal | None = None
@@ -94,20 +100,41 @@ class _Context:
     def sees(self, org_unit_id: int) -> bool:
         return self.principal is None or self.principal.sees(org_unit_id)
 
+    def may_perform(self, step: StepRecord) -> bool:
+        return self.principal is not None and may_perform_step(self.principal, step.role, step.org_unit_id)
+
+    def require_step_role(self, step: StepRecord) -> None:
+        if self.principal is not None and not self.may_perform(step):
+            vi, en = role_label(step.role, "vi"), role_label(step.role, "en")
+            raise PermissionDenied(f"step '{step.name}' belongs to the role {en}, which you do not hold here today",
+                                   f"bước '{step.name}' thuộc vai trò {vi}, bạn không giữ vai trò này tại đây",
+                                   code="wrong_role",
+                                   hint="ask the chair to reassign the step or to assign you the role")
+
     def dossier(self, ref: int | str) -> Dossier:
         """A visible dossier with its steps and pauses, for reading."""
         query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
         query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
         dossier = self.session.scalar(query)
         if dossier is None or not self.sees(dossier.org_unit_id):
-            raise not_found(f"dossier {ref}")
+            raise _missing("hồ sơ", "dossier", ref)
         return dossier
 
-    def locked_dossier(self, ref: int | str) -> DossierRecord:
-        """A visible dossier's aggregate, its row locked first (see `DossierStore.lock`)."""
+    def unit(self, code: str, action: str) -> UnitRecord:
+        """A visible commune, once the actor may take `action` there."""
+        unit = self.uow.dossiers.unit(code)
+        if unit is None or not self.sees(unit.id):
+            raise _missing("đơn vị", "org unit", code)
+        self.require(action, unit.id, "org unit")
+        return unit
+
+    def locked_dossier(self, ref: int | str, action: str) -> DossierRecord:
+        """A visible dossier's aggregate, its row locked first (see `DossierStore.lock`),
+        once the actor may take `action` on it."""
         dossier = self.uow.lock_dossier(code=ref) if isinstance(ref, str) else self.uow.lock_dossier(dossier_id=ref)
         if dossier is None or not self.sees(dossier.org_unit_id):
-            raise not_found(f"dossier {ref}")
+            raise _missing("hồ sơ", "dossier", ref)
+        self.require(action, dossier.org_unit_id, "dossier")
         return dossier
 
     def task_of_locked_dossier(self, task_id: int) -> tuple[StepRecord, DossierRecord]:
@@ -116,26 +143,23 @@ class _Context:
         dossier = self.uow.lock_dossier(task_id=task_id)
         task = dossier.task(task_id) if dossier is not None else None
         if task is None or not self.sees(task.org_unit_id):
-            raise not_found(f"task {task_id}")
-        return task, dossier
+            raise _missing("công việc", "task", task_id)
+        return task, dossier  # type: ignore[return-value]
 
-    def workflow(self, rt, dossier: DossierRecord) -> DossierWorkflow:
-        model = rt.model_of_version(self.uow.connection, dossier.procedure_version_id)
-        return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
+    def flow(self, dossier: DossierRecord) -> DossierFlow:
+        model = self.rt.model_of_version(self.uow.connection, dossier.procedure_version_id)
+        return DossierFlow(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: UnitRecord) -> WorkingCalendar:
         return calendar_for(self.uow.connection, unit, tokens=self.uow.setting_tokens)
 
 
-def _require_open(dossier: DossierRecord) -> None:
-    if dossier.state != "open":
-        raise Conflict(f"dossier {dossier.code} is closed ({dossier.result or dossier.status_code})",
-                       f"hồ sơ {dossier.code} đã kết thúc", code="dossier_closed")
+def _missing(what_vi: str, what_en: str, ref: object) -> NotFound:
+    return NotFound(f"{what_en} {ref} not found", f"không tìm thấy {what_vi} {ref}", code="not_found")
 
 
-def _snapshot(dossier: DossierRecord) -> dict[str, Any]:
-    return {"status_code": dossier.status_code, "state": dossier.state, "due_at": dossier.due_at,
-            "result": dossier.result, "classification": dossier.classification}
+def _outcome(dossier: DossierRecord, opened: list[StepRecord] = ()) -> StepOutcome:  # type: ignore[assignment]
+    return StepOutcome(dossier.id, dossier.code, dossier.status_code, [t.id for t in opened])
 
 
 # --- receipt ------------------------------------------------------------------------
@@ -143,47 +167,37 @@ def _snapshot(dossier: DossierRecord) -> dict[str, Any]:
 
 def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant: Applicant, channel: int = 1,
             data: dict[str, Any] | None = None) -> Receipt:
-    """Register a complete dossier: code, appointment (due instant) and PIN; start its workflow."""
-    problems = []
-    if not applicant.name or not applicant.name.strip():
-        problems.append(Problem("required", "Phải nhập họ tên người nộp hồ sơ.", "The applicant's name is required.",
-                                field="applicant.name"))
-    if channel not in CHANNELS:
-        problems.append(Problem("bad_channel", "Kênh tiếp nhận phải là 1 (trực tiếp), 2 (trực tuyến) hoặc 3 (bưu chính).",
-                                "channel must be 1 (in person), 2 (online) or 3 (postal).", field="channel"))
-    if problems:
-        raise InvalidInput("the dossier cannot be received as entered", "không thể tiếp nhận hồ sơ với thông tin đã nhập",
-                           problems=problems)
+    """Register a complete dossier: code, appointment (due instant) and PIN; start its
+    workflow; the clerk who received it owns the desk's first step."""
+    DossierRules.check_receipt(applicant.name, channel)
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
-        unit = ctx.uow.dossiers.unit(unit_code)
-        if unit is None or not ctx.sees(unit.id):
-            raise not_found(f"org unit {unit_code}")
-        ctx.require("dossier.receive", unit.id, "org unit")
+        ctx = _Context(rt, uow)
+        unit = ctx.unit(unit_code, "dossier.receive")
         version = effective_version(ctx.session, procedure_code, ctx.today, org_unit_id=unit.id)
-        model = rt.model(version)
-        calendar = ctx.calendar(unit)
-        now = uow.now
-        due = calendar.due(now, dossier_limit(model, unit))
         pin = new_pin()
-        dossier = ctx.uow.dossiers.insert_dossier(dict(
-            code=_next_code(ctx.session, unit, now), org_unit_id=unit.id, procedure_version_id=version.id,
-            applicant_name=applicant.name.strip(), applicant_id_number=applicant.id_number,
-            applicant_address=applicant.address, applicant_phone=applicant.phone, applicant_email=applicant.email,
-            channel=channel, status_code=2, state="open", received_at=now, received_by_id=actor.user_id,
-            due_at=due, original_due_at=due, pin_hash=hash_pin(pin), data=data or {}, supplement_count=0,
-        ), unit)
-        flow = DossierWorkflow.start(uow, dossier, model, calendar)
-        opened = flow.sync(handed_over_by=actor.user_id)
-        for task in opened:  # the clerk who received the dossier owns the desk's first step
-            if ctx.principal is not None and may_perform_step(ctx.principal, task.role, unit.id):
-                task.assignee_id = actor.user_id
+        dossier = _new_dossier(ctx, unit, version.id, applicant, channel, hash_pin(pin), data or {})
+        flow = DossierFlow(uow, dossier, rt.model(version), ctx.calendar(unit))
+        dossier.receive(now=uow.now, calendar=flow.calendar, limit=flow.limit)
+        uow.dossiers.insert(dossier)
+        flow.start()
+        for step in flow.project(handed_over_by=actor.user_id):
+            if ctx.may_perform(step):
+                step.assignee_id = actor.user_id
         flow.save()
         uow.log("dossier.received", "dossier", dossier.id, org_unit_id=unit.id,
                 after={"code": dossier.code, "procedure_code": procedure_code, "version_no": version.version_no,
-                       "channel": channel, **_snapshot(dossier)})
+                       "channel": channel, **dossier.snapshot()})
         uow.commit()
-        return Receipt(dossier.id, dossier.code, pin, now, dossier.due_at, procedure_code, version.version_no)
+        return Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
+
+
+def _new_dossier(ctx: _Context, unit: UnitRecord, version_id: int, applicant: Applicant, channel: int,
+                 pin_hash: str, data: dict[str, Any]) -> DossierRecord:
+    return DossierRecord(
+        org_unit=unit, code=_next_code(ctx.session, unit, ctx.uow.now), org_unit_id=unit.id,
+        procedure_version_id=version_id, applicant_name=applicant.name, applicant_id_number=applicant.id_number,
+        applicant_address=applicant.address, applicant_phone=applicant.phone, applicant_email=applicant.email,
+        channel=channel, received_by_id=ctx.uow.actor.user_id, pin_hash=pin_hash, data=data)
 
 
 def _next_code(session: Session, unit: UnitRecord, now: datetime) -> str:
@@ -201,22 +215,18 @@ def _next_code(session: Session, unit: UnitRecord, now: datetime) -> str:
     return f"{unit.code}-{day:%y%m%d}-{number:04d}"
 
 
-# --- steps --------------------------------------------------------------------------
+# --- who holds a step ---------------------------------------------------------------
 
 
 def claim(rt, actor: Actor, task_id: int) -> None:
+    """Take an open step; claiming a step one already holds changes and logs nothing."""
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
+        ctx = _Context(rt, uow)
         task, dossier = ctx.task_of_locked_dossier(task_id)
-        _check_step_role(ctx, task)
-        if task.state != "open":
-            raise Conflict(f"task {task_id} is {task.state}", f"công việc {task_id} đã {task.state}", code="task_closed")
-        if task.assignee_id not in (None, actor.user_id):
-            raise Conflict(f"task {task_id} is already claimed by another officer",
-                           f"công việc {task_id} đã được người khác nhận", code="already_claimed",
-                           hint="ask the chair to reassign it if needed")
+        ctx.require_step_role(task)
         before = task.assignee_id
-        task.assignee_id = actor.user_id
+        if not task.claim(actor.user_id):
+            return
         uow.dossiers.save(dossier)
         uow.log("task.claimed", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"assignee_id": before}, after={"assignee_id": actor.user_id})
@@ -225,12 +235,8 @@ def claim(rt, actor: Actor, task_id: int) -> None:
 
 def unclaim(rt, actor: Actor, task_id: int) -> None:
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
-        task, dossier = ctx.task_of_locked_dossier(task_id)
-        if task.state != "open" or task.assignee_id != actor.user_id:
-            raise Conflict(f"task {task_id} is not claimed by you", f"bạn chưa nhận công việc {task_id}",
-                           code="not_claimed")
-        task.assignee_id = None
+        task, dossier = _Context(rt, uow).task_of_locked_dossier(task_id)
+        task.unclaim(actor.user_id)
         uow.dossiers.save(dossier)
         uow.log("task.unclaimed", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"assignee_id": actor.user_id}, after={"assignee_id": None})
@@ -240,26 +246,31 @@ def unclaim(rt, actor: Actor, task_id: int) -> None:
 def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> None:
     """The chair (or vice chair) hands an open step to another holder of its role."""
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
+        ctx = _Context(rt, uow)
         task, dossier = ctx.task_of_locked_dossier(task_id)
         ctx.require("task.reassign", task.org_unit_id, "task")
-        if task.state != "open":
-            raise Conflict(f"task {task_id} is {task.state}", f"công việc {task_id} đã {task.state}", code="task_closed")
-        target = ctx.session.get(User, user_id)
-        if target is None or not target.active:
-            raise InvalidInput(f"user {user_id} does not exist or is deactivated",
-                               f"người dùng {user_id} không tồn tại hoặc đã bị khóa", code="bad_assignee")
-        target_principal = load_principal(ctx.session, user_id, ctx.today, ctx.uow.setting_tokens)
-        if not may_perform_step(target_principal, task.role, task.org_unit_id):
-            raise InvalidInput(f"{target.username} does not hold the role {task.role} in this commune today",
-                               f"{target.username} không giữ vai trò {task.role} tại xã này", code="bad_assignee",
-                               hint="assign the role first, or pick another officer")
-        before = task.assignee_id
-        task.assignee_id = user_id
+        task.require_open()
+        _require_holder(ctx, task, user_id)
+        before = task.reassign(user_id)
         uow.dossiers.save(dossier)
         uow.log("task.reassigned", "task", task.id, org_unit_id=task.org_unit_id,
                 before={"assignee_id": before}, after={"assignee_id": user_id, "reason": reason})
         uow.commit()
+
+
+def _require_holder(ctx: _Context, task: StepRecord, user_id: int) -> None:
+    target = ctx.session.get(User, user_id)
+    if target is None or not target.active:
+        raise InvalidInput(f"user {user_id} does not exist or is deactivated",
+                           f"người dùng {user_id} không tồn tại hoặc đã bị khóa", code="bad_assignee")
+    if not may_perform_step(load_principal(ctx.session, user_id, ctx.today, ctx.uow.setting_tokens),
+                            task.role, task.org_unit_id):
+        raise InvalidInput(f"{target.username} does not hold the role {role_label(task.role, 'en')} in this commune today",
+                           f"{target.username} không giữ vai trò {role_label(task.role, 'vi')} tại xã này hôm nay",
+                           code="bad_assignee", hint="assign the role first, or pick another officer")
+
+
+# --- steps --------------------------------------------------------------------------
 
 
 def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = None, *,
@@ -268,199 +279,139 @@ def complete_task(rt, actor: Actor, task_id: int, data: dict[str, Any] | None = 
 
     `pause_reason` is recorded on a pause this completion opens (what the citizen
     must bring), in the dossier's pause record and the log, not in the form data."""
-    data = dict(data or {})
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
+        ctx = _Context(rt, uow)
         task, dossier = ctx.task_of_locked_dossier(task_id)
-        _check_step_role(ctx, task)
-        if task.state != "open":
-            raise Conflict(f"task {task_id} is already {task.state}", f"công việc {task_id} đã được xử lý",
-                           code="task_closed")
-        if task.assignee_id not in (None, actor.user_id) and actor.user_id is not None:
-            raise Conflict(f"task {task_id} is claimed by another officer", f"công việc {task_id} do người khác xử lý",
-                           code="claimed_by_other", hint="ask the chair to reassign it")
-        _require_open(dossier)
-        flow = ctx.workflow(rt, dossier)
-        schema = flow.model.forms.get(task.form) if task.form else None
-        if schema is not None:
-            validate_submission(schema, data, form_id=task.form)
-        if data.get("outcome") == SUPPLEMENT:
-            if dossier.supplement_count >= MAX_SUPPLEMENTATION_REQUESTS:
-                raise Conflict("supplementation was already requested once for this dossier; the law allows one request",
-                               "hồ sơ đã được yêu cầu bổ sung một lần; pháp luật chỉ cho phép yêu cầu một lần",
-                               code="supplementation_limit",
-                               hint="decide on the dossier as it is, or refuse it with reasons")
-            dossier.supplement_count += 1
-        before = _snapshot(dossier)
-        flow.run_step(task, data)
-        task.state, task.completed_at, task.completed_by_id = "completed", uow.now, actor.user_id
-        task.outcome, task.form_data = data.get("outcome"), data
-        if task.due_at is not None:
-            task.classification = flow.calendar.classify_finished(task.due_at, uow.now)
-        flow.close_pause_of(task)
-        opened = flow.sync(handed_over_by=actor.user_id, pause_reason=pause_reason)
-        flow.save()
-        uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
-                before={"task_state": "open", "dossier": before},
-                after={"task_state": "completed", "bpmn_id": task.bpmn_id, "outcome": task.outcome,
-                       "classification": task.classification, "opened": [t.bpmn_id for t in opened],
-                       "pause_reason": pause_reason, "dossier": _snapshot(dossier)})
-        uow.commit()
-        return StepOutcome(dossier.id, dossier.code, dossier.status_code, [t.id for t in opened])
+        return _complete(ctx, dossier, task, dict(data or {}), pause_reason=pause_reason)
+
+
+def _complete(ctx: _Context, dossier: DossierRecord, task: StepRecord, data: dict[str, Any], *,
+              pause_reason: str | None = None) -> StepOutcome:
+    """The one path a step is completed on, inside the caller's unit of work: checks,
+    form validation, the aggregate's rules and the workflow, the log, the commit."""
+    uow = ctx.uow
+    ctx.require_step_role(task)
+    task.require_performer(uow.actor.user_id)
+    dossier.require_open()
+    flow = ctx.flow(dossier)
+    schema = flow.model.forms.get(task.form) if task.form else None
+    if schema is not None:
+        validate_submission(schema, data, form_id=task.form)
+    before = dossier.snapshot()
+    opened = flow.complete(task, data, user_id=uow.actor.user_id, pause_reason=pause_reason)
+    flow.save()
+    uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
+            before={"task_state": StepState.OPEN, "dossier": before},
+            after={"task_state": task.state, "bpmn_id": task.bpmn_id, "outcome": task.outcome,
+                   "classification": task.classification, "opened": [t.bpmn_id for t in opened],
+                   "pause_reason": pause_reason, "dossier": dossier.snapshot()})
+    uow.commit()
+    return _outcome(dossier, opened)
 
 
 def request_supplementation(rt, actor: Actor, task_id: int, reason: str, data: dict[str, Any] | None = None) -> StepOutcome:
     """Form 02: the step asks the citizen for more papers; the clock pauses."""
-    if not reason or not reason.strip():
-        raise InvalidInput("say what the citizen must supplement", "phải ghi rõ nội dung cần bổ sung",
-                           code="reason_required", problems=[Problem("required", "Phải ghi nội dung cần bổ sung.",
-                                                                      "The reason is required.", field="reason")])
-    return complete_task(rt, actor, task_id, {**(data or {}), "outcome": SUPPLEMENT}, pause_reason=reason.strip())
+    reason = require_supplementation_reason(reason)
+    return complete_task(rt, actor, task_id, {**(data or {}), "outcome": Outcome.SUPPLEMENT.value},
+                         pause_reason=reason)
 
 
 def supplement(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any] | None = None) -> StepOutcome:
     """The citizen brought the missing papers: complete the open citizen-waiting step."""
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
-        dossier = ctx.locked_dossier(dossier_ref)
-        ctx.require("dossier.supplement", dossier.org_unit_id, "dossier")
-        waiting = [t for t in dossier.tasks if t.state == "open" and t.clock == "paused"]
-        if not waiting:
-            raise Conflict(f"dossier {dossier.code} is not waiting for the citizen",
-                           f"hồ sơ {dossier.code} không ở trạng thái chờ công dân bổ sung", code="not_paused")
-        task_id = waiting[0].id
-    return complete_task(rt, actor, task_id, data)
+        ctx = _Context(rt, uow)
+        dossier = ctx.locked_dossier(dossier_ref, "dossier.supplement")
+        return _complete(ctx, dossier, dossier.waiting_step(), dict(data or {}))
 
 
 def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any] | None = None) -> StepOutcome:
-    """Hand the result to the citizen (status 10)."""
+    """Hand the result to the citizen (status 10): the model's return step, or the
+    letter of a refusal the chair made outside the model (its form is checked too)."""
+    data = dict(data or {})
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
-        dossier = ctx.locked_dossier(dossier_ref)
-        ctx.require("dossier.return_result", dossier.org_unit_id, "dossier")
-        _require_open(dossier)
-        ready = [t for t in dossier.tasks if t.state == "open" and t.status_code == 9]
-        if not ready and dossier.result == "refused":  # refused outside the model: hand over the letter
-            before = _snapshot(dossier)
-            dossier.status_code, dossier.state, dossier.returned_at = 10, "closed", uow.now
-            uow.dossiers.save(dossier)
-            uow.log("dossier.returned", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
-                    before=before, after=_snapshot(dossier))
-            uow.commit()
-            return StepOutcome(dossier.id, dossier.code, dossier.status_code)
-        if not ready:
-            raise Conflict(f"dossier {dossier.code} has no result ready to return",
-                           f"hồ sơ {dossier.code} chưa có kết quả để trả", code="no_result_ready")
-        task_id = ready[0].id
-    return complete_task(rt, actor, task_id, data)
-
-
-def _end(rt, actor: Actor, dossier_ref, *, action: str, status_code: int, result: str, reason: str) -> StepOutcome:
-    if not reason or not reason.strip():
-        raise InvalidInput("a reason is required", "phải ghi rõ lý do", code="reason_required",
-                           problems=[Problem("required", "Phải ghi lý do.", "The reason is required.", field="reason")])
-    with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
-        dossier = ctx.locked_dossier(dossier_ref)
-        ctx.require(action, dossier.org_unit_id, "dossier")
-        _require_open(dossier)
-        if result == "refused" and dossier.finished_at is not None:
-            raise Conflict(f"dossier {dossier.code} is already processed ({dossier.result}); it cannot be refused now",
-                           f"hồ sơ {dossier.code} đã xử lý xong, không thể từ chối", code="already_processed")
-        flow = ctx.workflow(rt, dossier)
-        before = _snapshot(dossier)
-        flow.cancel()
-        for task in dossier.tasks:
-            if task.state == "open":
-                task.state = "cancelled"
-                flow.close_pause_of(task)
-        now = uow.now
-        dossier.finished_at = dossier.finished_at or now
-        dossier.status_code, dossier.result, dossier.end_reason = status_code, result, reason.strip()
-        if result == "refused":  # a processed result: the refusal letter still has to reach the citizen
-            dossier.classification = flow.calendar.classify_finished(dossier.due_at, now)
-        else:
-            dossier.state = "closed"
-        flow.reschedule()
-        flow.save()
-        uow.log(f"dossier.{result}", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
-                before=before, after={**_snapshot(dossier), "reason": reason.strip()})
+        ctx = _Context(rt, uow)
+        dossier = ctx.locked_dossier(dossier_ref, "dossier.return_result")
+        dossier.require_open()
+        step = dossier.result_step()
+        if step is not None:
+            return _complete(ctx, dossier, step, data)
+        validate_submission(refusal_return_form(rt, ctx.flow(dossier).model), data, form_id=REFUSAL_RETURN_FORM)
+        before = dossier.snapshot()
+        dossier.hand_over_refusal(now=uow.now, data=data)
+        uow.dossiers.save(dossier)
+        uow.log("dossier.returned", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                before=before, after={**dossier.snapshot(), "data": data})
         uow.commit()
-        return StepOutcome(dossier.id, dossier.code, dossier.status_code)
+        return _outcome(dossier)
+
+
+def refusal_return_form(rt, model) -> dict[str, Any]:
+    """The form of handing over a refusal made outside the model: the model's own
+    `common_return_refusal` if it has one, else the library's (ISOFLOW_BPMN_DIR/forms)."""
+    schema = model.forms.get(REFUSAL_RETURN_FORM)
+    return schema if schema is not None else _library_form(str(rt.settings.bpmn_dir), REFUSAL_RETURN_FORM)
+
+
+@lru_cache(maxsize=8)
+def _library_form(bpmn_dir: str, form_id: str) -> dict[str, Any]:
+    return load_form_file(Path(bpmn_dir) / "forms", form_id)
+
+
+# --- endings and the apology letter --------------------------------------------------
+
+
+def _end(rt, actor: Actor, dossier_ref, *, action: str, result: Result, reason: str) -> StepOutcome:
+    reason = require_reason(reason)
+    with rt.unit_of_work(actor) as uow:
+        ctx = _Context(rt, uow)
+        dossier = ctx.locked_dossier(dossier_ref, action)
+        flow = ctx.flow(dossier)
+        before = dossier.snapshot()
+        dossier.end(result, reason, now=uow.now, calendar=flow.calendar)
+        flow.cancel()
+        flow.save()
+        uow.log(f"dossier.{result.value}", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                before=before, after={**dossier.snapshot(), "reason": reason})
+        uow.commit()
+        return _outcome(dossier)
 
 
 def refuse(rt, actor: Actor, dossier_ref: int | str, reason: str) -> StepOutcome:
     """Form 03: the dossier is not eligible; processing ends with a written refusal."""
-    return _end(rt, actor, dossier_ref, action="dossier.refuse", status_code=9, result="refused", reason=reason)
+    return _end(rt, actor, dossier_ref, action="dossier.refuse", result=Result.REFUSED, reason=reason)
 
 
 def withdraw(rt, actor: Actor, dossier_ref: int | str, reason: str) -> StepOutcome:
-    return _end(rt, actor, dossier_ref, action="dossier.withdraw", status_code=7, result="withdrawn", reason=reason)
+    return _end(rt, actor, dossier_ref, action="dossier.withdraw", result=Result.WITHDRAWN, reason=reason)
 
 
 def stop(rt, actor: Actor, dossier_ref: int | str, reason: str) -> StepOutcome:
-    return _end(rt, actor, dossier_ref, action="dossier.stop", status_code=8, result="stopped", reason=reason)
+    return _end(rt, actor, dossier_ref, action="dossier.stop", result=Result.STOPPED, reason=reason)
 
 
 def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due_at: datetime) -> StepOutcome:
-    """Form 04: the unit apologises and gives a new appointment, once per dossier.
+    """Form 04: the unit apologises and gives a new appointment, once per dossier; it
+    becomes the appointment processing is counted against (`Dossier.issue_apology`).
 
     The law wants it no later than 1 working day before the due instant; a later one
     is still recorded (the citizen must be told) and flagged as late in the log.
     """
-    problems = []
-    if not reason or not reason.strip():
-        problems.append(Problem("required", "Phải ghi lý do chậm trễ.", "The reason for the delay is required.",
-                                field="reason"))
-    if new_due_at.tzinfo is None:
-        problems.append(Problem("naive_instant", "Thời điểm hẹn mới phải có múi giờ.",
-                                "new_due_at must carry a time zone offset.", field="new_due_at"))
-    if problems:
-        raise InvalidInput("the apology letter is incomplete", "thư xin lỗi chưa đủ thông tin", problems=problems)
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
-        dossier = ctx.locked_dossier(dossier_ref)
-        ctx.require("dossier.apology", dossier.org_unit_id, "dossier")
-        _require_open(dossier)
-        if dossier.finished_at is not None:
-            raise Conflict(f"dossier {dossier.code} is already processed; no new appointment is needed",
-                           f"hồ sơ {dossier.code} đã xử lý xong, không cần hẹn lại", code="already_processed")
-        if dossier.apology_issued_at is not None:
-            raise Conflict(f"dossier {dossier.code} already has a new appointment; the law allows it only once",
-                           f"hồ sơ {dossier.code} đã được hẹn lại một lần; pháp luật chỉ cho phép hẹn lại một lần",
-                           code="apology_limit")
-        if new_due_at <= dossier.due_at:
-            raise InvalidInput("the new appointment must be later than the current one",
-                               "thời điểm hẹn mới phải sau thời điểm hẹn hiện tại", code="bad_new_due",
-                               problems=[Problem("bad_new_due", "Hẹn mới phải sau hẹn cũ.",
-                                                 "new_due_at must be after the current due instant.", field="new_due_at")])
-        calendar = ctx.calendar(dossier.org_unit)
-        in_time = calendar.working_time_between(uow.now, dossier.due_at) >= calendar.day_length
-        before = _snapshot(dossier)
-        dossier.apology_issued_at, dossier.apology_due_at = uow.now, new_due_at
-        dossier.apology_reason = reason.strip()
-        flow = ctx.workflow(rt, dossier)
-        dossier.due_at = recompute_due(dossier, calendar, flow.model, uow.now)
-        flow.reschedule()
+        ctx = _Context(rt, uow)
+        dossier = ctx.locked_dossier(dossier_ref, "dossier.apology")
+        flow = ctx.flow(dossier)
+        before = dossier.snapshot()
+        in_time = dossier.issue_apology(reason, new_due_at, now=uow.now, calendar=flow.calendar, limit=flow.limit)
         flow.save()
         uow.log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id, before=before,
-                after={**_snapshot(dossier), "reason": reason.strip(), "issued_in_time": in_time})
+                after={**dossier.snapshot(), "reason": dossier.apology_reason, "issued_in_time": in_time})
         uow.commit()
-        return StepOutcome(dossier.id, dossier.code, dossier.status_code)
-
-
-def _check_step_role(ctx: _Context, task: StepRecord) -> None:
-    if ctx.principal is None:
-        return
-    if not may_perform_step(ctx.principal, task.role, task.org_unit_id):
-        raise PermissionDenied(f"step '{task.name}' belongs to role {task.role}, which you do not hold here today",
-                               f"bước '{task.name}' thuộc vai trò {task.role}, bạn không giữ vai trò này",
-                               code="wrong_role", hint="ask the chair to reassign the step or to assign you the role")
+        return _outcome(dossier)
 
 
 def get_dossier(rt, actor: Actor, dossier_ref: int | str) -> Dossier:
     with rt.unit_of_work(actor) as uow:
-        ctx = _Context(uow)
+        ctx = _Context(rt, uow)
         dossier = ctx.dossier(dossier_ref)
         ctx.require("dossier.view", dossier.org_unit_id, "dossier")
         return dossier

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from engine.domain.lifecycle import DossierState
 from engine.audit import Actor
 from engine.adapters.db.models import Dossier, EscalationPolicy, OrgUnit, Procedure, ProcedureVersion
 from engine.errors import NotFound
@@ -80,7 +81,7 @@ def reschedule_open(rt, actor: Actor, *, unit_code: str | None = None) -> int:
 
 
 def _reschedule_open(rt, session, unit_id: int | None, version_id: int | None) -> int:
-    query = select(Dossier).where(Dossier.state == "open").options(selectinload(Dossier.tasks),
+    query = select(Dossier).where(Dossier.state == DossierState.OPEN).options(selectinload(Dossier.tasks),
                                                                    selectinload(Dossier.pauses))
     if unit_id is not None:
         query = query.where(Dossier.org_unit_id == unit_id)

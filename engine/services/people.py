@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
+from engine.domain.lifecycle import StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import ApiToken, Delegation, Dossier, OrgUnit, RoleAssignment, Task, User
@@ -425,7 +426,7 @@ def _open_tasks(s, user_id: int, admin: _Admin) -> list[OpenTaskRef]:
     rows = s.execute(
         select(Task.id, Dossier.code, Task.name, Task.role, OrgUnit.code, Task.due_at, Task.org_unit_id)
         .join(Dossier, Dossier.id == Task.dossier_id).join(OrgUnit, OrgUnit.id == Task.org_unit_id)
-        .where(Task.assignee_id == user_id, Task.state == "open").order_by(Task.due_at, Task.id)
+        .where(Task.assignee_id == user_id, Task.state == StepState.OPEN).order_by(Task.due_at, Task.id)
     ).all()
     return [OpenTaskRef(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows
             if admin.principal is None or admin.principal.can("dossier.view", r[6])]

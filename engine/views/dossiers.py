@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
+from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
@@ -148,7 +149,7 @@ def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
     dossier = get_dossier(rt, actor, dossier_ref)
     now = rt.clock.now()
     with rt.db.session_factory() as session:
-        tasks = _task_views(session, select(Task).where(Task.dossier_id == dossier.id, Task.state == "open"), now)
+        tasks = _task_views(session, select(Task).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN), now)
         version = session.get(ProcedureVersion, dossier.procedure_version_id)
         procedure = version.procedure
         unit = session.get(OrgUnit, dossier.org_unit_id)
@@ -165,7 +166,7 @@ def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
             returned_at=dossier.returned_at, classification=dossier.classification, result=dossier.result,
             supplement_count=dossier.supplement_count, apology_issued_at=dossier.apology_issued_at,
             apology_due_at=dossier.apology_due_at, end_reason=dossier.end_reason,
-            urgency=urgency(dossier.due_at, now, done=dossier.finished_at is not None or dossier.state != "open",
+            urgency=urgency(dossier.due_at, now, done=dossier.finished_at is not None or dossier.state != DossierState.OPEN,
                             paused=paused),
             open_tasks=tasks,
             pauses=[PauseView(p.kind, p.started_at, p.ended_at, p.reason) for p in dossier.pauses],
@@ -196,7 +197,7 @@ def timeline(rt, actor: Actor, dossier_ref: int | str) -> list[TimelineRow]:
                 handed_over_at=task.created_at, step_due_at=task.due_at, completed_at=task.completed_at,
                 completed_by=names.get(task.completed_by_id), result=task.classification, state=task.state,
                 outcome=task.outcome,
-                note=(asked.get(task.completed_at) if task.outcome == "supplement" else None) or _note(task),
+                note=(asked.get(task.completed_at) if task.outcome == Outcome.SUPPLEMENT else None) or _note(task),
             ))
             previous = task
         return rows
@@ -235,7 +236,7 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
                 if step_roles:
                     conditions.append(and_(Task.assignee_id.is_(None), Task.org_unit_id == unit_id,
                                            Task.role.in_(step_roles)))
-        query = (select(Task).where(Task.state == "open", or_(*conditions))
+        query = (select(Task).where(Task.state == StepState.OPEN, or_(*conditions))
                  .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset))
         return _task_views(session, query, now)
 
@@ -250,7 +251,7 @@ def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: i
         if unit_id is None:
             unit_id = -1
         require(principal, "task.view_queue", unit_id, what=f"org unit {unit_code}")
-        query = select(Task).where(Task.state == "open", Task.org_unit_id == unit_id)
+        query = select(Task).where(Task.state == StepState.OPEN, Task.org_unit_id == unit_id)
         if role:
             query = query.where(Task.role == role)
         query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
@@ -339,7 +340,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         if f.received_to:
             query = query.where(Dossier.received_at < _local_midnight(f.received_to + timedelta(days=1)))
         if f.overdue_only:
-            query = query.where(Dossier.state == "open", Dossier.finished_at.is_(None), Dossier.due_at < now)
+            query = query.where(Dossier.state == DossierState.OPEN, Dossier.finished_at.is_(None), Dossier.due_at < now)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.execute(query.order_by(*SORTS[f.sort]).limit(limit).offset(offset)).all()
         paused = _paused_ids(session, [d.id for d, *_ in rows])
@@ -349,7 +350,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
                 applicant_name=d.applicant_name, channel=d.channel, status_code=d.status_code,
                 status_label=status_label(d.status_code), state=d.state, received_at=d.received_at,
                 due_at=d.due_at, finished_at=d.finished_at, classification=d.classification, result=d.result,
-                urgency=urgency(d.due_at, now, done=d.finished_at is not None or d.state != "open",
+                urgency=urgency(d.due_at, now, done=d.finished_at is not None or d.state != DossierState.OPEN,
                                 paused=d.id in paused),
             )
             for d, unit, pcode, pname, field in rows
@@ -384,7 +385,7 @@ def _task_views(session, query: Select, now: datetime) -> list[TaskView]:
             org_unit_code=d.unit, assignee_id=t.assignee_id, assignee_name=names.get(t.assignee_id), state=t.state,
             clock=t.clock, status_code=t.status_code, form=t.form, created_at=t.created_at, due_at=t.due_at,
             dossier_due_at=d.due_at, completed_at=t.completed_at, outcome=t.outcome, classification=t.classification,
-            urgency=urgency(t.due_at, now, done=t.state != "open", paused=t.clock == "paused"),
+            urgency=urgency(t.due_at, now, done=t.state != StepState.OPEN, paused=t.clock == StepClock.PAUSED),
         ))
     return views
 

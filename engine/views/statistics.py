@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from engine.domain.lifecycle import StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar.timeline import WorkingTimeline, time_of_day_us
 from engine.domain.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
@@ -404,13 +405,13 @@ def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
     S, E = w.start, w.end
     judge = w.judge_expr(t.org_unit_id)
     # completed steps belong to whoever completed them; open ones to their current assignee
-    officer = case((t.state == "completed", t.completed_by_id), else_=t.assignee_id)
+    officer = case((t.state == StepState.COMPLETED, t.completed_by_id), else_=t.assignee_id)
     finished_in = and_(t.completed_at >= S, t.completed_at < E)
     received_in = t.created_at >= S
     pending = or_(t.completed_at.is_(None), t.completed_at >= E)
     overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
     # steps that wait on the citizen are not an officer's work; cancelled steps left no trace in time
-    steps = [t.org_unit_id.in_(list(calendars)), t.clock != "paused", t.state != "cancelled"]
+    steps = [t.org_unit_id.in_(list(calendars)), t.clock != StepClock.PAUSED, t.state != StepState.CANCELLED]
     relevant = [*steps, t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S)]
     query = (
         select(

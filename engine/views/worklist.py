@@ -15,15 +15,13 @@ from sqlalchemy import case, func, or_, select
 
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
+from engine.domain.dossier import Dossier as DossierRules
+from engine.domain.lifecycle import Outcome, Result, Status, StepClock, StepState
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
 from engine.permissions import POLICY, Principal, load_principal, may_perform_step, not_found, require
 from engine.procedure.forms import outcome_values
 from engine.views.dossiers import TaskView, _task_views, urgency_conditions
 
-SUPPLEMENT = "supplement"
-# Dossier actions a screen may offer, each named by its policy action.
-DOSSIER_ACTIONS = ("dossier.supplement", "dossier.return_result", "dossier.withdraw", "dossier.refuse",
-                   "dossier.stop", "dossier.apology")
 
 
 def _principal(session, rt, actor: Actor) -> Principal:
@@ -57,7 +55,7 @@ def task_detail(rt, actor: Actor, task_id: int) -> TaskDetail:
         if task.form:
             model = rt.model_of_version(session, dossier.procedure_version_id)
             schema = model.forms.get(task.form)
-        offers = bool(schema) and SUPPLEMENT in (outcome_values(schema) or frozenset())
+        offers = bool(schema) and Outcome.SUPPLEMENT in (outcome_values(schema) or frozenset())
         return TaskDetail(view, schema, may_perform_step(principal, task.role, task.org_unit_id), offers,
                           dict(task.form_data) if task.form_data is not None else None)
 
@@ -68,8 +66,8 @@ def waiting_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
 
     dossier = get_dossier(rt, actor, dossier_ref)
     with rt.db.session_factory() as session:
-        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open",
-                                                       Task.clock == "paused").order_by(Task.id).limit(1))
+        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
+                                                       Task.clock == StepClock.PAUSED).order_by(Task.id).limit(1))
     return task_detail(rt, actor, task_id) if task_id is not None else None
 
 
@@ -79,36 +77,36 @@ def ready_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
 
     dossier = get_dossier(rt, actor, dossier_ref)
     with rt.db.session_factory() as session:
-        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open",
-                                                       Task.status_code == 9).order_by(Task.id).limit(1))
+        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
+                                                       Task.status_code == Status.PROCESSED).order_by(Task.id).limit(1))
     return task_detail(rt, actor, task_id) if task_id is not None else None
+
+
+def refusal_return_schema(rt, actor: Actor, dossier_ref: int | str) -> dict[str, Any] | None:
+    """The form the desk fills to hand over a refusal the chair made outside the model
+    (no return step exists), None for any other dossier."""
+    from engine.services.dossiers import get_dossier, refusal_return_form
+
+    dossier = get_dossier(rt, actor, dossier_ref)
+    if dossier.result != Result.REFUSED or ready_step(rt, actor, dossier.id) is not None:
+        return None
+    with rt.db.session_factory() as session:
+        return refusal_return_form(rt, rt.model_of_version(session, dossier.procedure_version_id))
 
 
 # --- dossier actions ----------------------------------------------------------------
 
 
 def dossier_actions(rt, actor: Actor, dossier_ref: int | str) -> frozenset[str]:
-    """Policy actions the user may take on the dossier in its current state."""
+    """Policy actions the user may take on the dossier in its current state: what the
+    aggregate's state allows (`Dossier.allowed_actions`) and the user's roles permit."""
     from engine.services.dossiers import get_dossier
 
     dossier = get_dossier(rt, actor, dossier_ref)
     with rt.db.session_factory() as session:
         principal = _principal(session, rt, actor)
-        tasks = session.execute(select(Task.clock, Task.status_code).where(
-            Task.dossier_id == dossier.id, Task.state == "open")).all()
-    allowed = {a for a in DOSSIER_ACTIONS if principal.can(a, dossier.org_unit_id)}
-    if dossier.state != "open":
-        return frozenset()
-    possible = {"dossier.withdraw", "dossier.stop"}
-    if any(clock == "paused" for clock, _ in tasks):
-        possible.add("dossier.supplement")
-    if any(status == 9 for _, status in tasks) or dossier.result == "refused":
-        possible.add("dossier.return_result")
-    if dossier.finished_at is None:
-        possible |= {"dossier.refuse"}
-        if dossier.apology_issued_at is None:
-            possible.add("dossier.apology")
-    return frozenset(allowed & possible)
+    possible = DossierRules.from_attributes(dossier).allowed_actions()
+    return frozenset(a for a in possible if principal.can(a, dossier.org_unit_id))
 
 
 # --- the chair's dashboard -----------------------------------------------------------
@@ -153,14 +151,14 @@ def queue_summary(rt, actor: Actor, unit_code: str) -> list[RoleLoad]:
         principal = _principal(session, rt, actor)
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
         require(principal, "task.view_queue", unit_id if unit_id is not None else -1, what=f"org unit {unit_code}")
-        running = Task.clock != "paused"
+        running = Task.clock != StepClock.PAUSED
         rows = session.execute(
             select(Task.role, func.count(),
                    func.sum(case((running & overdue, 1), else_=0)),
                    func.sum(case((running & due_today, 1), else_=0)),
-                   func.sum(case((Task.clock == "paused", 1), else_=0)),
+                   func.sum(case((Task.clock == StepClock.PAUSED, 1), else_=0)),
                    func.sum(case((Task.assignee_id.is_(None), 1), else_=0)))
-            .where(Task.org_unit_id == unit_id, Task.state == "open").group_by(Task.role).order_by(Task.role)
+            .where(Task.org_unit_id == unit_id, Task.state == StepState.OPEN).group_by(Task.role).order_by(Task.role)
         ).all()
         return [RoleLoad(role, n, int(o or 0), int(t or 0), int(p or 0), int(u or 0)) for role, n, o, t, p, u in rows]
 

@@ -10,6 +10,7 @@ cost several times the SQL itself (bench/runtime_bench.py).
 """
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
@@ -17,6 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
 from engine.adapters.db.revisions import TOKEN_KINDS
+from engine.domain import dossier as domain
+from engine.domain.lifecycle import StepClock
 
 _dossiers: Table = Dossier.__table__  # type: ignore[assignment]
 _tasks: Table = Task.__table__  # type: ignore[assignment]
@@ -29,9 +32,9 @@ _heads: Table = EventChainHead.__table__  # type: ignore[assignment]
 
 class Record:
     """A row as a plain object; remembers what was loaded so `changes()` lists only
-    the columns to write."""
+    the columns to write. Concrete records declare the `_loaded` slot."""
 
-    __slots__ = ("_loaded",)
+    __slots__ = ()
     COLUMNS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **values: Any) -> None:
@@ -60,39 +63,45 @@ class Record:
 
     def changes(self) -> dict[str, Any]:
         assert self._loaded is not None
+        # A value of another type is a change (a naive datetime for an aware one, True
+        # for 1), except an enum member for the value it stands for (Status.PROCESSED for 9).
         return {name: value for name, before in zip(self.COLUMNS, self._loaded)
-                if (value := getattr(self, name)) != before or type(value) is not type(before)}
+                if (value := getattr(self, name)) != before
+                or (type(value) is not type(before) and not isinstance(value, Enum))}
 
     def mark_stored(self) -> None:
         self._loaded = tuple(getattr(self, name) for name in self.COLUMNS)
 
 
-def _columns(table: Table) -> tuple[str, ...]:
-    return tuple(c.key for c in table.columns)
+def _columns(table: Table, fields: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    columns = tuple(c.key for c in table.columns)
+    if fields is not None and set(fields) != set(columns):  # the domain class and the table must agree
+        raise TypeError(f"{table.name}: columns {sorted(set(columns) ^ set(fields))} differ from the domain's fields")
+    return columns
 
 
 class UnitRecord(Record):
     """What the aggregate needs of its commune: code, category and working sessions."""
 
     COLUMNS = ("id", "code", "name", "kind", "category", "sessions", "same_day_cutoff")
-    __slots__ = COLUMNS
+    __slots__ = COLUMNS + ("_loaded",)
 
 
-class StepRecord(Record):
+class StepRecord(Record, domain.Step):
     """One human step of the dossier (a row of the `tasks` projection)."""
 
-    COLUMNS = _columns(_tasks)
-    __slots__ = COLUMNS
+    COLUMNS = _columns(_tasks, domain.Step.FIELDS)
+    __slots__ = ("_loaded",)
 
 
-class PauseRecord(Record):
+class PauseRecord(Record, domain.Pause):
     """A pause of the dossier's clock; `step` is the citizen-waiting step that opened it."""
 
-    COLUMNS = _columns(_pauses)
-    __slots__ = COLUMNS + ("step",)
+    COLUMNS = _columns(_pauses, domain.Pause.FIELDS)
+    __slots__ = ("_loaded",)
 
     def __init__(self, *, step: StepRecord | None = None, **values: Any) -> None:
-        super().__init__(**values)
+        Record.__init__(self, **values)
         self.step = step
 
 
@@ -100,26 +109,26 @@ class StateRecord(Record):
     """The serialized SpiffWorkflow instance (without its spec)."""
 
     COLUMNS = _columns(_states)
-    __slots__ = COLUMNS
+    __slots__ = COLUMNS + ("_loaded",)
 
 
-class DossierRecord(Record):
-    """The dossier row with its steps (by id), pauses, commune and workflow state."""
+class DossierRecord(Record, domain.Dossier):
+    """The dossier aggregate (`engine.domain.dossier.Dossier`) as stored: its row, steps
+    (by id), pauses, commune and workflow state, and what was read along with it."""
 
-    COLUMNS = _columns(_dossiers)
-    __slots__ = COLUMNS + ("tasks", "pauses", "org_unit", "workflow_state", "setting_tokens", "chain_head")
+    COLUMNS = _columns(_dossiers, domain.Dossier.FIELDS)
+    __slots__ = ("_loaded", "workflow_state", "setting_tokens", "chain_head")
+    STEP_TYPE = StepRecord
+    PAUSE_TYPE = PauseRecord
 
     def __init__(self, *, org_unit: UnitRecord, **values: Any) -> None:
-        super().__init__(**values)
-        self.tasks: list[StepRecord] = []
-        self.pauses: list[PauseRecord] = []
+        Record.__init__(self, **values)
+        self.tasks: list[StepRecord] = []  # type: ignore[assignment]
+        self.pauses: list[PauseRecord] = []  # type: ignore[assignment]
         self.org_unit = org_unit
         self.workflow_state: StateRecord | None = None
         self.setting_tokens: dict[str, str] = {}  # as read with the aggregate
         self.chain_head: tuple[int, str] | None = None  # the event log's, as read with the aggregate
-
-    def task(self, task_id: int) -> StepRecord | None:
-        return next((t for t in self.tasks if t.id == task_id), None)
 
 
 # --- statements, built once ---------------------------------------------------------
@@ -213,9 +222,9 @@ class DossierStore:
         dossier.chain_head = (row[_HEAD_AT], row[_HEAD_AT + 1]) if row[_HEAD_AT] is not None else None
         dossier.tasks = [StepRecord.from_values(r) for r in self.connection.execute(_STEPS, {"dossier_id": dossier.id})]
         dossier.pauses = []
-        # A pause is only ever opened by a citizen-waiting step (DossierWorkflow.sync):
+        # A pause is only ever opened by a citizen-waiting step (Dossier.apply_workflow):
         # without such a step there is nothing to read.
-        if any(step.clock == "paused" for step in dossier.tasks):
+        if any(step.clock == StepClock.PAUSED for step in dossier.tasks):
             steps = {t.id: t for t in dossier.tasks}
             for r in self.connection.execute(_PAUSES, {"dossier_id": dossier.id}):
                 pause = PauseRecord.from_values(r)
@@ -229,11 +238,10 @@ class DossierStore:
 
     # --- saving -----------------------------------------------------------------------
 
-    def insert_dossier(self, values: dict[str, Any], unit: UnitRecord) -> DossierRecord:
-        dossier = DossierRecord(org_unit=unit, **values)
+    def insert(self, dossier: DossierRecord) -> None:
+        """Insert a new dossier's row (its id comes back); `save` writes the rest."""
         dossier.id = self.connection.execute(_INSERT_DOSSIER, _insertable(dossier)).inserted_primary_key[0]
         dossier.mark_stored()
-        return dossier
 
     def save(self, dossier: DossierRecord) -> None:
         """Write what changed: new steps, then new pauses (they point at steps), then

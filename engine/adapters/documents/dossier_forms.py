@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+from engine.domain.lifecycle import Outcome, Result, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Dossier, Event, OrgUnit, User
@@ -247,7 +248,7 @@ def slip_data(rt, actor: Actor, dossier_ref: int | str, *, pin: str | None = Non
 def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> SupplementationData:
     view = views.dossier_view(rt, actor, dossier_ref)
     spec = form_spec("supplementation", edition)
-    requests = [r for r in views.timeline(rt, actor, view.id) if r.outcome == "supplement" and r.completed_at]
+    requests = [r for r in views.timeline(rt, actor, view.id) if r.outcome == Outcome.SUPPLEMENT and r.completed_at]
     if not requests:
         raise _no_form(view, spec, "no supplementation was requested", "chưa có yêu cầu bổ sung")
     last = requests[-1]
@@ -267,9 +268,9 @@ def _pause_reason(view: views.DossierView, requested_at: datetime | None) -> str
 def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> RefusalData:
     view = views.dossier_view(rt, actor, dossier_ref)
     spec = form_spec("refusal", edition)
-    if view.result != "refused":
+    if view.result != Result.REFUSED:
         raise _no_form(view, spec, "the dossier was not refused", "hồ sơ không bị từ chối")
-    decisions = [r for r in views.timeline(rt, actor, view.id) if r.outcome == "refuse" and r.completed_at]
+    decisions = [r for r in views.timeline(rt, actor, view.id) if r.outcome == Outcome.REFUSE and r.completed_at]
     if decisions:  # refused by a step of the model
         last = decisions[-1]
         return RefusalData(_header(rt, view), spec, refused_at=last.completed_at, refused_by=last.completed_by or "",
@@ -315,15 +316,15 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         calendar = calendar_for(session, session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code)))
     rows: list[ControlRow] = []
     for number, row in enumerate(views.timeline(rt, actor, view.id), start=1):
-        if row.state == "completed" and row.result:
+        if row.state == StepState.COMPLETED and row.result:
             result = RESULT_LABELS[row.result]
-        elif row.state == "open" and row.step_due_at is not None:
+        elif row.state == StepState.OPEN and row.step_due_at is not None:
             result = RESULT_LABELS[calendar.classify_open(row.step_due_at, now)]
-        elif row.state == "open":
+        elif row.state == StepState.OPEN:
             result = WAITING_OPEN
-        elif row.state == "completed" and row.step_due_at is None:
+        elif row.state == StepState.COMPLETED and row.step_due_at is None:
             result = WAITING_DONE  # time spent waiting on the citizen has no step limit
-        elif row.state == "cancelled":
+        elif row.state == StepState.CANCELLED:
             result = "Dừng (hồ sơ kết thúc)"
         else:
             result = ""
@@ -331,7 +332,7 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
         if row.from_user:
             from_label += f" - {row.from_user}"
         to_label = role_label(row.to_role) + (f" - {row.to_user}" if row.to_user else "")
-        reason = _pause_reason(view, row.completed_at) if row.outcome == "supplement" else ""
+        reason = _pause_reason(view, row.completed_at) if row.outcome == Outcome.SUPPLEMENT else ""
         parts = (OUTCOME_LABELS.get(row.outcome or "", ""), row.note, reason if reason not in row.note else "")
         note = "; ".join(part for part in parts if part)
         rows.append(ControlRow(number, row.step, from_label, to_label, row.handed_over_at, row.step_due_at,
