@@ -73,8 +73,10 @@ class Record:
         self._loaded = tuple(getattr(self, name) for name in self.COLUMNS)
 
 
-def _columns(table: Table, fields: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    columns = tuple(c.key for c in table.columns)
+def _columns(table: Table, fields: tuple[str, ...] | None = None, *, derived: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The columns a record reads and writes; `derived` ones are filled by the table's own
+    defaults from other columns and are not part of the aggregate."""
+    columns = tuple(c.key for c in table.columns if c.key not in derived)
     if fields is not None and set(fields) != set(columns):  # the domain class and the table must agree
         raise TypeError(f"{table.name}: columns {sorted(set(columns) ^ set(fields))} differ from the domain's fields")
     return columns
@@ -116,7 +118,9 @@ class DossierRecord(Record, domain.Dossier):
     """The dossier aggregate (`engine.domain.dossier.Dossier`) as stored: its row, steps
     (by id), pauses, commune and workflow state, and what was read along with it."""
 
-    COLUMNS = _columns(_dossiers, domain.Dossier.FIELDS)
+    # The folded applicant name is a search key (models.Dossier fills it on insert; no use
+    # case renames an applicant), not a rule of the aggregate.
+    COLUMNS = _columns(_dossiers, domain.Dossier.FIELDS, derived=("applicant_name_folded",))
     __slots__ = ("_loaded", "workflow_state", "setting_tokens", "chain_head")
     STEP_TYPE = StepRecord
     PAUSE_TYPE = PauseRecord
