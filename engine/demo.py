@@ -59,8 +59,8 @@ class DemoSummary:
 
 
 def is_seeded(rt: Runtime) -> bool:
-    with rt.db.session_factory() as session:
-        return session.scalar(select(OrgUnit.id).limit(1)) is not None
+    with rt.read(SYSTEM) as unit:
+        return unit.session.scalar(select(OrgUnit.id).limit(1)) is not None
 
 
 def seed(rt: Runtime, bpmn_dir: Path, *, now: datetime, rng_seed: int = 2026) -> DemoSummary:
@@ -92,9 +92,9 @@ def seed(rt: Runtime, bpmn_dir: Path, *, now: datetime, rng_seed: int = 2026) ->
 
 def _sample_dossiers(rt: Runtime, clock: FixedClock, actors: dict[str, Actor], now: datetime, rng: random.Random) -> int:
     """Receive dossiers over the past days and push each to a different stage."""
-    with rt.db.session_factory() as session:
-        codes = list(session.scalars(select(Procedure.code).order_by(Procedure.code)))
-        calendar = calendar_for(session, None)
+    with rt.read(SYSTEM) as unit:
+        codes = list(unit.session.scalars(select(Procedure.code).order_by(Procedure.code)))
+        calendar = calendar_for(unit, None)
     stages = ["fresh", "step1", "step2", "paused", "done", "returned", "refused", "overdue"]
     count = 0
     for commune, clerk in (("TRIPHU", "clerk"), ("HONGTHAI", "ht_clerk")):
@@ -155,8 +155,9 @@ def _offers(rt, task: Task, outcome: str) -> bool:
 
 
 def _next_task(rt, dossier_id) -> Task | None:
-    with rt.db.session_factory() as session:
-        return session.scalar(select(Task).where(Task.dossier_id == dossier_id, Task.state == "open").order_by(Task.id))
+    with rt.read(SYSTEM) as unit:
+        return unit.session.scalar(select(Task).where(Task.dossier_id == dossier_id, Task.state == "open")
+                                   .order_by(Task.id))
 
 
 def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:
@@ -169,8 +170,8 @@ def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:
 def _form(rt, task: Task) -> dict | None:
     from engine.adapters.db.models import Dossier
 
-    with rt.db.session_factory() as session:
-        model = rt.model(session.get(Dossier, task.dossier_id).procedure_version)
+    with rt.read(SYSTEM) as unit:
+        model = rt.model(unit.session.get(Dossier, task.dossier_id).procedure_version)
     return model.forms.get(task.form) if task.form else None
 
 

@@ -167,8 +167,8 @@ def token_actor(rt, token: str, source_address: str | None) -> Actor:
 
 
 def list_tokens(rt, actor: Actor) -> list[TokenView]:
-    with rt.db.session_factory() as s:
-        rows = s.scalars(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)).all()
+    with rt.read(actor) as unit:
+        rows = unit.session.scalars(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)).all()
         return [TokenView(r.id, r.name, r.created_at, r.expires_at, r.revoked_at, r.last_used_at) for r in rows]
 
 

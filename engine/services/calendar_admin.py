@@ -1,6 +1,7 @@
 """The holiday calendar as administrators edit it: public holidays from the `holidays`
 package, plus extra days off, make-up working days and cancelled holidays, each change
-checked by the calendar and appended to the event log with its actor (calendar.manage)."""
+checked by the calendar and appended to the event log with its actor (calendar.manage).
+The API and the `isoflow calendar` commands both go through here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,11 +10,10 @@ from datetime import date
 from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.domain.calendar import OVERRIDE_KINDS, AuditEntry, VN_TZ, public_holidays
+from engine.domain.calendar import OVERRIDE_KINDS, AuditEntry, CalendarOverrides, public_holidays
 from engine.adapters.db.models import CalendarOverrideRow
 from engine.errors import InvalidInput, Problem
-from engine.permissions import load_principal, require_anywhere
-from engine.services.calendars import DatabaseOverrideStore
+from engine.services.calendars import DatabaseOverrideStore, audit_rows, authorize, load_overrides
 
 MIN_YEAR, MAX_YEAR = 1990, 2199
 
@@ -32,31 +32,48 @@ def _check_year(year: int) -> None:
                            problems=[Problem("bad_year", "Năm không hợp lệ.", "The year is out of range.", field="year")])
 
 
-def _authorize(rt, actor: Actor, action: str) -> None:
-    if actor.user_id is None:
-        return
-    with rt.db.session_factory() as s:
-        require_anywhere(load_principal(s, actor.user_id, rt.clock.now().astimezone(VN_TZ).date()), action)
+def _check_kind(kind: str) -> None:
+    if kind not in OVERRIDE_KINDS:
+        raise InvalidInput(f"unknown override kind {kind!r}", f"loại điều chỉnh không hợp lệ {kind!r}",
+                           hint=f"Use one of: {', '.join(OVERRIDE_KINDS)}.",
+                           problems=[Problem("bad_kind", f"Phải là một trong {', '.join(OVERRIDE_KINDS)}.",
+                                             f"Must be one of {', '.join(OVERRIDE_KINDS)}.", field="kind")])
 
 
-def year_calendar(rt, actor: Actor, year: int) -> list[CalendarEntry]:
-    """Holidays and overrides of one year, by day (readable by anyone who sees procedures)."""
+def year_calendar(rt, actor: Actor, year: int, kind: str | None = None) -> list[CalendarEntry]:
+    """Holidays and overrides of one year, by day (readable by anyone who sees
+    procedures); only the overrides of `kind` when given."""
     _check_year(year)
-    _authorize(rt, actor, "procedure.view")
-    entries = [CalendarEntry(d, "holiday", name) for d, name in public_holidays(year).items()]
-    with rt.db.session_factory() as s:
-        rows = s.scalars(select(CalendarOverrideRow).where(CalendarOverrideRow.day >= date(year, 1, 1),
-                                                           CalendarOverrideRow.day <= date(year, 12, 31))).all()
-        entries += [CalendarEntry(r.day, r.kind, r.reason, r.created_by) for r in rows]
+    if kind is not None:
+        _check_kind(kind)
+    with rt.read(actor) as unit:
+        authorize(unit, "procedure.view")
+        query = select(CalendarOverrideRow).where(CalendarOverrideRow.day >= date(year, 1, 1),
+                                                  CalendarOverrideRow.day <= date(year, 12, 31))
+        if kind is not None:
+            query = query.where(CalendarOverrideRow.kind == kind)
+        entries = [CalendarEntry(r.day, r.kind, r.reason, r.created_by) for r in unit.session.scalars(query)]
+    if kind is None:
+        entries += [CalendarEntry(d, "holiday", name) for d, name in public_holidays(year).items()]
     return sorted(entries, key=lambda e: (e.day, e.kind))
+
+
+def stored_overrides(rt, actor: Actor) -> CalendarOverrides:
+    """Every stored override: what the server's deadlines count."""
+    with rt.read(actor) as unit:
+        authorize(unit, "procedure.view")
+        return load_overrides(unit)
 
 
 def change(rt, actor: Actor, action: str, kind: str, day: date, reason: str) -> AuditEntry:
     """Add or remove an override (calendar.manage)."""
-    if kind not in OVERRIDE_KINDS:
-        raise InvalidInput(f"unknown override kind {kind!r}", f"loại điều chỉnh không hợp lệ {kind!r}",
-                           problems=[Problem("bad_kind", f"Phải là một trong {', '.join(OVERRIDE_KINDS)}.",
-                                             f"Must be one of {', '.join(OVERRIDE_KINDS)}.", field="kind")])
+    _check_kind(kind)
     _check_year(day.year)
-    _authorize(rt, actor, "calendar.manage")
-    return DatabaseOverrideStore(rt)._change(action, kind, day, reason, actor.name, actor_ref=actor)
+    return DatabaseOverrideStore(rt).change(action, kind, day, reason, actor)
+
+
+def audit_trail(rt, actor: Actor) -> list[AuditEntry]:
+    """Every change of the overrides, oldest first (who, when, before, after)."""
+    with rt.read(actor) as unit:
+        authorize(unit, "calendar.manage")
+        return audit_rows(unit)

@@ -84,7 +84,7 @@ class _Context:
         read brought the change tokens along); None for system actors."""
         user_id = self.uow.actor.user_id
         if self._principal is None and user_id is not None:
-            self._principal = load_principal(self.uow.connection, user_id, self.today, self.uow.setting_tokens)
+            self._principal = load_principal(self.uow, user_id, self.today)
         return self._principal
 
     def require(self, action: str, org_unit_id: int, what: str) -> None:
@@ -124,7 +124,7 @@ class _Context:
         return DossierWorkflow.load(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: UnitRecord) -> WorkingCalendar:
-        return calendar_for(self.uow.connection, unit, tokens=self.uow.setting_tokens)
+        return calendar_for(self.uow, unit)
 
 
 def _require_open(dossier: DossierRecord) -> None:
@@ -249,7 +249,7 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
         if target is None or not target.active:
             raise InvalidInput(f"user {user_id} does not exist or is deactivated",
                                f"người dùng {user_id} không tồn tại hoặc đã bị khóa", code="bad_assignee")
-        target_principal = load_principal(ctx.session, user_id, ctx.today, ctx.uow.setting_tokens)
+        target_principal = load_principal(ctx.uow, user_id, ctx.today)
         if not may_perform_step(target_principal, task.role, task.org_unit_id):
             raise InvalidInput(f"{target.username} does not hold the role {task.role} in this commune today",
                                f"{target.username} không giữ vai trò {task.role} tại xã này", code="bad_assignee",

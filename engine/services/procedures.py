@@ -155,7 +155,7 @@ def authorize(uow, action: str) -> None:
     """The procedure library is province-wide: the role is needed in some unit.
     System actors (CLI seeding, demo) act in-process only."""
     if uow.actor.user_id is not None:
-        require_anywhere(load_principal(uow.session, uow.actor.user_id, uow.now.astimezone(VN_TZ).date()), action)
+        require_anywhere(load_principal(uow, uow.actor.user_id, uow.now.astimezone(VN_TZ).date()), action)
 
 
 def load_model(rt, version: ProcedureVersion) -> ProcedureModel:

@@ -154,7 +154,7 @@ class DossierWorkflow:
     def reschedule(self) -> None:
         """Store the next escalation instants (engine.scheduler) after any change of the
         dossier: steps, pauses, appointment, end."""
-        reschedule(self.uow.connection, self.dossier, self.model, self.calendar, tokens=self.uow.setting_tokens)
+        reschedule(self.uow, self.dossier, self.model, self.calendar)
 
     def close_pause_of(self, row: StepRecord) -> None:
         """End the pause a citizen-waiting step opened; running steps' due instants

@@ -311,8 +311,8 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
     """Form 05: one row per hand-over, straight from the task projection."""
     view = views.dossier_view(rt, actor, dossier_ref)
     now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        calendar = calendar_for(session, session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code)))
+    with rt.read(actor) as unit:
+        calendar = calendar_for(unit, unit.session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code)))
     rows: list[ControlRow] = []
     for number, row in enumerate(views.timeline(rt, actor, view.id), start=1):
         if row.state == "completed" and row.result:
@@ -414,12 +414,12 @@ def register_data(rt, actor: Actor, unit_code: str, received_from: date, receive
                                                                 "received_to is before received_from.",
                                                                 field="received_to")])
     now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+    with rt.read(actor) as reading:
+        unit = reading.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
         if unit is None:
             raise not_found(f"org unit {unit_code}")
         if actor.user_id is not None:
-            require(load_principal(session, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
+            require(load_principal(reading, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
                     what=f"org unit {unit_code}")
         unit_name = unit.name
     summaries: list[views.DossierSummary] = []
