@@ -10,6 +10,8 @@ state), so several runtimes (tests, benchmarks) live side by side independently:
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -93,3 +95,17 @@ class Unit(Protocol):
 
     @property
     def setting_tokens(self) -> dict[str, str]: ...
+
+
+@contextmanager
+def reading(source: "Runtime | Unit", actor: Actor | None) -> Iterator[Unit]:
+    """The unit to read in: `source` itself when it is an open unit (a page that shows
+    several views reads them all from one connection), else a new read-only unit of the
+    runtime, closed on exit. `actor` None: a read of public facts, for anyone."""
+    if isinstance(source, Runtime):
+        with source.read(actor or Actor.system("reader")) as unit:
+            yield unit
+        return
+    if actor is not None and source.actor.user_id != actor.user_id:
+        raise ValueError(f"the unit reads for {source.actor.name!r}, not for {actor.name!r}")
+    yield source

@@ -16,6 +16,7 @@ from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Procedure, ProcedureVersion
 from engine.errors import NotFound
 from engine.permissions import load_principal, require_anywhere
+from engine.runtime import reading
 from engine.procedure.validator import ValidationReport, validate_source
 
 VERSION_STATUSES = ("draft", "approved", "retired")
@@ -89,8 +90,9 @@ def _in_effect(versions: list[ProcedureVersion], today: date) -> int | None:
 
 def list_procedures(rt, actor: Actor, *, field_code: str | None = None, query: str | None = None,
                     status: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ProcedureSummary], int]:
-    """Procedures by code, with every version; `status` keeps procedures having a version in it."""
-    with rt.read(actor) as unit:
+    """Procedures by code, with every version; `status` keeps procedures having a version
+    in it. `rt` is the runtime or an open unit (a page's)."""
+    with reading(rt, actor) as unit:
         s, today = unit.session, unit.now.astimezone(VN_TZ).date()
         _authorize(unit, "procedure.view")
         q = select(Procedure)

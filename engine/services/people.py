@@ -13,6 +13,7 @@ from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import ApiToken, Delegation, Dossier, OrgUnit, RoleAssignment, Task, User
 from engine.errors import Conflict, InvalidInput, Problem, Unauthenticated
 from engine.permissions import load_principal, not_found, require
+from engine.runtime import reading
 from engine.domain.roles import ROLES
 from engine.services import identity
 
@@ -37,10 +38,11 @@ class Me:
 
 
 def whoami(rt, actor: Actor) -> Me:
-    """The acting user and the roles valid today, own and delegated (as assigned, not spread)."""
+    """The acting user and the roles valid today, own and delegated (as assigned, not
+    spread). `rt` is the runtime or an open unit (a page's)."""
     if actor.user_id is None:
         raise Unauthenticated("log in first", "bạn cần đăng nhập")
-    with rt.read(actor) as unit:
+    with reading(rt, actor) as unit:
         s, today = unit.session, unit.now.astimezone(VN_TZ).date()
         user = s.get(User, actor.user_id)
         if user is None:

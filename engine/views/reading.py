@@ -11,29 +11,17 @@ never "forbidden", so its existence does not leak.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from engine.adapters.db.models import Dossier, Task
-from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.permissions import Principal, load_principal, not_found, require, require_visible
-from engine.runtime import Runtime, Unit
+from engine.runtime import Unit, reading
 
-
-@contextmanager
-def reading(source: Runtime | Unit, actor: Actor) -> Iterator[Unit]:
-    """The unit to read in: `source` itself when it is an open unit, else a new
-    read-only unit of the runtime, closed on exit."""
-    if isinstance(source, Runtime):
-        with source.read(actor) as unit:
-            yield unit
-    else:
-        yield source
+__all__ = ["reading", "today", "principal_of", "user_principal", "visible_dossier", "visible_task"]
 
 
 def today(unit: Unit) -> date:

@@ -21,7 +21,6 @@ from engine.views.dossiers import TaskView, _task_views, urgency_conditions
 from engine.views.reading import reading, today, user_principal, visible_dossier, visible_task
 
 SUPPLEMENT = "supplement"
-ANYONE = Actor.system("views")  # reads of public facts (procedures in force, names), no permission involved
 # Dossier actions a screen may offer, each named by its policy action.
 DOSSIER_ACTIONS = ("dossier.supplement", "dossier.return_result", "dossier.withdraw", "dossier.refuse",
                    "dossier.stop", "dossier.apology")
@@ -196,7 +195,7 @@ class ProcedureChoice:
 
 def receivable_procedures(rt, on: date | None = None) -> list[ProcedureChoice]:
     """Procedures with a version in effect on `on` (default today): what the desk may receive."""
-    with reading(rt, ANYONE) as unit:
+    with reading(rt, None) as unit:
         on = on or today(unit)
         rows = unit.session.execute(
             select(Procedure.code, Procedure.name, Procedure.field, ProcedureVersion.version_no,
@@ -229,5 +228,5 @@ def user_names(rt, user_ids: set[int | None]) -> dict[int, str]:
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
-    with reading(rt, ANYONE) as unit:
+    with reading(rt, None) as unit:
         return dict(unit.session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())
