@@ -129,3 +129,30 @@ def test_views_take_the_runtime_or_an_open_unit(db, clock):
     clerk = world.actor("clerk")
     with rt.read(clerk) as unit:
         assert views.inbox(unit, clerk) == views.inbox(rt, clerk) == []
+
+
+def _imports(path):
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_the_read_side_and_the_runtime_stand_apart_from_the_use_cases():
+    from pathlib import Path
+
+    engine = Path(__file__).resolve().parent.parent / "engine"
+    for path in sorted((engine / "views").glob("*.py")):
+        assert not [m for m in _imports(path) if m.startswith("engine.services")], path.name
+    # services.uow is imported lazily by the runtime (and only type-checked there), never at import time
+    import subprocess
+    import sys
+
+    probe = "import engine.runtime, sys; print('engine.services.uow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=engine.parent)
+    assert out.stdout.strip() == "False"

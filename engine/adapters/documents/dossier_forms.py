@@ -24,9 +24,11 @@ from engine.errors import Conflict, InvalidInput, Problem
 from engine.domain.roles import role_label
 from engine.views import dossiers as views
 from engine.views.paging import MAX_PAGE
-from engine.services.calendars import calendar_for
+from engine.unit_calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf
+
+DOCUMENTS = Actor.system("documents")
 
 FormKind = Literal["receipt", "supplementation", "refusal", "apology", "stop", "control_sheet", "register"]
 
@@ -212,7 +214,8 @@ def lookup_url_for(base: str, dossier_code: str) -> str:
 
 
 def _header(rt, view: views.DossierView) -> DossierHeader:
-    with rt.db.session_factory() as session:
+    with rt.read(DOCUMENTS) as reading:  # the view was read with the actor's permission
+        session = reading.session
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code))
         province = session.get(OrgUnit, unit.parent_id) if unit is not None and unit.parent_id else None
         received_by_id = session.scalar(select(Dossier.received_by_id).where(Dossier.id == view.id))
@@ -284,7 +287,8 @@ def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
     spec = form_spec("apology", edition)
     if view.apology_issued_at is None or view.apology_due_at is None:
         raise _no_form(view, spec, "no apology letter was issued", "chưa lập phiếu xin lỗi")
-    with rt.db.session_factory() as session:
+    with rt.read(actor) as reading:
+        session = reading.session
         reason = session.scalar(select(Dossier.apology_reason).where(Dossier.id == view.id)) or ""
         snapshot = session.scalar(
             select(Event.before).where(Event.entity_type == "dossier", Event.entity_id == str(view.id),
@@ -430,7 +434,8 @@ def register_data(rt, actor: Actor, unit_code: str, received_from: date, receive
         summaries.extend(page)
         if not page or len(summaries) >= total:
             break
-    with rt.db.session_factory() as session:
+    with rt.read(actor) as reading:
+        session = reading.session
         details = {d.id: d for d in session.scalars(select(Dossier).where(Dossier.id.in_([s.id for s in summaries])))}
         rows = []
         for number, summary in enumerate(summaries, start=1):
