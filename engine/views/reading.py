@@ -3,7 +3,7 @@
 Every view reads through a read-only unit of work (`Runtime.read`): one connection and
 one snapshot for the whole answer. A view takes either the runtime (it opens its own
 unit) or a unit already open, so a page that shows several views is served from one
-connection (see `api.web.pages_work.dossier`).
+connection (every web page is).
 
 Visibility (`engine.permissions.require_visible`): a user sees the org units they hold a
 role in today; another commune's dossier or task does not exist for them (NotFound),
