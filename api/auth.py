@@ -43,16 +43,52 @@ def current_actor() -> Actor:
     if token is not None:
         actor = auth_service.token_actor(runtime(), token, source_address())
     elif session.get(SESSION_USER_KEY) is not None:
+        user_id = int(session[SESSION_USER_KEY])
+        unit = _request_unit(user_id) if g.get("isoflow_one_read") else None
         try:
-            actor = auth_service.session_actor(runtime(), int(session[SESSION_USER_KEY]), source_address())
+            actor = auth_service.session_actor(runtime(), user_id, source_address(), unit=unit)
         except Unauthenticated:
             session.clear()
             raise
+        if unit is not None:
+            unit.actor = actor
     else:
         raise Unauthenticated("log in first", "bạn cần đăng nhập", code="unauthenticated",
                               hint="POST /api/auth/login for a browser session, or send 'Authorization: Bearer <token>'")
     g.isoflow_actor = actor
     return actor
+
+
+def serve_reads_in_one_unit() -> None:
+    """For this request (a web page), authentication and every view read from one
+    read-only unit: one connection, one snapshot (`request_unit`)."""
+    g.isoflow_one_read = True
+
+
+def request_unit():
+    """The request's read-only unit of work (opened on first use, closed at teardown),
+    for the authenticated actor."""
+    unit = g.get("isoflow_unit")
+    if unit is None:
+        actor = current_actor()
+        unit = g.get("isoflow_unit") or _request_unit(actor.user_id)
+        unit.actor = actor
+    return unit
+
+
+def _request_unit(user_id: int | None):
+    unit = g.get("isoflow_unit")
+    if unit is None:
+        unit = runtime().read(Actor(user_id, "request", source_address()))
+        unit.__enter__()
+        g.isoflow_unit = unit
+    return unit
+
+
+def _close_request_unit(exc: BaseException | None = None) -> None:
+    unit = g.pop("isoflow_unit", None)
+    if unit is not None:
+        unit.__exit__(None, None, None)
 
 
 def optional_actor() -> Actor | None:
@@ -75,6 +111,8 @@ def end_session() -> None:
 
 
 def register(app: Flask) -> None:
+    app.teardown_request(_close_request_unit)
+
     @app.context_processor
     def _actor_in_templates():
         return {"isoflow_actor": optional_actor}

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, pre_load, validate
 
 from engine.domain.calendar import VN_TZ
 from engine.domain.text import nfc_deep
-from engine.views.paging import MAX_OFFSET, MAX_PAGE
+from engine.domain.paging import MAX_OFFSET, MAX_PAGE
 
 MAX_PAGE_SIZE = MAX_PAGE  # the services' cap, so the schema and the engine agree
 DEFAULT_PAGE_SIZE = 50

@@ -53,8 +53,8 @@ def _user_id(rt, username: str) -> int:
 
     from engine.adapters.db.models import User
 
-    with rt.db.session_factory() as session:
-        user_id = session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
+    with rt.read(Actor.system("cli")) as unit:
+        user_id = unit.session.scalar(select(User.id).where(User.username == username, User.active.is_(True)))
     if user_id is None:
         raise InvalidInput(f"no active user {username!r}", f"không có người dùng {username!r}", code="unknown_user",
                            problems=[Problem("unknown_user", f"Không có người dùng {username!r}.",

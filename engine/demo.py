@@ -65,8 +65,8 @@ SAMPLE_PROCEDURES_PER_COMMUNE = 24
 
 
 def is_seeded(rt: Runtime) -> bool:
-    with rt.db.session_factory() as session:
-        return session.scalar(select(OrgUnit.id).limit(1)) is not None
+    with rt.read(SYSTEM) as unit:
+        return unit.session.scalar(select(OrgUnit.id).limit(1)) is not None
 
 
 def seed(rt: Runtime, bpmn_dir: Path, *, now: datetime, rng_seed: int = 2026) -> DemoSummary:
@@ -99,9 +99,9 @@ def seed(rt: Runtime, bpmn_dir: Path, *, now: datetime, rng_seed: int = 2026) ->
 
 def _sample_dossiers(rt: Runtime, clock: FixedClock, actors: dict[str, Actor], now: datetime, rng: random.Random) -> int:
     """Receive dossiers over the past days and push each to a different stage."""
-    with rt.db.session_factory() as session:
-        codes = list(session.scalars(select(Procedure.code).order_by(Procedure.code)))
-        calendar = calendar_for(session, None)
+    with rt.read(SYSTEM) as unit:
+        codes = list(unit.session.scalars(select(Procedure.code).order_by(Procedure.code)))
+        calendar = calendar_for(unit, None)
     stages = ["fresh", "step1", "step2", "paused", "done", "returned", "refused", "overdue"]
     count = 0
     step = max(1, len(codes) // SAMPLE_PROCEDURES_PER_COMMUNE)
@@ -165,8 +165,9 @@ def _offers(rt, task: Task, outcome: str) -> bool:
 
 
 def _next_task(rt, dossier_id) -> Task | None:
-    with rt.db.session_factory() as session:
-        return session.scalar(select(Task).where(Task.dossier_id == dossier_id, Task.state == StepState.OPEN).order_by(Task.id))
+    with rt.read(SYSTEM) as unit:
+        return unit.session.scalar(select(Task).where(Task.dossier_id == dossier_id, Task.state == StepState.OPEN)
+                                   .order_by(Task.id))
 
 
 def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:
@@ -179,8 +180,8 @@ def _holder(actors: dict[str, Actor], role: str, commune: str) -> Actor:
 def _form(rt, task: Task) -> dict | None:
     from engine.adapters.db.models import Dossier
 
-    with rt.db.session_factory() as session:
-        model = rt.model(session.get(Dossier, task.dossier_id).procedure_version)
+    with rt.read(SYSTEM) as unit:
+        model = rt.model(unit.session.get(Dossier, task.dossier_id).procedure_version)
     return model.forms.get(task.form) if task.form else None
 
 

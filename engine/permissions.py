@@ -7,16 +7,18 @@ reported as not found, never as forbidden, so their existence does not leak.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, or_, select
-from sqlalchemy.orm import Session
 
 from engine.adapters.db.models import Delegation, OrgUnit, RoleAssignment
-from engine.adapters.db.revisions import ROLES, cached, core_connection, read_tokens
+from engine.adapters.db.revisions import ROLES
 from engine.errors import NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from engine.runtime import Unit
 
 LEADERS = frozenset({"chair", "vice_chair"})
 OFFICERS = frozenset(
@@ -111,16 +113,13 @@ _ROLES = select(RoleAssignment.org_unit_id, RoleAssignment.role, OrgUnit.kind).j
 _CHILDREN = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.parent_id.in_(bindparam("parents", expanding=True)))
 
 
-def load_principal(session: Session | Connection, user_id: int, on: date,
-                   tokens: Mapping[str, str] | None = None) -> Principal:
-    """Roles valid on `on`, own and delegated, spread from the province to its communes.
+def load_principal(unit: "Unit", user_id: int, on: date) -> Principal:
+    """Roles valid on `on`, own and delegated, spread from the province to its communes,
+    read in the unit's transaction.
 
-    Cached per process while the roles token is unchanged (`engine.adapters.db.revisions`);
-    pass `tokens` when the caller has read them in this transaction already."""
-    connection = core_connection(session)
-    if tokens is None:
-        tokens = read_tokens(connection)
-    return cached(ROLES, ("principal", user_id, on), tokens, lambda: _query_principal(connection, user_id, on))
+    Cached by the runtime while the roles token is unchanged (`engine.caching.ChangeTokenCache`)."""
+    return unit.runtime.reference.get(ROLES, ("principal", user_id, on), unit.setting_tokens,
+                                      lambda: _query_principal(unit.connection, user_id, on))
 
 
 def _query_principal(connection: Connection, user_id: int, on: date) -> Principal:
@@ -139,8 +138,7 @@ def _query_principal(connection: Connection, user_id: int, on: date) -> Principa
 def require(principal: Principal, action: str, org_unit_id: int, *, what: str = "object") -> None:
     """Raise NotFound when the user has no role in the unit, PermissionDenied when the
     user sees the unit but may not perform the action."""
-    if not principal.sees(org_unit_id):
-        raise not_found(what)
+    require_visible(principal, org_unit_id, what)
     if not principal.can(action, org_unit_id):
         raise PermissionDenied(
             f"your roles do not allow '{action}' here",
@@ -164,6 +162,13 @@ def require_anywhere(principal: Principal, action: str) -> None:
 
 def may_perform_step(principal: Principal, step_role: str, org_unit_id: int) -> bool:
     return step_role in principal.roles_in(org_unit_id)
+
+
+def require_visible(principal: Principal | None, org_unit_id: int, what: str, what_vi: str | None = None) -> None:
+    """The visibility rule, for every read and use case: an object of a commune the user
+    holds no role in is reported as not found (None: a system actor, which sees all)."""
+    if principal is not None and not principal.sees(org_unit_id):
+        raise not_found(what, what_vi)
 
 
 def action_vi(action: str) -> str:

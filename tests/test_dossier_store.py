@@ -117,8 +117,8 @@ def test_role_changes_reach_cached_principals_at_once(world):
     triphu = _unit_id(rt, "TRIPHU")
 
     def roles() -> set[str]:
-        with rt.db.session_factory() as s:
-            return load_principal(s, officer.user_id, today).roles_in(triphu)
+        with rt.read(officer) as unit:
+            return load_principal(unit, officer.user_id, today).roles_in(triphu)
 
     assert roles() == {"justice_officer"}
     sent = statements_of(rt.db.engine, roles)  # the second time only the tokens are read

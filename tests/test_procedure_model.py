@@ -82,7 +82,7 @@ def test_from_serialized_and_cache(birth):
     small = small_valid_model().encode()
     cache.get(small, FORMS)
     assert cache.get(birth.source, birth.forms) is not first  # evicted at capacity 1
-    assert ModelCache().get(birth.source, birth.forms).content_hash == birth.content_hash
+    assert len(cache) == 1
 
 
 def run_ready(workflow, **data):

@@ -210,7 +210,7 @@ def test_failure_mid_completion_leaves_everything_as_before(world, monkeypatch):
                     s.get(Dossier, r.dossier_id).status_code)
 
     before = count_state()
-    import engine.services.uow as uow_module
+    import engine.unit_of_work as uow_module
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full while writing the log")

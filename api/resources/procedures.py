@@ -8,7 +8,8 @@ from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, PageArgs, PageMeta, ProblemItemSchema, Schema
-from engine.services import library, procedures
+from engine.services import procedures
+from engine.views import library
 
 blp = Blueprint("procedures", __name__, url_prefix="/api", description="Procedure models and their controlled versions")
 

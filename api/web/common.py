@@ -11,7 +11,7 @@ from flask import Blueprint, flash, g, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from api.auth import current_actor, optional_actor, runtime
+from api.auth import current_actor, optional_actor, request_unit, runtime, serve_reads_in_one_unit
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, Problem
@@ -57,8 +57,19 @@ END_LABELS = {"refused": _l("Từ chối giải quyết"), "withdrawn": _l("Côn
               "stopped": _l("Dừng xử lý"), "granted": _l("Giải quyết xong")}
 
 
+@bp.before_request
+def _one_connection_per_page() -> None:
+    serve_reads_in_one_unit()
+
+
 def rt():
     return runtime()
+
+
+def page_unit():
+    """The page's read-only unit: the login check, the views and the layout read from it,
+    so a page is served from one connection (use cases still open their own unit of work)."""
+    return request_unit()
 
 
 def actor() -> Actor:
@@ -68,7 +79,7 @@ def actor() -> Actor:
 def me() -> people.Me | None:
     if "isoflow_me" not in g:
         a = optional_actor()
-        g.isoflow_me = people.whoami(rt(), a) if a is not None else None
+        g.isoflow_me = people.whoami(page_unit(), a) if a is not None else None
     return g.isoflow_me
 
 

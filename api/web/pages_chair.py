@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from api.web.common import actor, bp, render, report, rt
+from api.web.common import page_unit, actor, bp, render, report, rt
 from engine.errors import IsoflowError, NotFound
 from engine.services import dossiers
 from engine.views import dossiers as views, worklist
@@ -16,22 +16,22 @@ OVERDUE_LIST = 50
 @bp.get("/dashboard")
 def dashboard():
     who = actor()
-    units = worklist.units_where(rt(), who, "task.view_queue")
+    units = worklist.units_where(page_unit(), who, "task.view_queue")
     if not units:
         return render("error.html", 403, error=None, message=_("Bạn không có vai trò tại xã nào."))
     unit_code = request.args.get("unit") or units[0].code
     role = request.args.get("role") or None
-    loads = worklist.queue_summary(rt(), who, unit_code)  # another commune's code answers NotFound
+    loads = worklist.queue_summary(page_unit(), who, unit_code)  # another commune's code answers NotFound
     unit = next((u for u in units if u.code == unit_code), None)
-    queue = views.queue(rt(), who, unit_code=unit_code, role=role, limit=100)
-    overdue, overdue_total = views.search_dossiers(rt(), who, views.DossierFilter(unit_code=unit_code,
+    queue = views.queue(page_unit(), who, unit_code=unit_code, role=role, limit=100)
+    overdue, overdue_total = views.search_dossiers(page_unit(), who, views.DossierFilter(unit_code=unit_code,
                                                                                  overdue_only=True),
                                                    limit=OVERDUE_LIST)
-    may_reassign = worklist.may_reassign(rt(), who, unit_code)
+    may_reassign = worklist.may_reassign(page_unit(), who, unit_code)
     holders = {}
     if may_reassign:
         for r in {t.role for t in queue}:
-            holders[r] = worklist.role_holders(rt(), who, unit_code, r)
+            holders[r] = worklist.role_holders(page_unit(), who, unit_code, r)
     return render("chair/dashboard.html", units=units, unit=unit, unit_code=unit_code, role=role, loads=loads,
                   queue=queue, overdue=overdue, overdue_total=overdue_total, may_reassign=may_reassign,
                   holders=holders)

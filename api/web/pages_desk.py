@@ -6,7 +6,7 @@ from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from api.web import schema_form
-from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
+from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from engine.errors import IsoflowError
 from engine.services import dossiers
 from engine.views import dossiers as views, worklist
@@ -20,10 +20,10 @@ RECEIVE_FIELDS = {"unit", "procedure_code", "channel", *APPLICANT_FIELDS}
 @bp.route("/desk/receive", methods=["GET", "POST"])
 def receive():
     who = actor()
-    units = worklist.units_where(rt(), who, "dossier.receive")
+    units = worklist.units_where(page_unit(), who, "dossier.receive")
     if not units:
         return render("error.html", 403, error=None, message=_("Chỉ công chức tiếp nhận và trả kết quả mới tiếp nhận hồ sơ."))
-    procedures = worklist.receivable_procedures(rt())
+    procedures = worklist.receivable_procedures(page_unit())
     values = {"channel": "1", "unit": units[0].code if units else ""}
     errors = FormErrors()
     status = 200
@@ -55,7 +55,7 @@ def receive():
 
 @bp.get("/dossiers/<code>/receipt")
 def receipt(code: str):
-    dossier = views.dossier_view(rt(), actor(), code)
+    dossier = views.dossier_view(page_unit(), actor(), code)
     pins = dict(session.get(RECEIPT_PINS) or {})
     pin = pins.pop(code, None)  # shown once: a reload no longer has it
     session[RECEIPT_PINS] = pins
@@ -74,7 +74,7 @@ def supplements():
 
 def _desk_list(status_code: int, template: str):
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, total = views.search_dossiers(rt(), actor(), views.DossierFilter(status_code=status_code, state="open"),
+    rows, total = views.search_dossiers(page_unit(), actor(), views.DossierFilter(status_code=status_code, state="open"),
                                         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(template, rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)))
 
@@ -82,8 +82,8 @@ def _desk_list(status_code: int, template: str):
 @bp.route("/dossiers/<code>/supplement", methods=["GET", "POST"])
 def supplement(code: str):
     who = actor()
-    dossier = views.dossier_view(rt(), who, code)
-    step = worklist.waiting_step(rt(), who, code)
+    dossier = views.dossier_view(page_unit(), who, code)
+    step = worklist.waiting_step(page_unit(), who, code)
     if step is None:
         flash(_("Hồ sơ %(code)s không ở trạng thái chờ công dân bổ sung.", code=code), "error")
         return redirect(url_for("web.dossier", code=code))
@@ -95,8 +95,8 @@ def supplement(code: str):
 @bp.route("/dossiers/<code>/return", methods=["GET", "POST"])
 def return_result(code: str):
     who = actor()
-    dossier = views.dossier_view(rt(), who, code)
-    step = worklist.ready_step(rt(), who, code)
+    dossier = views.dossier_view(page_unit(), who, code)
+    step = worklist.ready_step(page_unit(), who, code)
     if step is None and dossier.result != "refused":
         flash(_("Hồ sơ %(code)s chưa có kết quả để trả.", code=code), "error")
         return redirect(url_for("web.dossier", code=code))

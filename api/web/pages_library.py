@@ -11,7 +11,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from api.web import diagrams
-from api.web.common import FormErrors, actor, bp, render, report, rt
+from api.web.common import page_unit, FormErrors, actor, bp, render, report, rt
 from api.web.i18n import current_language, message_of
 from engine.domain.fields import FIELDS, field_label
 from engine.domain.roles import STEP_ROLES, role_label
@@ -20,7 +20,7 @@ from engine.domain.vocabulary import COMMUNE_CATEGORIES, status_label
 from engine.domain.calendar import VN_TZ
 from engine.errors import InvalidInput, IsoflowError, NotFound, Problem
 from engine.procedure.forms import FORM_ID_PATTERN, MAX_FORM_BYTES
-from engine.services import library as library_service
+from engine.views import library as library_service
 from engine.services import people, procedures
 from engine.adapters.documents.printing import render_version
 from engine.views import diagrams as diagram_views
@@ -39,13 +39,13 @@ LIBRARY_PAGE = 200  # the library of a province: every procedure on one page
 @bp.get("/library")
 def library():
     who = actor()
-    entries, total = library_service.list_procedures(rt(), who, limit=LIBRARY_PAGE)
+    entries, total = library_service.list_procedures(page_unit(), who, limit=LIBRARY_PAGE)
     for entry in entries:
         entry.versions.sort(key=lambda v: v.version_no, reverse=True)
-    names = worklist.user_names(rt(), {v.created_by_id for e in entries for v in e.versions}
+    names = worklist.user_names(page_unit(), {v.created_by_id for e in entries for v in e.versions}
                                 | {v.approved_by_id for e in entries for v in e.versions})
     return render("library/list.html", entries=entries, total=total, names=names,
-                  rights=worklist.library_rights(rt(), who), control=procedures.control_of(rt(), who),
+                  rights=worklist.library_rights(page_unit(), who), control=procedures.control_of(rt(), who),
                   today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
 
 
@@ -94,7 +94,7 @@ def uploaded_forms() -> tuple[dict, list[Problem]]:
 @bp.route("/library/upload", methods=["GET", "POST"])
 def upload():
     who = actor()
-    rights = worklist.library_rights(rt(), who)
+    rights = worklist.library_rights(page_unit(), who)
     if "procedure.author" not in rights:
         return render("error.html", 403, error=None,
                       message=_("Chỉ chuyên gia tư vấn ISO mới được tải lên mô hình quy trình."))

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from api.web import diagrams, schema_form
-from api.web.common import PAGE_SIZE, FormErrors, actor, bp, render, report, rt
+from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers
@@ -22,7 +22,7 @@ SUPPLEMENT_ACTION = "supplement"
 @bp.get("/inbox")
 def inbox():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    tasks = views.inbox(rt(), actor(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    tasks = views.inbox(page_unit(), actor(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render("work/inbox.html", tasks=tasks[:PAGE_SIZE], page=page, has_next=len(tasks) > PAGE_SIZE)
 
 
@@ -56,7 +56,7 @@ def unclaim(task_id: int):
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 def task(task_id: int):
     who = actor()
-    detail = worklist.task_detail(rt(), who, task_id)
+    detail = worklist.task_detail(page_unit(), who, task_id)
     fields = schema_form.fields_of(detail.schema)
     names = {f.name for f in fields}
     values = schema_form.display_values(detail.schema, detail.data)
@@ -91,16 +91,16 @@ def task(task_id: int):
 @bp.get("/dossiers/<code>")
 def dossier(code: str):
     who = actor()
-    view = views.dossier_view(rt(), who, code)
+    view = views.dossier_view(page_unit(), who, code)
     return _dossier_page(view, who)
 
 
 def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None, form_values: dict | None = None,
                   open_action: str | None = None):
-    sheet = views.timeline(rt(), who, view.id)
-    actions = worklist.dossier_actions(rt(), who, view.id)
-    performable = {t.id for t in view.open_tasks if views.can_perform(rt(), who, t)}
-    drawn = diagram_views.dossier_diagram(rt(), who, view.id, view=view, sheet=sheet)
+    sheet = views.timeline(page_unit(), who, view.id)
+    actions = worklist.dossier_actions(page_unit(), who, view.id)
+    performable = {t.id for t in view.open_tasks if views.can_perform(page_unit(), who, t)}
+    drawn = diagram_views.dossier_diagram(page_unit(), who, view.id, view=view, sheet=sheet)
     diagram = diagrams.payload(drawn.source, diagrams.dossier_marks(drawn.marks, view.open_tasks))
     return render("work/dossier.html", status, dossier=view, sheet=sheet, actions=actions, performable=performable,
                   diagram=diagram, diagram_version_id=drawn.version_id,
@@ -129,7 +129,7 @@ def end_dossier(code: str, action: str):
         perform(rt(), who, code, reason)
     except IsoflowError as error:
         errors = report(error, {"reason"})
-        return _dossier_page(views.dossier_view(rt(), who, code), who, _status(error), errors,
+        return _dossier_page(views.dossier_view(page_unit(), who, code), who, _status(error), errors,
                              {"reason": reason}, action)
     flash({"refuse": _("Đã từ chối giải quyết hồ sơ; hãy in phiếu từ chối và trả cho công dân."),
            "withdraw": _("Đã ghi nhận công dân rút hồ sơ."),
@@ -149,7 +149,7 @@ def apology(code: str):
     except IsoflowError as error:
         errors = report(error, {"reason", "new_due_at"})
         errors.fields["new_due_date"] = errors.fields.pop("new_due_at", [])
-        return _dossier_page(views.dossier_view(rt(), who, code), who, _status(error), errors, values, "apology")
+        return _dossier_page(views.dossier_view(page_unit(), who, code), who, _status(error), errors, values, "apology")
     flash(_("Đã lập phiếu xin lỗi và hẹn lại ngày trả kết quả."), "success")
     return redirect(url_for("web.dossier", code=code))
 
@@ -200,8 +200,8 @@ def search():
     errors = FormErrors()
     for name in problems:
         errors.fields[name] = [_("Ngày không hợp lệ.")]
-    rows, total = views.search_dossiers(rt(), actor(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows, total = views.search_dossiers(page_unit(), actor(), filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: v for k, v in args.items() if k != "page" and v}
     return render("work/search.html", 422 if errors else 200, rows=rows, total=total, page=page,
                   pages=max(1, -(-total // PAGE_SIZE)), args=args, query=query, errors=errors,
-                  procedures=worklist.receivable_procedures(rt()))
+                  procedures=worklist.receivable_procedures(page_unit()))

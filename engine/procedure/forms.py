@@ -227,3 +227,18 @@ def _sample_value(prop: dict[str, Any]) -> Any:
         return "cong.dan@example.vn"
     text = "Đã kiểm tra"
     return text.ljust(prop.get("minLength", 0), ".")[: prop.get("maxLength", 200)]
+
+
+REFUSAL_RETURN_FORM = "common_return_refusal"
+
+
+def refusal_return_form(model: Any, bpmn_dir: str | Path) -> dict[str, Any]:
+    """The form of handing over a refusal made outside the model: the model's own
+    `common_return_refusal` if it has one, else the library's (`<bpmn_dir>/forms`)."""
+    schema = model.forms.get(REFUSAL_RETURN_FORM)
+    return schema if schema is not None else _library_form(str(bpmn_dir), REFUSAL_RETURN_FORM)
+
+
+@lru_cache(maxsize=8)
+def _library_form(bpmn_dir: str, form_id: str) -> dict[str, Any]:
+    return load_form_file(Path(bpmn_dir) / "forms", form_id)

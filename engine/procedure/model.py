@@ -4,17 +4,17 @@ Compiled from the specs the dialect's parser builds: `metadata` is the process s
 `steps` are read off its `IsoUserTask` (and twin) specs, in the order and with the
 remaining times the validation's graph analysis found. Instances reference the model by
 `content_hash` instead of embedding its spec; the runtime rebuilds a model from stored
-source + forms with `ProcedureModel.from_serialized`."""
+source + forms with `ProcedureModel.from_serialized`
+(cached per runtime by content hash, `ModelCache`)."""
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from engine.caching import LruCache
 from engine.errors import InvalidInput
 
 from .expressions import SafeScriptEngine
@@ -114,24 +114,19 @@ def iso_steps(spec: Any, subprocess_specs: dict[str, Any]) -> list[IsoStep]:
 
 
 class ModelCache:
-    """Models by content hash, parsed once per process; bounded, thread-safe."""
+    """Models by content hash, parsed once per runtime; bounded, thread-safe."""
 
     def __init__(self, capacity: int = 256) -> None:
-        self.capacity = capacity
-        self._models: OrderedDict[str, ProcedureModel] = OrderedDict()
-        self._lock = threading.Lock()
+        self._models: LruCache[str, ProcedureModel] = LruCache(capacity)
+
+    @property
+    def capacity(self) -> int:
+        return self._models.capacity
 
     def get(self, source: bytes, forms: dict[str, Any], *, trusted_scripts: bool = False) -> ProcedureModel:
         key = content_hash(source, forms) + (":trusted" if trusted_scripts else "")
-        with self._lock:
-            model = self._models.get(key)
-            if model is not None:
-                self._models.move_to_end(key)
-                return model
-        model = ProcedureModel.from_serialized(source, forms, trusted_scripts=trusted_scripts)
-        with self._lock:
-            self._models[key] = model
-            while len(self._models) > self.capacity:
-                self._models.popitem(last=False)
-        return model
+        return self._models.get_or_load(
+            key, lambda: ProcedureModel.from_serialized(source, forms, trusted_scripts=trusted_scripts))
 
+    def __len__(self) -> int:
+        return len(self._models)

@@ -54,7 +54,7 @@ from engine.services.deadlines import (
 )
 from engine.scheduler.messages import Message, apology_message, task_message
 from engine.services.calendars import calendar_for, load_overrides
-from engine.services.uow import UnitOfWork
+from engine.unit_of_work import UnitOfWork
 from engine.services.workflow import DossierFlow
 
 log = logging.getLogger("isoflow.scheduler")
@@ -176,15 +176,15 @@ class _Caches:
         self.users: dict[int, tuple[int, str, str | None]] = {}
         self.unit_codes: dict[int, str] = {}
 
-    def calendar(self, session: Session, unit_id: int) -> WorkingCalendar:
+    def calendar(self, uow, unit_id: int) -> WorkingCalendar:
         cal = self.calendars.get(unit_id)
         if cal is None:
             if self.overrides is None:
-                self.overrides = load_overrides(session)
-            unit = session.get(OrgUnit, unit_id)
+                self.overrides = load_overrides(uow)
+            unit = uow.session.get(OrgUnit, unit_id)
             # calendar_for shares one calendar (and its lazily computed holidays) between
             # sweeps for as long as the unit's sessions and the overrides are unchanged
-            cal = self.calendars[unit_id] = calendar_for(session, unit, self.overrides)
+            cal = self.calendars[unit_id] = calendar_for(uow, unit, self.overrides)
             self.unit_codes[unit_id] = unit.code if unit else str(unit_id)
         return cal
 
@@ -194,9 +194,9 @@ class _Caches:
             model = self.models[version_id] = self.rt.model(session.get(ProcedureVersion, version_id))
         return model
 
-    def policy(self, session: Session, unit_id: int, version_id: int) -> Policy:
+    def policy(self, uow, unit_id: int, version_id: int) -> Policy:
         if self.book is None:
-            self.book = PolicyBook.load(session)
+            self.book = PolicyBook.load(uow)
         return self.book.policy(unit_id, version_id)
 
     def pool(self, session: Session, unit_id: int, roles: tuple[str, ...], today: date) -> list[tuple[int, str, str | None]]:
@@ -251,8 +251,8 @@ class Sweeper:
     # --- BPMN timers ------------------------------------------------------------------
 
     def fire_timers(self, now: datetime, report: SweepReport, caches: _Caches) -> None:
-        with self.rt.db.session_factory() as session:
-            due_ids = session.scalars(
+        with self.rt.read(SCHEDULER_ACTOR) as reading:
+            due_ids = reading.session.scalars(
                 # strictly before: SpiffWorkflow fires a timer once its instant is in the past
                 select(WorkflowState.dossier_id).where(WorkflowState.next_timer_at < now)
                 .order_by(WorkflowState.next_timer_at)
@@ -278,7 +278,7 @@ class Sweeper:
                 uow.commit()
                 return
             flow = DossierFlow(uow, dossier, caches.model(session, dossier.procedure_version_id),
-                               caches.calendar(session, dossier.org_unit_id))
+                               caches.calendar(uow, dossier.org_unit_id))
             armed = state.next_timer_at
             opened = flow.fire_timers()
             flow.save()
@@ -325,7 +325,7 @@ class Sweeper:
                 updates: list[dict[str, Any]] = []
                 for row in rows:
                     try:
-                        level, next_at, plan = self._plan_task(session, row, row.dossier_id in paused, now, caches)
+                        level, next_at, plan = self._plan_task(uow, row, row.dossier_id in paused, now, caches)
                     except Exception as exc:  # one bad row never stops the sweep; it is retried later
                         log.exception("escalation of task %s failed", row.id)
                         report.errors.append(f"task {row.id}: {exc}")
@@ -346,13 +346,14 @@ class Sweeper:
         return set(session.scalars(select(DossierPause.dossier_id).where(
             DossierPause.dossier_id.in_(dossier_ids), DossierPause.ended_at.is_(None))))
 
-    def _plan_task(self, session: Session, row, paused: bool, now: datetime,
+    def _plan_task(self, uow, row, paused: bool, now: datetime,
                    caches: _Caches) -> tuple[str | None, datetime | None, "_Plan | None"]:
         """Decide (in memory) what this task fires now: (level fired so far, next instant, plan)."""
+        session = uow.session
         if row.state != StepState.OPEN or row.dossier_state != DossierState.OPEN or paused:
             return row.escalation_level, None, None  # a closed step or a paused clock never escalates
-        calendar = caches.calendar(session, row.org_unit_id)
-        policy = caches.policy(session, row.dossier_unit_id, row.procedure_version_id)
+        calendar = caches.calendar(uow, row.org_unit_id)
+        policy = caches.policy(uow, row.dossier_unit_id, row.procedure_version_id)
         thresholds = task_thresholds(row, calendar, policy)
         found = due_level(thresholds, row.escalation_level, now)
         if found is None:
@@ -401,7 +402,7 @@ class Sweeper:
                 plans: list[_Plan] = []
                 for dossier in dossiers:
                     try:
-                        plan = self._plan_dossier(session, dossier, open_tasks.get(dossier.id, []),
+                        plan = self._plan_dossier(uow, dossier, open_tasks.get(dossier.id, []),
                                                   dossier.id in paused, now, caches)
                     except Exception as exc:
                         log.exception("escalation of dossier %s failed", dossier.id)
@@ -415,13 +416,14 @@ class Sweeper:
             if len(dossiers) < self.batch_size:
                 return
 
-    def _plan_dossier(self, session: Session, dossier: Dossier, open_tasks: list[Task], paused: bool,
+    def _plan_dossier(self, uow, dossier: Dossier, open_tasks: list[Task], paused: bool,
                       now: datetime, caches: _Caches) -> "_Plan | None":
+        session = uow.session
         if dossier.state != DossierState.OPEN:
             dossier.next_escalation_at = None
             return None
-        calendar = caches.calendar(session, dossier.org_unit_id)
-        policy = caches.policy(session, dossier.org_unit_id, dossier.procedure_version_id)
+        calendar = caches.calendar(uow, dossier.org_unit_id)
+        policy = caches.policy(uow, dossier.org_unit_id, dossier.procedure_version_id)
         model = caches.model(session, dossier.procedure_version_id)
         threshold = dossier_threshold(dossier, open_tasks, model, calendar, policy, paused=paused)
         if threshold is None or threshold > now:

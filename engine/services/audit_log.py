@@ -15,7 +15,7 @@ from engine.audit import Actor, ChainBreak, verify_chain
 from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Event, OrgUnit
 from engine.errors import InvalidInput, Problem
-from engine.permissions import load_principal, not_found, require, require_anywhere
+from engine.permissions import load_principal, not_found, require, require_anywhere, require_visible
 
 EXPORT_COLUMNS = ("id", "at", "actor_id", "actor_name", "source_address", "kind", "entity_type", "entity_id",
                   "org_unit_id", "before", "after", "prev_hash", "hash")
@@ -61,19 +61,21 @@ def _view(e: Event) -> EventView:
                      e.org_unit_id, e.before, e.after, e.prev_hash, e.hash)
 
 
-def _scoped_query(session, actor: Actor, now: datetime, flt: EventFilter):
+def _scoped_query(unit, flt: EventFilter):
     """Events the actor may audit: those of units where they hold audit.view; events of
     no unit (the library, logins, the calendar) need audit.view at a province. A unit
     the actor holds no role in does not exist for them (404), as everywhere."""
     flt.check()
+    session, actor = unit.session, unit.actor
     q = select(Event)
     principal = None
     if actor.user_id is not None:
-        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+        principal = load_principal(unit, actor.user_id, unit.now.astimezone(VN_TZ).date())
     if flt.unit_code:
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == flt.unit_code))
-        if unit_id is None or (principal is not None and not principal.sees(unit_id)):
+        if unit_id is None:
             raise not_found(f"org unit {flt.unit_code}", f"đơn vị {flt.unit_code}")
+        require_visible(principal, unit_id, f"org unit {flt.unit_code}")
         if principal is not None:
             require(principal, "audit.view", unit_id, what=f"org unit {flt.unit_code}")
         q = q.where(Event.org_unit_id == unit_id)
@@ -100,18 +102,19 @@ def _scoped_query(session, actor: Actor, now: datetime, flt: EventFilter):
 
 def list_events(rt, actor: Actor, flt: EventFilter, *, limit: int = 50, offset: int = 0) -> list[EventView]:
     """Newest first (ids are the chain order)."""
-    with rt.db.session_factory() as s:
-        q = _scoped_query(s, actor, rt.clock.now(), flt)
-        return [_view(e) for e in s.scalars(q.order_by(Event.id.desc()).limit(limit).offset(offset))]
+    with rt.read(actor) as unit:
+        q = _scoped_query(unit, flt)
+        return [_view(e) for e in unit.session.scalars(q.order_by(Event.id.desc()).limit(limit).offset(offset))]
 
 
 def iter_events(rt, actor: Actor, flt: EventFilter) -> Iterator[EventView]:
     """Every matching event in chain order, read in batches (exports of any size)."""
     last = 0
     while True:
-        with rt.db.session_factory() as s:
-            q = _scoped_query(s, actor, rt.clock.now(), flt)
-            batch = [_view(e) for e in s.scalars(q.where(Event.id > last).order_by(Event.id).limit(EXPORT_BATCH))]
+        with rt.read(actor) as unit:  # one short read per batch: a slow download holds no transaction
+            q = _scoped_query(unit, flt)
+            batch = [_view(e) for e in unit.session.scalars(
+                q.where(Event.id > last).order_by(Event.id).limit(EXPORT_BATCH))]
         if not batch:
             return
         yield from batch
@@ -155,7 +158,7 @@ def export_json(events: Iterator[EventView]) -> Iterator[str]:
 def verify(rt, actor: Actor) -> list[ChainBreak]:
     """Check the whole chain. The answer names only broken event ids, so anyone who may
     audit somewhere may run it."""
-    with rt.db.session_factory() as s:
+    with rt.read(actor) as unit:
         if actor.user_id is not None:
-            require_anywhere(load_principal(s, actor.user_id, rt.clock.now().astimezone(VN_TZ).date()), "audit.view")
-        return verify_chain(s)
+            require_anywhere(load_principal(unit, actor.user_id, unit.now.astimezone(VN_TZ).date()), "audit.view")
+        return verify_chain(unit.session)

@@ -8,6 +8,8 @@ password is checked and are not logged again (a flood must not grow the log).
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,10 +115,11 @@ _TOKEN_OWNER = (
 _TOKEN_USED = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
-def session_actor(rt, user_id: int, source_address: str | None) -> Actor:
-    """The actor of a browser session, as long as the user is still active."""
-    with rt.db.engine.connect() as conn:
-        row = conn.execute(_SESSION_USER, {"user_id": user_id}).one_or_none()
+def session_actor(rt, user_id: int, source_address: str | None, *, unit=None) -> Actor:
+    """The actor of a browser session, as long as the user is still active; read in
+    `unit` when given (a page's read unit, so the page is served from one connection)."""
+    with (nullcontext(unit) if unit is not None else rt.read(Actor(user_id, "session", source_address))) as reading:
+        row = reading.connection.execute(_SESSION_USER, {"user_id": user_id}).one_or_none()
     if row is None or not row.active:
         raise Unauthenticated("your session has ended; log in again", "phiên làm việc đã kết thúc; hãy đăng nhập lại",
                               code="session_ended")
@@ -155,20 +158,23 @@ def token_actor(rt, token: str, source_address: str | None) -> Actor:
                               hint="issue a new token with POST /api/auth/tokens")
     if not token or len(token) > 200:
         raise refused
-    now = rt.clock.now()
-    with rt.db.engine.connect() as conn:
-        row = conn.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
-        if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
-            raise refused
-        if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
-            conn.execute(_TOKEN_USED, {"token_id": row.id, "now": now})
-            conn.commit()
+    caller = Actor(None, "bearer token", source_address)
+    with rt.read(caller) as unit:
+        now = unit.now
+        row = unit.connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
+        raise refused
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
+        # written at most once per resolution, so most requests only read
+        with rt.unit_of_work(caller) as uow:
+            uow.connection.execute(_TOKEN_USED, {"token_id": row.id, "now": now})
+            uow.commit()
     return Actor(row.user_id, row.username, source_address)
 
 
 def list_tokens(rt, actor: Actor) -> list[TokenView]:
-    with rt.db.session_factory() as s:
-        rows = s.scalars(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)).all()
+    with rt.read(actor) as unit:
+        rows = unit.session.scalars(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)).all()
         return [TokenView(r.id, r.name, r.created_at, r.expires_at, r.revoked_at, r.last_used_at) for r in rows]
 
 

@@ -1,119 +1,61 @@
-"""Working calendars backed by the database: overrides are rows, every change is an
-audited event, and each org unit gets its own sessions and same-day cutoff."""
+"""Calendar overrides changed in the database, their one store: every change is checked
+by the calendar and appended to the event log in the same transaction. The API, the web
+pages, the scheduler and the CLI all change overrides here; reading them (and each org
+unit's calendar) is `engine.unit_calendars`, re-exported here."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Mapping
-from datetime import date, time
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from engine.audit import Actor
-from engine.domain.calendar import (
-    DEFAULT_SAME_DAY_CUTOFF,
-    DEFAULT_SESSIONS,
-    AuditEntry,
-    CalendarOverrides,
-    OverrideKind,
-    WorkingCalendar,
-    WorkingSession,
-    apply_change,
-)
-from engine.adapters.db.models import CalendarOverrideRow, Event, OrgUnit
-from engine.adapters.db.revisions import CALENDAR, cached, core_connection, read_tokens
+from engine.domain.calendar import VN_TZ, AuditEntry, CalendarOverrides, OverrideKind, apply_change
+from engine.adapters.db.models import CalendarOverrideRow
+from engine.permissions import load_principal, require_anywhere
+from engine.unit_calendars import audit_rows, calendar_for, load_overrides
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime, Unit
+
+__all__ = ["DatabaseOverrideStore", "audit_rows", "authorize", "calendar_for", "load_overrides"]
 
 
-_overrides = CalendarOverrideRow.__table__
-_OVERRIDE_ROWS = select(_overrides.c.kind, _overrides.c.day, _overrides.c.reason).order_by(_overrides.c.day,
-                                                                                         _overrides.c.kind)
-
-
-def load_overrides(session: Session | Connection, tokens: Mapping[str, str] | None = None) -> CalendarOverrides:
-    connection = core_connection(session)
-    if tokens is None:
-        tokens = read_tokens(connection)
-    return cached(CALENDAR, "overrides", tokens, lambda: _overrides_of(
-        tuple(tuple(row) for row in connection.execute(_OVERRIDE_ROWS))))
-
-
-def _overrides_of(rows: tuple[tuple[str, date, str], ...]) -> CalendarOverrides:
-    maps: dict[str, dict[date, str]] = {"day_off": {}, "makeup_day": {}, "cancelled_holiday": {}}
-    for kind, day, reason in rows:
-        maps[kind][day] = reason
-    return CalendarOverrides(maps["day_off"], maps["makeup_day"], maps["cancelled_holiday"])
-
-
-def calendar_for(session: Session | Connection, unit: OrgUnit | None, overrides: CalendarOverrides | None = None, *,
-                 tokens: Mapping[str, str] | None = None) -> WorkingCalendar:
-    """The unit's calendar with the current overrides (a change counts at once; the
-    calendar itself is shared while nothing changed)."""
-    if overrides is None:
-        overrides = load_overrides(session, tokens)
-    sessions = tuple(tuple(pair) for pair in unit.sessions) if unit is not None and unit.sessions else None
-    cutoff = unit.same_day_cutoff if unit is not None else None
-    return _shared_calendar(overrides, sessions, cutoff)
-
-
-_CALENDARS: OrderedDict[tuple[Any, ...], WorkingCalendar] = OrderedDict()
-_CALENDARS_LOCK = threading.Lock()
-
-
-def _shared_calendar(overrides: CalendarOverrides, sessions: tuple[tuple[str, str], ...] | None,
-                     cutoff: str | None) -> WorkingCalendar:
-    # A calendar caches which days are working days; building it for every use case
-    # would throw that away. Keyed by content, bounded.
-    key = (tuple(overrides.days_off.items()), tuple(overrides.makeup_days.items()),
-           tuple(overrides.cancelled_holidays.items()), sessions, cutoff)
-    with _CALENDARS_LOCK:
-        found = _CALENDARS.get(key)
-        if found is not None:
-            _CALENDARS.move_to_end(key)
-            return found
-    calendar = WorkingCalendar(
-        sessions=tuple(WorkingSession(time.fromisoformat(a), time.fromisoformat(b)) for a, b in sessions)
-        if sessions else DEFAULT_SESSIONS,
-        overrides=overrides,
-        same_day_cutoff=time.fromisoformat(cutoff) if cutoff else DEFAULT_SAME_DAY_CUTOFF,
-    )
-    with _CALENDARS_LOCK:
-        _CALENDARS[key] = calendar
-        while len(_CALENDARS) > 256:
-            _CALENDARS.popitem(last=False)
-    return calendar
+def authorize(unit: "Unit", action: str) -> None:
+    """Users need the action in some unit (the calendar is province-wide); system actors
+    (the CLI run by an operator holding the database's credentials, the scheduler) act
+    in-process only."""
+    if unit.actor.user_id is not None:
+        require_anywhere(load_principal(unit, unit.actor.user_id, unit.now.astimezone(VN_TZ).date()), action)
 
 
 class DatabaseOverrideStore:
     """`OverrideStore` on the database; changes are checked by the calendar's own
-    `apply_change` and appended to the hash-chained event log."""
+    `apply_change` and appended to the hash-chained event log in the same transaction."""
 
-    def __init__(self, rt) -> None:
+    def __init__(self, rt: "Runtime") -> None:
         self.rt = rt
 
     def load(self) -> CalendarOverrides:
-        with self.rt.db.session_factory() as session:
-            return load_overrides(session)
+        with self.rt.read(Actor.system("calendar")) as unit:
+            return load_overrides(unit)
 
     def add(self, kind: OverrideKind, day: date, *, reason: str, actor: str) -> AuditEntry:
-        return self._change("add", kind, day, reason, actor)
+        return self.change("add", kind, day, reason, Actor.system(actor))
 
     def remove(self, kind: OverrideKind, day: date, *, reason: str, actor: str) -> AuditEntry:
-        return self._change("remove", kind, day, reason, actor)
+        return self.change("remove", kind, day, reason, Actor.system(actor))
 
     def audit(self) -> list[AuditEntry]:
-        with self.rt.db.session_factory() as session:
-            events = session.scalars(
-                select(Event).where(Event.entity_type == "calendar_override").order_by(Event.id)
-            ).all()
-            return [AuditEntry.from_json(e.after["entry"]) for e in events]
+        with self.rt.read(Actor.system("calendar")) as unit:
+            return audit_rows(unit)
 
-    def _change(self, action, kind, day, reason, actor, *, actor_ref: Actor | None = None) -> AuditEntry:
-        with self.rt.unit_of_work(actor_ref or Actor.system(actor)) as uow:
+    def change(self, action, kind: OverrideKind, day: date, reason: str, actor: Actor) -> AuditEntry:
+        with self.rt.unit_of_work(actor) as uow:
+            authorize(uow, "calendar.manage")
             session = uow.session
-            current = load_overrides(session)
-            _, entry = apply_change(current, action, kind, day, reason=reason, actor=actor, at=uow.now)
+            current = load_overrides(uow)
+            _, entry = apply_change(current, action, kind, day, reason=reason, actor=actor.name, at=uow.now)
             row = session.scalar(
                 select(CalendarOverrideRow).where(CalendarOverrideRow.day == day, CalendarOverrideRow.kind == kind)
             )

@@ -17,21 +17,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import Connection, bindparam, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, or_, select
 
 from engine.domain.lifecycle import DossierState, StepClock, StepState
 from engine.domain.calendar import WORKING_DAY, WorkingCalendar, format_working_duration, parse_working_duration
 from engine.adapters.db.models import Dossier, EscalationPolicy, Task
-from engine.adapters.db.revisions import ESCALATION, cached, core_connection, read_tokens
+from engine.adapters.db.revisions import ESCALATION
 from engine.errors import InvalidInput, Problem
 from engine.domain.roles import ROLES
 
 if TYPE_CHECKING:
     from engine.procedure.model import ProcedureModel
+    from engine.runtime import Unit
 
 TASK_LEVELS = ("remind", "warn", "overdue")
 DOSSIER_LEVELS = ("apology_due",)
@@ -128,17 +127,15 @@ class PolicyBook:
         self._cache: dict[tuple[int | None, int | None], Policy] = {}
 
     @classmethod
-    def load(cls, session: Session | Connection, org_unit_id: int | None = None, version_id: int | None = None,
-             tokens: Mapping[str, str] | None = None) -> "PolicyBook":
-        """The rows that can apply to (commune, version), or all of them; cached per
-        process while the escalation token is unchanged (`engine.adapters.db.revisions`)."""
-        connection = core_connection(session)
-        if tokens is None:
-            tokens = read_tokens(connection)
+    def load(cls, unit: "Unit", org_unit_id: int | None = None, version_id: int | None = None) -> "PolicyBook":
+        """The rows that can apply to (commune, version), or all of them, read in the
+        unit's transaction; cached by the runtime while the escalation token is unchanged
+        (`engine.caching.ChangeTokenCache`)."""
+        cache, tokens = unit.runtime.reference, unit.setting_tokens
         if org_unit_id is None and version_id is None:
-            return cached(ESCALATION, "all", tokens, lambda: cls(connection.execute(_ALL_POLICIES)))
-        return cached(ESCALATION, (org_unit_id, version_id), tokens, lambda: cls(
-            connection.execute(_APPLICABLE_POLICIES, {"unit": org_unit_id, "version": version_id})))
+            return cache.get(ESCALATION, "all", tokens, lambda: cls(unit.connection.execute(_ALL_POLICIES)))
+        return cache.get(ESCALATION, (org_unit_id, version_id), tokens, lambda: cls(
+            unit.connection.execute(_APPLICABLE_POLICIES, {"unit": org_unit_id, "version": version_id})))
 
     def policy(self, org_unit_id: int | None, version_id: int | None) -> Policy:
         key = (org_unit_id, version_id)
@@ -207,14 +204,14 @@ def due_level(thresholds: list[tuple[str, datetime]], fired: str | None, now: da
     return level, at, [lv for lv, _ in due if lv != level]
 
 
-def reschedule(session: Session | Connection, dossier: Dossier, model: "ProcedureModel", calendar: WorkingCalendar,
-               book: PolicyBook | None = None, tokens: Mapping[str, str] | None = None) -> None:
+def reschedule(unit: "Unit", dossier: Dossier, model: "ProcedureModel", calendar: WorkingCalendar,
+               book: PolicyBook | None = None) -> None:
     """Store the next escalation instant on every task of the dossier and on the dossier.
 
     Called by the projection after every change (step opened or completed, pause
     started or ended, dossier ended) so the stored instants never go stale.
     """
-    book = book or PolicyBook.load(session, dossier.org_unit_id, dossier.procedure_version_id, tokens)
+    book = book or PolicyBook.load(unit, dossier.org_unit_id, dossier.procedure_version_id)
     policy = book.policy(dossier.org_unit_id, dossier.procedure_version_id)
     paused = any(p.ended_at is None for p in dossier.pauses)
     open_tasks = [t for t in dossier.tasks if t.state == StepState.OPEN]

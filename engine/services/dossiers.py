@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -27,11 +25,11 @@ from engine.domain.lifecycle import Outcome, Result, StepState
 from engine.domain.roles import role_label
 from engine.errors import InvalidInput, NotFound, PermissionDenied
 from engine.permissions import Principal, load_principal, may_perform_step, require
-from engine.procedure.forms import load_form_file, validate_submission
+from engine.procedure.forms import REFUSAL_RETURN_FORM, refusal_return_form, validate_submission
 from engine.security import hash_pin, new_pin
 from engine.services.calendars import calendar_for
 from engine.services.procedures import effective_version
-from engine.services.uow import UnitOfWork
+from engine.unit_of_work import UnitOfWork
 from engine.services.workflow import DossierFlow
 
 @dataclass(frozen=True)
@@ -68,7 +66,6 @@ class StepOutcome:
 
 # The form the desk fills when it hands over a refusal the chair made outside the
 # model (the library's return-refusal form, bpmn/forms), unless the model has its own.
-REFUSAL_RETURN_FORM = "common_return_refusal"
 
 
 class _Context:
@@ -90,7 +87,7 @@ class _Context:
         read brought the change tokens along); None for system actors."""
         user_id = self.uow.actor.user_id
         if self._principal is None and user_id is not None:
-            self._principal = load_principal(self.uow.connection, user_id, self.today, self.uow.setting_tokens)
+            self._principal = load_principal(self.uow, user_id, self.today)
         return self._principal
 
     def require(self, action: str, org_unit_id: int, what: str) -> None:
@@ -151,7 +148,7 @@ class _Context:
         return DossierFlow(self.uow, dossier, model, self.calendar(dossier.org_unit))
 
     def calendar(self, unit: UnitRecord) -> WorkingCalendar:
-        return calendar_for(self.uow.connection, unit, tokens=self.uow.setting_tokens)
+        return calendar_for(self.uow, unit)
 
 
 def _missing(what_vi: str, what_en: str, ref: object) -> NotFound:
@@ -263,7 +260,7 @@ def _require_holder(ctx: _Context, task: StepRecord, user_id: int) -> None:
     if target is None or not target.active:
         raise InvalidInput(f"user {user_id} does not exist or is deactivated",
                            f"người dùng {user_id} không tồn tại hoặc đã bị khóa", code="bad_assignee")
-    if not may_perform_step(load_principal(ctx.session, user_id, ctx.today, ctx.uow.setting_tokens),
+    if not may_perform_step(load_principal(ctx.uow, user_id, ctx.today),
                             task.role, task.org_unit_id):
         raise InvalidInput(f"{target.username} does not hold the role {role_label(task.role, 'en')} in this commune today",
                            f"{target.username} không giữ vai trò {role_label(task.role, 'vi')} tại xã này hôm nay",
@@ -335,7 +332,8 @@ def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any]
         step = dossier.result_step()
         if step is not None:
             return _complete(ctx, dossier, step, data)
-        validate_submission(refusal_return_form(rt, ctx.flow(dossier).model), data, form_id=REFUSAL_RETURN_FORM)
+        validate_submission(refusal_return_form(ctx.flow(dossier).model, rt.settings.bpmn_dir), data,
+                            form_id=REFUSAL_RETURN_FORM)
         before = dossier.snapshot()
         dossier.hand_over_refusal(now=uow.now, data=data)
         uow.dossiers.save(dossier)
@@ -343,18 +341,6 @@ def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any]
                 before=before, after={**dossier.snapshot(), "data": data})
         uow.commit()
         return _outcome(dossier)
-
-
-def refusal_return_form(rt, model) -> dict[str, Any]:
-    """The form of handing over a refusal made outside the model: the model's own
-    `common_return_refusal` if it has one, else the library's (ISOFLOW_BPMN_DIR/forms)."""
-    schema = model.forms.get(REFUSAL_RETURN_FORM)
-    return schema if schema is not None else _library_form(str(rt.settings.bpmn_dir), REFUSAL_RETURN_FORM)
-
-
-@lru_cache(maxsize=8)
-def _library_form(bpmn_dir: str, form_id: str) -> dict[str, Any]:
-    return load_form_file(Path(bpmn_dir) / "forms", form_id)
 
 
 # --- endings and the apology letter --------------------------------------------------

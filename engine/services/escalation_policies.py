@@ -15,6 +15,7 @@ from engine.adapters.db.models import Dossier, EscalationPolicy, OrgUnit, Proced
 from engine.errors import NotFound
 from engine.services.deadlines import DEFAULT_POLICY, PolicyBook, Policy, parse_settings, reschedule
 from engine.services.calendars import calendar_for, load_overrides
+from engine.unit_of_work import UnitOfWork
 
 
 def _scope(session, unit_code: str | None, procedure_code: str | None, version_no: int | None):
@@ -60,12 +61,13 @@ def set_policy(rt, actor: Actor, *, settings: dict[str, Any] | None, unit_code: 
         else:
             row.settings, row.updated_at, row.updated_by = settings, uow.now, actor.name
         session.flush()
-        _reschedule_open(rt, session, unit_id, version_id)
+        uow.reference_changed()
+        _reschedule_open(rt, uow, unit_id, version_id)
         uow.log("escalation_policy.set" if settings is not None else "escalation_policy.removed",
                 "escalation_policy", f"{unit_code or '*'}:{procedure_code or '*'}:{version_no or '*'}",
                 org_unit_id=unit_id, before={"settings": before}, after={"settings": settings})
         uow.commit()
-        return PolicyBook.load(session).policy(unit_id, version_id)
+        return PolicyBook.load(uow).policy(unit_id, version_id)
 
 
 def reschedule_open(rt, actor: Actor, *, unit_code: str | None = None) -> int:
@@ -74,33 +76,35 @@ def reschedule_open(rt, actor: Actor, *, unit_code: str | None = None) -> int:
     Returns the number of dossiers recomputed."""
     with rt.unit_of_work(actor) as uow:
         unit_id, _ = _scope(uow.session, unit_code, None, None)
-        count = _reschedule_open(rt, uow.session, unit_id, None)
+        count = _reschedule_open(rt, uow, unit_id, None)
         uow.log("scheduler.rescheduled", "scheduler", unit_code or "*", org_unit_id=unit_id, after={"dossiers": count})
         uow.commit()
         return count
 
 
-def _reschedule_open(rt, session, unit_id: int | None, version_id: int | None) -> int:
+def _reschedule_open(rt, uow: UnitOfWork, unit_id: int | None, version_id: int | None) -> int:
+    session = uow.session
     query = select(Dossier).where(Dossier.state == DossierState.OPEN).options(selectinload(Dossier.tasks),
                                                                    selectinload(Dossier.pauses))
     if unit_id is not None:
         query = query.where(Dossier.org_unit_id == unit_id)
     if version_id is not None:
         query = query.where(Dossier.procedure_version_id == version_id)
-    overrides = load_overrides(session)
-    book = PolicyBook.load(session)
+    overrides = load_overrides(uow)
+    book = PolicyBook.load(uow)
     calendars: dict[int, Any] = {}
     count = 0
     for dossier in session.scalars(query):
         if dossier.org_unit_id not in calendars:
-            calendars[dossier.org_unit_id] = calendar_for(session, dossier.org_unit, overrides)
-        reschedule(session, dossier, rt.model(dossier.procedure_version), calendars[dossier.org_unit_id], book)
+            calendars[dossier.org_unit_id] = calendar_for(uow, dossier.org_unit, overrides)
+        reschedule(uow, dossier, rt.model(dossier.procedure_version), calendars[dossier.org_unit_id], book)
         count += 1
     return count
 
 
 def show_policies(rt) -> list[dict[str, Any]]:
-    with rt.db.session_factory() as session:
+    with rt.read(Actor.system("escalation")) as unit:
+        session = unit.session
         out = [{"scope": "default", "settings": DEFAULT_POLICY.to_json()}]
         for row in session.scalars(select(EscalationPolicy).order_by(EscalationPolicy.id)):
             unit = session.get(OrgUnit, row.org_unit_id) if row.org_unit_id else None

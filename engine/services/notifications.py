@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.audit import Actor
 from engine.adapters.db.models import Notification
 from engine.errors import NotFound, Unauthenticated
-from engine.views.paging import check_page
+from engine.domain.paging import check_page
 
 
 

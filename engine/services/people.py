@@ -14,6 +14,7 @@ from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import ApiToken, Delegation, Dossier, OrgUnit, RoleAssignment, Task, User
 from engine.errors import Conflict, InvalidInput, Problem, Unauthenticated
 from engine.permissions import load_principal, not_found, require, require_anywhere
+from engine.runtime import reading
 from engine.domain.roles import ROLES
 from engine.services import identity
 
@@ -38,11 +39,12 @@ class Me:
 
 
 def whoami(rt, actor: Actor) -> Me:
-    """The acting user and the roles valid today, own and delegated (as assigned, not spread)."""
+    """The acting user and the roles valid today, own and delegated (as assigned, not
+    spread). `rt` is the runtime or an open unit (a page's)."""
     if actor.user_id is None:
         raise Unauthenticated("log in first", "bạn cần đăng nhập")
-    today = rt.clock.now().astimezone(VN_TZ).date()
-    with rt.db.session_factory() as s:
+    with reading(rt, actor) as unit:
+        s, today = unit.session, unit.now.astimezone(VN_TZ).date()
         user = s.get(User, actor.user_id)
         if user is None:
             raise Unauthenticated("your account no longer exists", "tài khoản không còn tồn tại")
@@ -147,7 +149,7 @@ class _Admin:
         self.session = uow.session
         self.today = uow.now.astimezone(VN_TZ).date()
         actor = uow.actor
-        self.principal = load_principal(self.session, actor.user_id, self.today) if actor.user_id is not None else None
+        self.principal = load_principal(uow, actor.user_id, self.today) if actor.user_id is not None else None
 
     def require(self, action: str, unit_id: int, what: str) -> None:
         if self.principal is not None:
@@ -226,9 +228,8 @@ def create_unit(rt, actor: Actor, *, code: str, name: str, parent_code: str, cat
                                                                     "The parent must be a province.", field="parent_code")])
     unit_id = identity.create_org_unit(rt, actor, code=code, name=name, kind="commune", parent_code=parent_code,
                                        category=category, address=address)
-    with rt.db.session_factory() as s:
-        unit = s.get(OrgUnit, unit_id)
-        return _unit_view(unit, {parent.id: parent.code})
+    with rt.read(actor) as reading:
+        return _unit_view(reading.session.get(OrgUnit, unit_id), {parent.id: parent.code})
 
 
 def list_users(rt, actor: Actor, *, unit_code: str | None = None, query: str | None = None,
@@ -329,13 +330,13 @@ def assign_role(rt, actor: Actor, *, user_id: int, unit_code: str, role: str, va
                                                  f"Role {role} does not apply to {unit.code}.", field="unit_code")])
     assignment_id = identity.assign_role(rt, actor, user_id=user_id, unit_code=unit_code, role=role,
                                          valid_from=valid_from, valid_to=valid_to)
-    return _assignment(rt, assignment_id)
+    return _assignment(rt, actor, assignment_id)
 
 
-def _assignment(rt, assignment_id: int) -> AssignmentView:
-    today = rt.clock.now().astimezone(VN_TZ).date()
-    with rt.db.session_factory() as s:
-        a = s.get(RoleAssignment, assignment_id)
+def _assignment(rt, actor: Actor, assignment_id: int) -> AssignmentView:
+    with rt.read(actor) as unit:
+        today = unit.now.astimezone(VN_TZ).date()
+        a = unit.session.get(RoleAssignment, assignment_id)
         return AssignmentView(a.id, a.user_id, a.user.username, a.org_unit.code, a.role, a.valid_from, a.valid_to,
                               a.valid_from <= today and (a.valid_to is None or a.valid_to >= today))
 
@@ -357,7 +358,7 @@ def end_assignment(rt, actor: Actor, assignment_id: int, valid_to: date) -> Assi
         uow.log("role.ended", "role_assignment", row.id, org_unit_id=row.org_unit_id,
                 before={"valid_to": before}, after={"valid_to": valid_to, "role": row.role, "user_id": row.user_id})
         uow.commit()
-    return _assignment(rt, assignment_id)
+    return _assignment(rt, actor, assignment_id)
 
 
 def delegate(rt, actor: Actor, *, principal_id: int, delegate_id: int, valid_from: date, valid_to: date,

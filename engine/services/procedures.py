@@ -24,7 +24,7 @@ from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Pr
 from engine.permissions import Principal, action_vi, load_principal, not_found
 from engine.services.calendars import calendar_for
 from engine.services.workflow import dossier_limit
-from engine.procedure import compile_model
+from engine.procedure import ProcedureModel, compile_model
 
 
 @dataclass(frozen=True)
@@ -232,18 +232,18 @@ class Control:
 def control_of(rt, actor: Actor) -> Control:
     """What `authorize(..., "procedure.approve", scope)` would let the actor do, for
     pages that offer only the buttons that work."""
-    with rt.db.session_factory() as session:
-        units = session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.kind)).all()
+    with rt.read(actor) as unit:
+        units = unit.session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.kind)).all()
         if actor.user_id is None:
             return Control(True, frozenset(code for _, code, kind in units if kind == "commune"))
-        principal = load_principal(session, actor.user_id, rt.clock.now().astimezone(VN_TZ).date())
+        principal = load_principal(unit, actor.user_id, unit.now.astimezone(VN_TZ).date())
     can = [(code, kind) for unit_id, code, kind in units if principal.can("procedure.approve", unit_id)]
     return Control(any(kind == "province" for _, kind in can),
                    frozenset(code for code, kind in can if kind == "commune"))
 
 
 def _principal(uow) -> Principal:
-    return load_principal(uow.session, uow.actor.user_id, uow.now.astimezone(VN_TZ).date())
+    return load_principal(uow, uow.actor.user_id, uow.now.astimezone(VN_TZ).date())
 
 
 def _scope_unit(uow, code: str) -> OrgUnit:
@@ -278,7 +278,7 @@ def _check_local_version(rt, uow, procedure: Procedure | None, model: ProcedureM
             f"phiên bản đó",
             code="no_province_version", hint="the province publishes the procedure first")
     province_model = rt.model(base)
-    calendar = calendar_for(uow.session, scope)
+    calendar = calendar_for(uow, scope)
     start = calendar.next_working_instant(uow.now)
     if calendar.due(start, dossier_limit(model, scope)) > calendar.due(start, dossier_limit(province_model, scope)):
         ours = model.metadata.limit_for(scope.category)

@@ -17,7 +17,7 @@ from engine.domain.calendar import TimeLimit, WorkingCalendar, parse_limit
 from engine.errors import Conflict
 from engine.procedure.model import ProcedureModel
 from engine.services.deadlines import reschedule
-from engine.services.uow import UnitOfWork
+from engine.unit_of_work import UnitOfWork
 
 
 def dossier_limit(model: ProcedureModel, unit: UnitRecord) -> TimeLimit:
@@ -99,5 +99,5 @@ class DossierFlow:
     def save(self) -> None:
         """Store the next escalation instants (engine.scheduler) after any change of the
         dossier, then write the aggregate (what changed) and the workflow state."""
-        reschedule(self.uow.connection, self.dossier, self.model, self.calendar, tokens=self.uow.setting_tokens)
+        reschedule(self.uow, self.dossier, self.model, self.calendar)
         self.uow.dossiers.save(self.dossier)

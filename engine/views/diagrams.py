@@ -13,7 +13,8 @@ from engine.adapters.db.models import Dossier, ProcedureVersion
 from engine.domain.calendar import VN_TZ
 from engine.procedure.diff import ModelDiff, diff_models
 from engine.procedure.specs import ProcessMetadata, StepDefinition
-from engine.services import library as library_service
+from engine.runtime import reading
+from engine.views import library as library_service
 from engine.views.dossiers import TaskView, TimelineRow, dossier_view, timeline
 
 RESULT_KINDS = ("early", "on_time", "late")
@@ -64,8 +65,8 @@ def dossier_diagram(rt, actor: Actor, dossier_ref: int | str, *, view=None,
     checked there); otherwise they are read here, with the same checks."""
     view = view if view is not None else dossier_view(rt, actor, dossier_ref)
     sheet = sheet if sheet is not None else timeline(rt, actor, view.id)
-    with rt.db.session_factory() as s:
-        version_id, source = s.execute(
+    with reading(rt, actor) as unit:
+        version_id, source = unit.session.execute(
             select(ProcedureVersion.id, ProcedureVersion.source)
             .join(Dossier, Dossier.procedure_version_id == ProcedureVersion.id)
             .where(Dossier.id == view.id)).one()
@@ -88,13 +89,14 @@ class VersionDetail:
 
 def version_detail(rt, actor: Actor, version_id: int) -> VersionDetail:
     summary = library_service.get_version(rt, actor, version_id)  # permission: procedure.view
-    with rt.db.session_factory() as s:
+    with reading(rt, actor) as unit:
+        s = unit.session
         version = s.get(ProcedureVersion, version_id)
-        model = rt.model(version)
+        model = unit.runtime.model(version)
         siblings = s.scalars(select(ProcedureVersion).where(
             ProcedureVersion.procedure_id == version.procedure_id).order_by(ProcedureVersion.version_no)).all()
         previous = [v for v in siblings if v.version_no < version.version_no]
-        today = rt.clock.now().astimezone(VN_TZ).date()
+        today = unit.now.astimezone(VN_TZ).date()
         in_effect_no = library_service._in_effect(list(siblings), today)  # the library's one rule
         in_effect = next((v.id for v in siblings if v.version_no == in_effect_no), None)
         return VersionDetail(summary, bytes(version.source).decode("utf-8", "replace"), dict(version.forms or {}),
@@ -113,7 +115,7 @@ class VersionComparison:
 
 def compare_versions(rt, actor: Actor, before_id: int, after_id: int) -> VersionComparison:
     before, after = version_detail(rt, actor, before_id), version_detail(rt, actor, after_id)
-    with rt.db.session_factory() as s:
-        model_before = rt.model(s.get(ProcedureVersion, before_id))
-        model_after = rt.model(s.get(ProcedureVersion, after_id))
+    with reading(rt, actor) as unit:
+        model_before = unit.runtime.model(unit.session.get(ProcedureVersion, before_id))
+        model_after = unit.runtime.model(unit.session.get(ProcedureVersion, after_id))
     return VersionComparison(before, after, diff_models(model_before, model_after))

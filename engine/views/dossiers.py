@@ -2,7 +2,8 @@
 
 Plain dataclasses built from the projection tables (never from a deserialized
 workflow), so lists stay fast with hundreds of thousands of dossiers. Every query
-is filtered by the permission policy: a user sees the communes they hold a role in.
+is filtered by the permission policy: a user sees the communes they hold a role in
+(`engine.views.reading`). Each function takes the runtime or an open read unit.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from sqlalchemy import Select, and_, func, or_, select
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
-from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
 from engine.domain.text import fold
 from engine.domain.vocabulary import status_label
-from engine.views.paging import check_page
-from engine.permissions import COMMUNE_STAFF, load_principal, may_perform_step, require, require_anywhere
+from engine.domain.paging import check_page
+from engine.views.reading import reading, user_principal, visible_dossier
+from engine.permissions import COMMUNE_STAFF, may_perform_step, require, require_anywhere
 
 @dataclass(frozen=True)
 class TaskView:
@@ -144,11 +146,9 @@ def urgency_conditions(due_at: Any, now: datetime) -> tuple[Any, Any]:
 
 
 def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
-    from engine.services.dossiers import get_dossier  # the visibility rule lives there
-
-    dossier = get_dossier(rt, actor, dossier_ref)
-    now = rt.clock.now()
-    with rt.db.session_factory() as session:
+    with reading(rt, actor) as unit:
+        session, now = unit.session, unit.now
+        dossier = visible_dossier(unit, dossier_ref)
         tasks = _task_views(session, select(Task).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN), now)
         version = session.get(ProcedureVersion, dossier.procedure_version_id)
         procedure = version.procedure
@@ -176,10 +176,9 @@ def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
 
 def timeline(rt, actor: Actor, dossier_ref: int | str) -> list[TimelineRow]:
     """The process control sheet: every hand-over of the dossier, in order."""
-    from engine.services.dossiers import get_dossier
-
-    dossier = get_dossier(rt, actor, dossier_ref)
-    with rt.db.session_factory() as session:
+    with reading(rt, actor) as unit:
+        session = unit.session
+        dossier = visible_dossier(unit, dossier_ref)
         tasks = session.scalars(select(Task).where(Task.dossier_id == dossier.id).order_by(Task.created_at, Task.id)).all()
         names = _user_names(session, {t.assignee_id for t in tasks} | {t.completed_by_id for t in tasks}
                             | {t.handed_over_by_id for t in tasks})
@@ -225,9 +224,9 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
     """My open steps, most urgent first: those assigned to me, and (if include_pool)
     unclaimed steps of roles I hold in each commune."""
     limit, offset = check_page(limit, offset)
-    now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+    with reading(rt, actor) as unit:
+        session, now = unit.session, unit.now
+        principal = user_principal(unit)
         mine = Task.assignee_id == actor.user_id
         conditions = [mine]
         if include_pool:
@@ -244,9 +243,9 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
     """A commune's open steps (optionally one role's), most urgent first: the chair's view."""
     limit, offset = check_page(limit, offset)
-    now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+    with reading(rt, actor) as unit:
+        session, now = unit.session, unit.now
+        principal = user_principal(unit)
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
         if unit_id is None:
             unit_id = -1
@@ -309,9 +308,9 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         raise InvalidInput(f"unknown sort {filters.sort!r}", f"thứ tự sắp xếp {filters.sort!r} không hợp lệ",
                            code="bad_sort", problems=[Problem("bad_sort", "Thứ tự sắp xếp không hợp lệ.",
                                                               f"sort must be one of {sorted(SORTS)}", field="sort")])
-    now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
+    with reading(rt, actor) as unit:
+        session, now = unit.session, unit.now
+        principal = user_principal(unit)
         require_anywhere(principal, "dossier.view")  # a role that never sees dossiers is refused, not shown nothing
         visible = sorted(u for u in principal.visible_units() if principal.can("dossier.view", u))
         query: Select = (select(Dossier, OrgUnit.code, Procedure.code, Procedure.name, Procedure.field)
@@ -398,8 +397,6 @@ def _user_names(session, ids: set[int | None]) -> dict[int, str]:
 
 
 def _paused_ids(session, dossier_ids: list[int]) -> set[int]:
-    from engine.adapters.db.models import DossierPause
-
     if not dossier_ids:
         return set()
     return set(session.scalars(select(DossierPause.dossier_id).where(
@@ -415,7 +412,7 @@ def _local_midnight(day: date) -> datetime:
 
 
 def can_perform(rt, actor: Actor, task: TaskView) -> bool:
-    with rt.db.session_factory() as session:
-        principal = load_principal(session, actor.user_id, rt.clock.now().astimezone(VN_TZ).date())
-        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == task.org_unit_code))
+    with reading(rt, actor) as unit:
+        principal = user_principal(unit)
+        unit_id = unit.session.scalar(select(OrgUnit.id).where(OrgUnit.code == task.org_unit_code))
         return may_perform_step(principal, task.role, unit_id)

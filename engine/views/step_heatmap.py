@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from engine.audit import Actor
 from engine.adapters.db.models import Dossier, Procedure, ProcedureVersion, Task
-from engine.domain.calendar import VN_TZ
+from engine.domain.lifecycle import Classification, StepState
 from engine.errors import NotFound
-from engine.services.calendars import calendar_for, load_overrides
+from engine.runtime import reading
+from engine.unit_calendars import calendar_for, load_overrides
 from engine.views.statistics import Period, _visible_communes, parse_period
 
 SLOWEST_SHOWN = 3  # steps singled out as the slowest
@@ -118,9 +119,9 @@ def procedure_heatmap(rt, actor: Actor, procedure_code: str, period: str, *, uni
     """The heat map of a procedure over `period` (`2026-03`, `2026-Q1`, `2026`...) in the
     communes whose statistics the actor may see (`stats.view`), or in `unit_code` only."""
     the_period = parse_period(period)
-    with rt.db.session_factory() as s:
-        now = rt.clock.now()
-        units = _visible_communes(s, actor, now.astimezone(VN_TZ).date(), unit_code)
+    with reading(rt, actor) as unit:
+        s = unit.session
+        units = _visible_communes(unit, unit_code)
         procedure = s.scalar(select(Procedure).where(Procedure.code == procedure_code))
         if procedure is None:
             raise NotFound(f"procedure {procedure_code} is not in the library",
@@ -130,20 +131,20 @@ def procedure_heatmap(rt, actor: Actor, procedure_code: str, period: str, *, uni
         in_effect = [v for v in versions if v.status != "draft" and v.effective_from is not None
                      and v.effective_from <= the_period.end]
         drawn = max(in_effect, key=lambda v: (v.effective_from, v.version_no)) if in_effect else versions[-1]
-        model = rt.model(drawn)
-        overrides = load_overrides(s)
-        calendars = {uid: calendar_for(s, unit, overrides) for uid, unit in units.items()}
+        model = unit.runtime.model(drawn)
+        overrides = load_overrides(unit)
+        calendars = {uid: calendar_for(unit, org_unit, overrides) for uid, org_unit in units.items()}
         rows = s.execute(
             select(Task.bpmn_id, Task.created_at, Task.completed_at, Task.duration_seconds, Task.classification,
                    Task.org_unit_id)
             .join(Dossier, Dossier.id == Task.dossier_id)
             .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
-            .where(ProcedureVersion.procedure_id == procedure.id, Task.state == "completed",
+            .where(ProcedureVersion.procedure_id == procedure.id, Task.state == StepState.COMPLETED,
                    Task.completed_at >= the_period.start_instant, Task.completed_at < the_period.end_instant,
                    Task.org_unit_id.in_(list(units) or [-1]))
         ).all()
     samples = [StepSample(bpmn_id, calendars[unit_id].working_time_between(created, completed),
-                          timedelta(seconds=planned or 0), classification == "late")
+                          timedelta(seconds=planned or 0), classification == Classification.LATE)
                for bpmn_id, created, completed, planned, classification, unit_id in rows]
     steps = [(step.bpmn_id, step.name, step.duration) for step in model.steps_in_order()]
     return HeatMap(procedure_code, procedure.name, the_period, drawn.id, drawn.version_no,
@@ -152,9 +153,9 @@ def procedure_heatmap(rt, actor: Actor, procedure_code: str, period: str, *, uni
 
 def may_view(rt, actor: Actor) -> bool:
     """Whether the heat map link is worth showing: the user sees statistics somewhere."""
-    from engine.permissions import load_principal
+    from engine.views.reading import user_principal
 
     if actor.user_id is None:
         return True
-    with rt.db.session_factory() as s:
-        return load_principal(s, actor.user_id, rt.clock.now().astimezone(VN_TZ).date()).can_anywhere("stats.view")
+    with reading(rt, actor) as unit:
+        return user_principal(unit).can_anywhere("stats.view")

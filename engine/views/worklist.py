@@ -14,18 +14,14 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 
 from engine.audit import Actor
-from engine.domain.calendar import VN_TZ
 from engine.domain.dossier import Dossier as DossierRules
 from engine.domain.lifecycle import Outcome, Result, Status, StepClock, StepState
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
-from engine.permissions import POLICY, Principal, load_principal, may_perform_step, not_found, require
-from engine.procedure.forms import outcome_values
+from engine.permissions import POLICY, may_perform_step, require
+from engine.procedure.forms import outcome_values, refusal_return_form
 from engine.views.dossiers import TaskView, _task_views, urgency_conditions
+from engine.views.reading import reading, today, user_principal, visible_dossier, visible_task
 
-
-
-def _principal(session, rt, actor: Actor) -> Principal:
-    return load_principal(session, actor.user_id, rt.clock.now().astimezone(VN_TZ).date())
 
 
 # --- one step -----------------------------------------------------------------------
@@ -42,18 +38,15 @@ class TaskDetail:
 
 def task_detail(rt, actor: Actor, task_id: int) -> TaskDetail:
     """A visible task with its form; another commune's task is NotFound."""
-    now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
-        task = session.get(Task, task_id)
-        if task is None or not principal.sees(task.org_unit_id):
-            raise not_found(f"task {task_id}", f"công việc {task_id}")
-        require(principal, "dossier.view", task.org_unit_id, what=f"task {task_id}")
+    with reading(rt, actor) as unit:
+        session, now = unit.session, unit.now
+        principal = user_principal(unit)
+        task = visible_task(unit, task_id)
         [view] = _task_views(session, select(Task).where(Task.id == task_id), now)
         dossier = session.get(Dossier, task.dossier_id)
         schema = None
         if task.form:
-            model = rt.model_of_version(session, dossier.procedure_version_id)
+            model = unit.runtime.model_of_version(unit.connection, dossier.procedure_version_id)
             schema = model.forms.get(task.form)
         offers = bool(schema) and Outcome.SUPPLEMENT in (outcome_values(schema) or frozenset())
         return TaskDetail(view, schema, may_perform_step(principal, task.role, task.org_unit_id), offers,
@@ -62,36 +55,31 @@ def task_detail(rt, actor: Actor, task_id: int) -> TaskDetail:
 
 def waiting_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
     """The open step that waits on the citizen (supplementation), if any."""
-    from engine.services.dossiers import get_dossier
-
-    dossier = get_dossier(rt, actor, dossier_ref)
-    with rt.db.session_factory() as session:
-        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
-                                                       Task.clock == StepClock.PAUSED).order_by(Task.id).limit(1))
-    return task_detail(rt, actor, task_id) if task_id is not None else None
+    with reading(rt, actor) as unit:
+        dossier = visible_dossier(unit, dossier_ref)
+        task_id = unit.session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
+                                                            Task.clock == StepClock.PAUSED).order_by(Task.id).limit(1))
+        return task_detail(unit, actor, task_id) if task_id is not None else None
 
 
 def ready_step(rt, actor: Actor, dossier_ref: int | str) -> TaskDetail | None:
     """The open step that hands the result to the citizen (status 9), if any."""
-    from engine.services.dossiers import get_dossier
-
-    dossier = get_dossier(rt, actor, dossier_ref)
-    with rt.db.session_factory() as session:
-        task_id = session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
-                                                       Task.status_code == Status.PROCESSED).order_by(Task.id).limit(1))
-    return task_detail(rt, actor, task_id) if task_id is not None else None
+    with reading(rt, actor) as unit:
+        dossier = visible_dossier(unit, dossier_ref)
+        task_id = unit.session.scalar(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN,
+                                                            Task.status_code == Status.PROCESSED).order_by(Task.id).limit(1))
+        return task_detail(unit, actor, task_id) if task_id is not None else None
 
 
 def refusal_return_schema(rt, actor: Actor, dossier_ref: int | str) -> dict[str, Any] | None:
     """The form the desk fills to hand over a refusal the chair made outside the model
     (no return step exists), None for any other dossier."""
-    from engine.services.dossiers import get_dossier, refusal_return_form
-
-    dossier = get_dossier(rt, actor, dossier_ref)
-    if dossier.result != Result.REFUSED or ready_step(rt, actor, dossier.id) is not None:
-        return None
-    with rt.db.session_factory() as session:
-        return refusal_return_form(rt, rt.model_of_version(session, dossier.procedure_version_id))
+    with reading(rt, actor) as unit:
+        dossier = visible_dossier(unit, dossier_ref)
+        if dossier.result != Result.REFUSED or ready_step(unit, actor, dossier.id) is not None:
+            return None
+        model = unit.runtime.model_of_version(unit.session, dossier.procedure_version_id)
+        return refusal_return_form(model, unit.runtime.settings.bpmn_dir)
 
 
 # --- dossier actions ----------------------------------------------------------------
@@ -100,12 +88,10 @@ def refusal_return_schema(rt, actor: Actor, dossier_ref: int | str) -> dict[str,
 def dossier_actions(rt, actor: Actor, dossier_ref: int | str) -> frozenset[str]:
     """Policy actions the user may take on the dossier in its current state: what the
     aggregate's state allows (`Dossier.allowed_actions`) and the user's roles permit."""
-    from engine.services.dossiers import get_dossier
-
-    dossier = get_dossier(rt, actor, dossier_ref)
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
-    possible = DossierRules.from_attributes(dossier).allowed_actions()
+    with reading(rt, actor) as unit:
+        dossier = visible_dossier(unit, dossier_ref)
+        principal = user_principal(unit)
+        possible = DossierRules.from_attributes(dossier).allowed_actions()
     return frozenset(a for a in possible if principal.can(a, dossier.org_unit_id))
 
 
@@ -133,8 +119,8 @@ def units_where(rt, actor: Actor, action: str) -> list[UnitRef]:
     """Communes (and the province) where the user may perform `action` today."""
     if action not in POLICY:
         raise KeyError(action)
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
+    with reading(rt, actor) as unit:
+        session, principal = unit.session, user_principal(unit)
         ids = [u for u in principal.visible_units() if principal.can(action, u)]
         if not ids:
             return []
@@ -145,10 +131,9 @@ def units_where(rt, actor: Actor, action: str) -> list[UnitRef]:
 
 def queue_summary(rt, actor: Actor, unit_code: str) -> list[RoleLoad]:
     """Open steps of a commune per role: how many, overdue, due today, paused, unclaimed."""
-    now = rt.clock.now()
-    overdue, due_today = urgency_conditions(Task.due_at, now)
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
+    with reading(rt, actor) as unit:
+        session, principal = unit.session, user_principal(unit)
+        overdue, due_today = urgency_conditions(Task.due_at, unit.now)
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
         require(principal, "task.view_queue", unit_id if unit_id is not None else -1, what=f"org unit {unit_code}")
         running = Task.clock != StepClock.PAUSED
@@ -172,25 +157,24 @@ class Holder:
 
 def role_holders(rt, actor: Actor, unit_code: str, role: str) -> list[Holder]:
     """Active users holding `role` in the commune today (candidates for a reassignment)."""
-    today = rt.clock.now().astimezone(VN_TZ).date()
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
+    with reading(rt, actor) as unit:
+        session, principal, on = unit.session, user_principal(unit), today(unit)
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
         require(principal, "task.view_queue", unit.id if unit is not None else -1, what=f"org unit {unit_code}")
         units = [unit.id] + ([unit.parent_id] if unit.parent_id else [])
         rows = session.execute(
             select(User.id, User.username, User.full_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
             .where(RoleAssignment.org_unit_id.in_(units), RoleAssignment.role == role, User.active.is_(True),
-                   RoleAssignment.valid_from <= today,
-                   or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= today))
+                   RoleAssignment.valid_from <= on,
+                   or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= on))
             .distinct().order_by(User.full_name)
         ).all()
         return [Holder(*row) for row in rows]
 
 
 def may_reassign(rt, actor: Actor, unit_code: str) -> bool:
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
+    with reading(rt, actor) as unit:
+        session, principal = unit.session, user_principal(unit)
         unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == unit_code))
         return unit_id is not None and principal.can("task.reassign", unit_id)
 
@@ -208,9 +192,9 @@ class ProcedureChoice:
 
 def receivable_procedures(rt, on: date | None = None) -> list[ProcedureChoice]:
     """Procedures with a version in effect on `on` (default today): what the desk may receive."""
-    on = on or rt.clock.now().astimezone(VN_TZ).date()
-    with rt.db.session_factory() as session:
-        rows = session.execute(
+    with reading(rt, None) as unit:
+        on = on or today(unit)
+        rows = unit.session.execute(
             select(Procedure.code, Procedure.name, Procedure.field, ProcedureVersion.version_no,
                    ProcedureVersion.effective_from)
             .join(ProcedureVersion, ProcedureVersion.procedure_id == Procedure.id)
@@ -231,8 +215,8 @@ LIBRARY_ACTIONS = ("procedure.view", "procedure.author", "procedure.approve")
 
 def library_rights(rt, actor: Actor) -> frozenset[str]:
     """Which library actions the user holds (in any unit) today; the library is province-wide."""
-    with rt.db.session_factory() as session:
-        principal = _principal(session, rt, actor)
+    with reading(rt, actor) as unit:
+        principal = user_principal(unit)
         return frozenset(a for a in LIBRARY_ACTIONS if principal.can_anywhere(a))
 
 
@@ -241,5 +225,5 @@ def user_names(rt, user_ids: set[int | None]) -> dict[int, str]:
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
-    with rt.db.session_factory() as session:
-        return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())
+    with reading(rt, None) as unit:
+        return dict(unit.session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())

@@ -24,10 +24,12 @@ from engine.adapters.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.domain.roles import role_label
 from engine.views import dossiers as views
-from engine.views.paging import MAX_PAGE
-from engine.services.calendars import calendar_for
+from engine.domain.paging import MAX_PAGE
+from engine.unit_calendars import calendar_for
 
 from .render import qr_svg, render, to_pdf
+
+DOCUMENTS = Actor.system("documents")
 
 FormKind = Literal["receipt", "supplementation", "refusal", "apology", "stop", "control_sheet", "register"]
 
@@ -213,7 +215,8 @@ def lookup_url_for(base: str, dossier_code: str) -> str:
 
 
 def _header(rt, view: views.DossierView) -> DossierHeader:
-    with rt.db.session_factory() as session:
+    with rt.read(DOCUMENTS) as reading:  # the view was read with the actor's permission
+        session = reading.session
         unit = session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code))
         province = session.get(OrgUnit, unit.parent_id) if unit is not None and unit.parent_id else None
         received_by_id = session.scalar(select(Dossier.received_by_id).where(Dossier.id == view.id))
@@ -285,7 +288,8 @@ def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
     spec = form_spec("apology", edition)
     if view.apology_issued_at is None or view.apology_due_at is None:
         raise _no_form(view, spec, "no apology letter was issued", "chưa lập phiếu xin lỗi")
-    with rt.db.session_factory() as session:
+    with rt.read(actor) as reading:
+        session = reading.session
         reason = session.scalar(select(Dossier.apology_reason).where(Dossier.id == view.id)) or ""
         snapshot = session.scalar(
             select(Event.before).where(Event.entity_type == "dossier", Event.entity_id == str(view.id),
@@ -312,8 +316,8 @@ def control_sheet_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str
     """Form 05: one row per hand-over, straight from the task projection."""
     view = views.dossier_view(rt, actor, dossier_ref)
     now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        calendar = calendar_for(session, session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code)))
+    with rt.read(actor) as unit:
+        calendar = calendar_for(unit, unit.session.scalar(select(OrgUnit).where(OrgUnit.code == view.org_unit_code)))
     rows: list[ControlRow] = []
     for number, row in enumerate(views.timeline(rt, actor, view.id), start=1):
         if row.state == StepState.COMPLETED and row.result:
@@ -415,12 +419,12 @@ def register_data(rt, actor: Actor, unit_code: str, received_from: date, receive
                                                                 "received_to is before received_from.",
                                                                 field="received_to")])
     now = rt.clock.now()
-    with rt.db.session_factory() as session:
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
+    with rt.read(actor) as reading:
+        unit = reading.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
         if unit is None:
             raise not_found(f"org unit {unit_code}", f"đơn vị {unit_code}")
         if actor.user_id is not None:
-            require(load_principal(session, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
+            require(load_principal(reading, actor.user_id, now.astimezone(VN_TZ).date()), "dossier.view", unit.id,
                     what=f"org unit {unit_code}")
         unit_name = unit.name
     summaries: list[views.DossierSummary] = []
@@ -431,7 +435,8 @@ def register_data(rt, actor: Actor, unit_code: str, received_from: date, receive
         summaries.extend(page)
         if not page or len(summaries) >= total:
             break
-    with rt.db.session_factory() as session:
+    with rt.read(actor) as reading:
+        session = reading.session
         details = {d.id: d for d in session.scalars(select(Dossier).where(Dossier.id.in_([s.id for s in summaries])))}
         rows = []
         for number, summary in enumerate(summaries, start=1):

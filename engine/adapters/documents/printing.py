@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.errors import InvalidInput
 
 from .posting import commune_by_code, effective_metadata, posting_sheet
 from .procedure import latest_version, procedure_document, version_records
 from .render import to_pdf
+
+PRINTING = Actor.system("documents")  # public documents: procedures and posting sheets
 
 FORMATS = ("html", "pdf")
 
@@ -27,7 +30,8 @@ def _as(fmt: str, html: str) -> bytes:
 
 def render_procedure(rt, procedure_code: str, fmt: str = "html", *, unit_name: str | None = None) -> bytes:
     """The procedure document of a stored procedure's newest version, with its version history."""
-    with rt.db.session_factory() as session:
+    with rt.read(PRINTING) as reading:
+        session = reading.session
         version = latest_version(session, procedure_code)
         records = version_records(session, procedure_code)
         model = rt.model(version)
@@ -40,7 +44,8 @@ def render_version(rt, version_id: int, fmt: str = "html", *, unit_name: str | N
     from engine.adapters.db.models import ProcedureVersion
     from engine.errors import NotFound
 
-    with rt.db.session_factory() as session:
+    with rt.read(PRINTING) as unit:
+        session = unit.session
         version = session.get(ProcedureVersion, version_id)
         if version is None:
             raise NotFound(f"procedure version {version_id} not found", f"không tìm thấy phiên bản {version_id}",
@@ -54,7 +59,8 @@ def render_posting_sheet(rt, unit_code: str, fmt: str = "html", *, lookup_url: s
                          on: date | None = None) -> bytes:
     """A commune's posting sheet: the procedures in effect on `on` (default today)."""
     day = on or rt.clock.now().astimezone(VN_TZ).date()
-    with rt.db.session_factory() as session:
+    with rt.read(PRINTING) as reading:
+        session = reading.session
         unit = commune_by_code(session, unit_code)
         procedures = effective_metadata(session, day)
         session.expunge(unit)

@@ -14,11 +14,9 @@ from engine.domain.calendar.limits import (
     parse_working_duration,
 )
 from engine.domain.calendar.overrides import (
-    DEFAULT_CALENDAR_FILE,
     OVERRIDE_KINDS,
     AuditEntry,
     CalendarOverrides,
-    JsonFileOverrideStore,
     OverrideKind,
     OverrideStore,
     apply_change,
@@ -38,7 +36,7 @@ __all__ = [
     "PACKAGE_SOURCE", "public_holidays",
     "MAX_CALENDAR_DAYS", "MAX_WORKING_TIME", "WORKING_DAY", "CalendarDaysLimit", "SameDayLimit", "TimeLimit",
     "WorkingTimeLimit", "format_working_duration", "parse_limit", "parse_working_duration",
-    "DEFAULT_CALENDAR_FILE", "OVERRIDE_KINDS", "AuditEntry", "CalendarOverrides", "JsonFileOverrideStore",
+    "OVERRIDE_KINDS", "AuditEntry", "CalendarOverrides",
     "OverrideKind", "OverrideStore", "apply_change",
     "DEFAULT_SAME_DAY_CUTOFF", "DEFAULT_SESSIONS", "VN_TZ", "CalendarDay", "Pause", "WorkingCalendar",
     "WorkingSession", "check_pauses",

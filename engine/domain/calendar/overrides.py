@@ -4,30 +4,23 @@
 - make-up working days (the Saturday worked in exchange),
 - cancelled holidays (a listed holiday the government decided to keep as a working day).
 
-Overrides are data with an audit trail. `OverrideStore` is the small protocol every
-storage implements (a JSON file now, the database in the runtime); `apply_change` is the
-one place that checks a change and builds the audit entry, so all stores behave alike.
+Overrides are data with an audit trail. `OverrideStore` is the port their storage
+implements (the database: `engine.services.calendars.DatabaseOverrideStore`, the one
+store the server, the scheduler and the CLI share); `apply_change` is the one place that
+checks a change and builds the audit entry.
 """
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Mapping, Protocol
 
-from engine.domain.clock import Clock, SystemClock
-from engine.errors import IsoflowError, InvalidInput, Problem
+from engine.errors import InvalidInput, Problem
 
 OverrideKind = Literal["day_off", "makeup_day", "cancelled_holiday"]
 OVERRIDE_KINDS: tuple[OverrideKind, ...] = ("day_off", "makeup_day", "cancelled_holiday")
 _FIELD_OF_KIND = {"day_off": "days_off", "makeup_day": "makeup_days", "cancelled_holiday": "cancelled_holidays"}
-
-DEFAULT_CALENDAR_FILE = "var/calendar-overrides.json"
 
 
 @dataclass(frozen=True)
@@ -185,6 +178,15 @@ def apply_change(
 
     if action != "add":
         raise ValueError(f"unknown action {action!r}")
+    if before is not None:
+        raise InvalidInput(
+            f"date: {iso} already has a {kind.replace('_', ' ')} override ({before!r})",
+            f"date: ngày {iso} đã có điều chỉnh loại {kind} ({before!r})",
+            code="duplicate_override",
+            hint="To change its reason, remove the override first, then add it again.",
+            problems=[Problem("duplicate_override", f"Ngày {iso} đã có điều chỉnh này.",
+                              f"{iso} already has this override.", field="date")],
+        )
     base = WorkingCalendar(overrides=current.with_change(kind, day, None))
     package_holiday = base.public_holiday_name(day)
     if kind == "cancelled_holiday" and package_holiday is None:
@@ -221,60 +223,3 @@ def apply_change(
             problems=[Problem("already_off", f"{iso} đã là ngày nghỉ.", f"{iso} is already a non-working day.", field="date")],
         )
     return current.with_change(kind, day, reason.strip()), AuditEntry(at, actor.strip(), "add", kind, day, reason.strip(), before, reason.strip())
-
-
-class CalendarFileError(IsoflowError):
-    code = "calendar_file_invalid"
-
-
-class JsonFileOverrideStore:
-    """Overrides and their audit trail in one JSON file, changed under a file lock and
-    replaced atomically so a crash never leaves half a file."""
-
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None) -> None:
-        self.path = Path(path or os.environ.get("ISOFLOW_CALENDAR_FILE") or DEFAULT_CALENDAR_FILE)
-        self.clock = clock or SystemClock()
-
-    def load(self) -> CalendarOverrides:
-        return CalendarOverrides.from_json(self._read())
-
-    def audit(self) -> list[AuditEntry]:
-        return [AuditEntry.from_json(e) for e in self._read().get("audit", [])]
-
-    def add(self, kind: OverrideKind, day: date, *, reason: str, actor: str) -> AuditEntry:
-        return self._change("add", kind, day, reason, actor)
-
-    def remove(self, kind: OverrideKind, day: date, *, reason: str, actor: str) -> AuditEntry:
-        return self._change("remove", kind, day, reason, actor)
-
-    def _change(self, action: Literal["add", "remove"], kind: OverrideKind, day: date, reason: str, actor: str) -> AuditEntry:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            data = self._read()
-            current = CalendarOverrides.from_json(data)
-            new, entry = apply_change(current, action, kind, day, reason=reason, actor=actor, at=self.clock.now())
-            out = {"version": 1, **new.to_json(), "audit": [*data.get("audit", []), entry.to_json()]}
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(out, fh, ensure_ascii=False, indent=2)
-                fh.write("\n")
-            os.replace(tmp, self.path)
-        return entry
-
-    def _read(self) -> dict[str, Any]:
-        if not self.path.exists():
-            return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("top level is not an object")
-            CalendarOverrides.from_json(data)  # validates dates
-            return data
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise CalendarFileError(
-                f"calendar override file {self.path} is unreadable: {exc}",
-                f"tệp điều chỉnh lịch {self.path} không đọc được: {exc}",
-                hint="Restore it from backup or fix the JSON; set ISOFLOW_CALENDAR_FILE to use another file.",
-            ) from None

@@ -1,8 +1,9 @@
 """Unit of work: one transaction, one clock reading, one actor, and the event log.
 
-Use case code writes rows and appends events through `uow`; nothing is visible to
-anyone until `commit()`, and an exception anywhere rolls everything back, so state,
-projection and log never disagree.
+The only way to open a transaction. Use case code writes rows and appends events
+through `uow`; nothing is visible to anyone until `commit()`, and an exception anywhere
+rolls everything back, so state, projection and log never disagree. A read-only unit
+(`Runtime.read`) serves a whole page or report from one connection and one snapshot.
 """
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ class UnitOfWork:
     statements (`dossiers`, `log`); `session` is an ORM session joined to the same
     transaction, made only for use cases that need one."""
 
-    def __init__(self, runtime: "Runtime", actor: Actor) -> None:
+    def __init__(self, runtime: "Runtime", actor: Actor, *, read_only: bool = False) -> None:
         self.runtime = runtime
         self.actor = actor
+        self.read_only = read_only
         self.now: datetime
         self._connection: Connection | None = None
         self._session: Session | None = None
@@ -57,6 +59,8 @@ class UnitOfWork:
     def _begun(self) -> Connection:
         if self._connection is None:
             self._connection = self.runtime.db.engine.connect()
+            if self.read_only:  # SQLite then begins a deferred (shared) transaction, see adapters.db.session
+                self._connection = self._connection.execution_options(isoflow_read_only=True)
         if not self._connection.in_transaction():
             self._connection.begin()
         return self._connection
@@ -86,11 +90,17 @@ class UnitOfWork:
 
     @property
     def setting_tokens(self) -> dict[str, str]:
-        """The change tokens of cached reference data (`engine.adapters.db.revisions`), read once
+        """The change tokens of cached reference data (`engine.caching.ChangeTokenCache`), read once
         per unit of work: use cases on dossiers change none of the data behind them."""
         if self._setting_tokens is None:
             self._setting_tokens = read_tokens(self.connection)
         return self._setting_tokens
+
+    def reference_changed(self) -> None:
+        """This unit changed reference data (roles, overrides, policies): read the change
+        tokens again on next use, so cached values loaded after the change are keyed by
+        the new tokens."""
+        self._setting_tokens = None
 
     def lock_dossier(self, **key: Any) -> DossierRecord | None:
         """`DossierStore.lock`, keeping what the aggregate's read brought along: the
@@ -130,6 +140,8 @@ class UnitOfWork:
             self._chain_head = (event["id"], event["hash"])
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit; use Runtime.unit_of_work")
         if self._connection is None:
             return  # nothing was read or written
         try:

@@ -1,4 +1,4 @@
-"""Paging of every list the services return: one cap, one error."""
+"""Paging of every list a use case or view returns: one cap, one error (a rule of input, pure)."""
 from __future__ import annotations
 
 from engine.errors import InvalidInput, Problem

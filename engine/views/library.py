@@ -16,6 +16,7 @@ from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Procedure, ProcedureVersion
 from engine.errors import NotFound
 from engine.permissions import load_principal, require_anywhere
+from engine.runtime import reading
 from engine.procedure.validator import ValidationReport, validate_source
 
 VERSION_STATUSES = ("draft", "approved", "retired")
@@ -70,9 +71,9 @@ class VersionDiff:
     source_diff_truncated: bool
 
 
-def _authorize(session: Session, actor: Actor, action: str, now: datetime) -> None:
-    if actor.user_id is not None:
-        require_anywhere(load_principal(session, actor.user_id, now.astimezone(VN_TZ).date()), action)
+def _authorize(unit, action: str) -> None:
+    if unit.actor.user_id is not None:
+        require_anywhere(load_principal(unit, unit.actor.user_id, unit.now.astimezone(VN_TZ).date()), action)
 
 
 def _summary(v: ProcedureVersion, code: str) -> VersionSummary:
@@ -92,11 +93,11 @@ def _in_effect(versions: list[ProcedureVersion], today: date) -> int | None:
 
 def list_procedures(rt, actor: Actor, *, field_code: str | None = None, query: str | None = None,
                     status: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ProcedureSummary], int]:
-    """Procedures by code, with every version; `status` keeps procedures having a version in it."""
-    now = rt.clock.now()
-    today = now.astimezone(VN_TZ).date()
-    with rt.db.session_factory() as s:
-        _authorize(s, actor, "procedure.view", now)
+    """Procedures by code, with every version; `status` keeps procedures having a version
+    in it. `rt` is the runtime or an open unit (a page's)."""
+    with reading(rt, actor) as unit:
+        s, today = unit.session, unit.now.astimezone(VN_TZ).date()
+        _authorize(unit, "procedure.view")
         q = select(Procedure)
         if field_code:
             q = q.where(Procedure.field == field_code)
@@ -121,30 +122,33 @@ def _version(session: Session, version_id: int) -> ProcedureVersion:
 
 
 def get_version(rt, actor: Actor, version_id: int) -> VersionSummary:
-    with rt.db.session_factory() as s:
-        _authorize(s, actor, "procedure.view", rt.clock.now())
+    with rt.read(actor) as unit:
+        s = unit.session
+        _authorize(unit, "procedure.view")
         v = _version(s, version_id)
         return _summary(v, v.procedure.code)
 
 
 def version_source(rt, actor: Actor, version_id: int) -> tuple[str, bytes, dict[str, Any]]:
     """(filename, BPMN bytes, forms) of a stored version, exactly as submitted."""
-    with rt.db.session_factory() as s:
-        _authorize(s, actor, "procedure.view", rt.clock.now())
+    with rt.read(actor) as unit:
+        s = unit.session
+        _authorize(unit, "procedure.view")
         v = _version(s, version_id)
         return v.filename, bytes(v.source), dict(v.forms or {})
 
 
 def validate_upload(rt, actor: Actor, source: bytes, filename: str, forms: dict[str, Any] | None) -> ValidationReport:
     """Every problem of a model, without storing it (the report an author sees first)."""
-    with rt.db.session_factory() as s:
-        _authorize(s, actor, "procedure.author", rt.clock.now())
+    with rt.read(actor) as unit:
+        _authorize(unit, "procedure.author")
     return validate_source(source, filename, forms=forms or {}, trusted_scripts=rt.settings.trusted_scripts)
 
 
 def diff_versions(rt, actor: Actor, from_id: int, to_id: int) -> VersionDiff:
-    with rt.db.session_factory() as s:
-        _authorize(s, actor, "procedure.view", rt.clock.now())
+    with rt.read(actor) as unit:
+        s = unit.session
+        _authorize(unit, "procedure.view")
         a, b = _version(s, from_id), _version(s, to_id)
         code_a, code_b = a.procedure.code, b.procedure.code
         meta_a, meta_b = dict(a.model_metadata or {}), dict(b.model_metadata or {})

@@ -1,0 +1,67 @@
+"""The read side's one way in, and its one visibility rule.
+
+Every view reads through a read-only unit of work (`Runtime.read`): one connection and
+one snapshot for the whole answer. A view takes either the runtime (it opens its own
+unit) or a unit already open, so a page that shows several views is served from one
+connection (every web page is).
+
+Visibility (`engine.permissions.require_visible`): a user sees the org units they hold a
+role in today; another commune's dossier or task does not exist for them (NotFound),
+never "forbidden", so its existence does not leak.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from engine.adapters.db.models import Dossier, Task
+from engine.domain.calendar import VN_TZ
+from engine.permissions import Principal, load_principal, not_found, require, require_visible
+from engine.runtime import Unit, reading
+
+__all__ = ["reading", "today", "principal_of", "user_principal", "visible_dossier", "visible_task"]
+
+
+def today(unit: Unit) -> date:
+    return unit.now.astimezone(VN_TZ).date()
+
+
+def principal_of(unit: Unit) -> Principal | None:
+    """The actor's roles today; None for a system actor (the CLI, the scheduler), which sees all."""
+    user_id = unit.actor.user_id
+    return load_principal(unit, user_id, today(unit)) if user_id is not None else None
+
+
+def user_principal(unit: Unit) -> Principal:
+    """The roles of a logged-in user (an actor without an account holds none)."""
+    principal = principal_of(unit)
+    return principal if principal is not None else Principal(None)
+
+
+def visible_dossier(unit: Unit, ref: int | str, action: str = "dossier.view") -> Dossier:
+    """A dossier (by id or code) with its steps and pauses, if the actor sees its commune
+    and may `action` there; NotFound otherwise."""
+    query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
+    query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
+    dossier = unit.session.scalar(query)
+    principal = principal_of(unit)
+    if dossier is None:
+        raise not_found(f"dossier {ref}")
+    require_visible(principal, dossier.org_unit_id, f"dossier {ref}")
+    if principal is not None:
+        require(principal, action, dossier.org_unit_id, what="dossier")
+    return dossier
+
+
+def visible_task(unit: Unit, task_id: int, action: str = "dossier.view") -> Task:
+    """A task the actor sees (and may `action` on its dossier); NotFound otherwise."""
+    task = unit.session.get(Task, task_id)
+    principal = principal_of(unit)
+    if task is None:
+        raise not_found(f"task {task_id}")
+    require_visible(principal, task.org_unit_id, f"task {task_id}")
+    if principal is not None:
+        require(principal, action, task.org_unit_id, what=f"task {task_id}")
+    return task
