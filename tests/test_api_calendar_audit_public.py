@@ -126,9 +126,10 @@ def test_calendar_lists_the_makeup_working_day_of_a_swap(api):
     assert year["2026-08-31"]["kind"] == "holiday" and year["2026-08-31"]["working"] is False
     assert {"kind": "makeup_day", "working": True}.items() <= year["2026-08-22"].items()
     assert "31/08/2026" in year["2026-08-22"]["reason"] and year["2026-08-22"]["source"].startswith("holidays ")
-    from engine.services.calendars import calendar_for
-    with api.rt.db.session_factory() as s:
-        calendar = calendar_for(s, None)
+    from engine.audit import Actor
+    from engine.unit_calendars import calendar_for
+    with api.rt.read(Actor.system("test")) as unit:
+        calendar = calendar_for(unit, None)
         assert all(calendar.is_working_day(datetime.fromisoformat(day).date()) == entry["working"]
                    for day, entry in year.items())
     # an administrator's day off on the make-up Saturday replaces it, with who decided

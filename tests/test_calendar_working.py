@@ -1,4 +1,4 @@
-"""Table tests of the working calendar against DOMAIN.md §4 and the real 2025/2026 holidays.
+"""Table tests of the working calendar against docs/domain.md §4 and the real 2025/2026 holidays.
 
 Expected instants are worked out by hand from the sessions 07:00-11:30 / 13:30-17:00;
 each row's comment shows the arithmetic.
@@ -32,7 +32,7 @@ def due(start: str, limit: str, basis: str = "working", cal: WorkingCalendar = C
 
 
 WORKING_LIMIT_CASES = [
-    # DOMAIN.md §4 examples
+    # docs/domain.md §4 examples
     ("2026-03-03T10:00", "P2D", "2026-03-05T10:00", "Tue 10:00 + 2 days -> Thu 10:00"),
     ("2026-02-13T16:00", "P1D", "2026-02-23T16:00", "Fri 1h, Tết 16-20 Feb, Mon 7h -> 16:00"),
     # Tết 2026 (package: 16-20 Feb)

@@ -89,8 +89,12 @@ def test_every_page_renders_without_a_csp_violation(web, browser_context):
                   *(f"/dossiers/{d.code}/supplement" for d in waiting[:1]),
                   *(f"/dossiers/{some.code}/print/{form}" for form in ("01", "02", "03", "04", "05"))],
         "officer": ["/inbox", f"/tasks/{task.id}", f"/dossiers/{task.dossier_code}"],
-        "chair": ["/dashboard", "/search", f"/dossiers/{ready.code}"],
-        "consultant": ["/library", "/library/upload"],
+        "chair": ["/dashboard", "/search", f"/dossiers/{ready.code}",
+                  "/library/procedures/9.000001/heatmap?period=2026"],
+        # the diagram pages run bpmn-js from /assets
+        "consultant": ["/library", "/library/upload", "/library/new", "/library/versions/1",
+                       "/library/versions/1/edit", "/library/versions/1/compare"],
+        "admin": ["/library/versions/1/review", "/library/versions/1/retire"],
     }
     violations: dict[str, list[str]] = {}
     with werkzeug_server(web.app) as base:

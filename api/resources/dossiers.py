@@ -1,4 +1,4 @@
-"""Dossiers at the one-stop desk and in the back office (DOMAIN.md §3), and their steps."""
+"""Dossiers at the one-stop desk and in the back office (docs/domain.md §3), and their steps."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint

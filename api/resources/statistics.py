@@ -1,4 +1,4 @@
-"""Measurement (ISO 9.1, DOMAIN.md §7): counts and indicators 2.1 and 2.2 for a period."""
+"""Measurement (ISO 9.1, docs/domain.md §7): counts and indicators 2.1 and 2.2 for a period."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint

@@ -127,12 +127,7 @@ def upload():
                 else:
                     errors = report(error, {"model", "forms", "scope_unit_code"})
             else:
-                if info.created:
-                    flash(_("Đã lưu bản nháp %(code)s phiên bản %(no)s; chờ phê duyệt.", code=info.procedure_code,
-                            no=info.version_no), "success")
-                else:
-                    flash(_("Nội dung này đã có trong thư viện: %(code)s phiên bản %(no)s.",
-                            code=info.procedure_code, no=info.version_no), "info")
+                _flash_saved(info)
                 return redirect(url_for("web.library", _anchor=f"p-{info.procedure_code}"))
         status = 422
     else:
@@ -329,13 +324,18 @@ def save_model():
             report(error, set())
         return _modeler_page(422, xml=xml, based_on=based_on, change_note=change_note, problems=problems,
                              forms=forms, title=title)
+    _flash_saved(info)
+    return redirect(url_for("web.version_page", version_id=info.version_id))
+
+
+def _flash_saved(info) -> None:
+    """What an upload or the modeler tells the author: a new draft, or the same content already stored."""
     if info.created:
         flash(_("Đã lưu bản nháp %(code)s phiên bản %(no)s; chờ phê duyệt.", code=info.procedure_code,
                 no=info.version_no), "success")
     else:
         flash(_("Nội dung này đã có trong thư viện: %(code)s phiên bản %(no)s.",
                 code=info.procedure_code, no=info.version_no), "info")
-    return redirect(url_for("web.version_page", version_id=info.version_id))
 
 
 # --- comparing versions, the chair's review, confirmations --------------------------------

@@ -108,7 +108,7 @@ def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None
                   print_forms=PRINT_FORMS)
 
 
-# form number -> title of the printable one-stop forms (DOMAIN.md)
+# form number -> title of the printable one-stop forms (docs/domain.md)
 PRINT_FORMS = [
     ("01", _l("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")),
     ("02", _l("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ")),

@@ -38,7 +38,7 @@ PROCESS_PROPERTIES = frozenset(
     {PROCEDURE_CODE, FIELD, TIME_LIMIT, TIME_BASIS, LEGAL_BASIS, FEE, ISO_DOCUMENT_CODE, REVISION, NAME_EN,
      COMPONENTS, RESULT, CONDITIONAL_LIMITS, PROVENANCE}
 )
-# `time_limit.<category>`: a limit for communes of that category (DOMAIN.md §2).
+# `time_limit.<category>`: a limit for communes of that category (docs/domain.md §2).
 CATEGORY_LIMIT_PREFIX = TIME_LIMIT + "."
 COMMUNE_CATEGORIES = {
     "normal": ("xã thường", "normal commune"),

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import re
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from engine.caching import LruCache
 from engine.domain.vocabulary import OUTCOME
 
 FORM_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
@@ -101,22 +100,19 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator]] = OrderedDict()
-_VALIDATORS_LOCK = threading.Lock()
+# Module-level, unlike the runtime's caches: a validator is a pure function of the schema
+# object it was built from (the entry holds the schema, so its id is not reused meanwhile).
+_VALIDATORS: LruCache[int, tuple[dict[str, Any], Draft202012Validator]] = LruCache(512)
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    """One validator per form schema object (a model's forms live as long as the model);
-    the cache holds the schema, so its id cannot be reused while it is cached."""
-    with _VALIDATORS_LOCK:
-        cached = _VALIDATORS.get(id(schema))
-        if cached is not None and cached[0] is schema:
-            return cached[1]
-        validator = Draft202012Validator(schema)
-        _VALIDATORS[id(schema)] = (schema, validator)
-        while len(_VALIDATORS) > 512:
-            _VALIDATORS.popitem(last=False)
-        return validator
+    """One validator per form schema object (a model's forms live as long as the model)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator = Draft202012Validator(schema)
+    _VALIDATORS.put(id(schema), (schema, validator))
+    return validator
 
 
 def validate_submission(schema: dict[str, Any], data: Any, *, form_id: str | None = None) -> None:

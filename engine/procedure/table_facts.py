@@ -80,12 +80,15 @@ def component_kind(text: str) -> str | None:
 Report = Callable[[str, str, str, str], None]  # (key, vi, en, hint)
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A table cell as text: spreadsheets give 3.0 for 3, and None for an empty cell."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
 
 
 def read_components(raw: Any, bad: Report) -> tuple[Component, ...]:
@@ -100,22 +103,22 @@ def read_components(raw: Any, bad: Report) -> tuple[Component, ...]:
     for index, item in enumerate(raw, start=1):
         if isinstance(item, str):
             item = {"name": item}
-        if not isinstance(item, dict) or not _text(item.get("name")):
+        if not isinstance(item, dict) or not cell_text(item.get("name")):
             bad("components", f"Thành phần hồ sơ thứ {index} thiếu tên giấy tờ (name)",
                 f"component #{index} has no document name", "- name: Tờ khai ...")
             continue
-        kind_text = _text(item.get("kind")) or "original"
+        kind_text = cell_text(item.get("kind")) or "original"
         kind = component_kind(kind_text)
         if kind is None:
             bad("components", f"Thành phần hồ sơ thứ {index}: loại '{kind_text}' không hợp lệ",
                 f"component #{index}: unknown kind '{kind_text}'", "one of: " + ", ".join(COMPONENT_KINDS))
             continue
-        count_text = _text(item.get("count")) or "1"
+        count_text = cell_text(item.get("count")) or "1"
         if not count_text.isdigit() or int(count_text) < 1:
             bad("components", f"Thành phần hồ sơ thứ {index}: số lượng '{count_text}' không hợp lệ",
                 f"component #{index}: invalid count '{count_text}'", "a whole number of copies, at least 1")
             continue
-        out.append(Component(_text(item["name"]), kind, int(count_text), _text(item.get("note"))))
+        out.append(Component(cell_text(item["name"]), kind, int(count_text), cell_text(item.get("note"))))
     return tuple(out)
 
 
@@ -128,9 +131,9 @@ def read_conditional_limits(raw: Any, basis: str, bad: Report) -> tuple[Conditio
         return ()
     out: list[ConditionalLimit] = []
     for index, item in enumerate(raw, start=1):
-        condition = _text(item.get("condition")) if isinstance(item, dict) else ""
-        limit = _text(item.get("limit")) if isinstance(item, dict) else ""
-        item_basis = (_text(item.get("basis")) if isinstance(item, dict) else "") or basis
+        condition = cell_text(item.get("condition")) if isinstance(item, dict) else ""
+        limit = cell_text(item.get("limit")) if isinstance(item, dict) else ""
+        item_basis = (cell_text(item.get("basis")) if isinstance(item, dict) else "") or basis
         try:
             v.limit_budget(limit, item_basis)
             ok = bool(condition) and item_basis in v.TIME_BASES
@@ -156,7 +159,7 @@ def read_evidence(raw: Any, bad: Report) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for key, value in raw.items():
-        key, text = _text(key), _text(value)
+        key, text = cell_text(key), cell_text(value)
         if key not in FACT_LABELS:
             bad("evidence", f"evidence: dữ kiện '{key}' không được hỗ trợ", f"evidence: unknown fact '{key}'",
                 "facts: " + ", ".join(FACT_LABELS))

@@ -22,6 +22,7 @@ from engine.domain import vocabulary as v
 from engine.procedure.problems import ModelProblem, located
 from engine.procedure.rules import judge_step
 from engine.procedure import table_facts as facts
+from engine.procedure.table_facts import cell_text as _text
 
 # The vocabulary (names, allowed values, how durations and limits read) lives in
 # `vocabulary`; the table only adds its own column names and the reserved-outcome labels.
@@ -323,12 +324,6 @@ def _build(meta_raw: Any, steps_raw: Any, lines: dict[str, Any], slug: str,
     return ProcedureTable(meta=meta, steps=tuple(steps), slug=slug)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
 
 
 def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> ProcedureMeta | None:

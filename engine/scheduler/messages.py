@@ -1,4 +1,4 @@
-"""What each escalation level says, in Vietnamese and English (DOMAIN.md §6)."""
+"""What each escalation level says, in Vietnamese and English (docs/domain.md §6)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """Escalation policy and thresholds: the one place that says WHEN a level is due.
 
-Levels per task (DOMAIN.md §6): `remind` the assignee (or the role's pool) when
+Levels per task (docs/domain.md §6): `remind` the assignee (or the role's pool) when
 `remind_at` of the step's working time is used; `warn` the chair when the step is due;
 `overdue` once `overdue_after` of working time has passed the due instant (the step is
 marked and the chair is offered reassignment). Per dossier: `apology_due` when the

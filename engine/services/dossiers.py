@@ -1,4 +1,4 @@
-"""Dossier use cases at the one-stop desk and in the back office (DOMAIN.md §3).
+"""Dossier use cases at the one-stop desk and in the back office (docs/domain.md §3).
 
 Each function is one transaction: it checks permissions with the one policy in
 `engine.permissions`, lets the dossier aggregate (`engine.domain.dossier`) apply its

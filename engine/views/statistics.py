@@ -1,5 +1,5 @@
 """ISO 9001 clause 9.1 monitoring: the Decision 766/QĐ-TTg counts and indicators
-(DOMAIN.md §7) per period, grouped by commune, field, procedure or officer.
+(docs/domain.md §7) per period, grouped by commune, field, procedure or officer.
 
 Counting happens in SQL (one GROUP BY query with conditional sums), so a report over
 100,000s of dossiers reads each row once. Indicator 2.2 (average processing time in
@@ -52,7 +52,7 @@ from engine.views.reading import reading, today
 
 GroupBy = Literal["commune", "field", "procedure", "officer"]
 GROUPINGS: tuple[str, ...] = ("commune", "field", "procedure", "officer")
-CHANNEL_KEYS = ("1", "2", "3")  # 1 in person, 2 online, 3 postal (DOMAIN.md §3)
+CHANNEL_KEYS = ("1", "2", "3")  # 1 in person, 2 online, 3 postal (docs/domain.md §3)
 UNKNOWN_OFFICER_KEY = "-"
 _MICROSECOND = timedelta(microseconds=1)
 SATISFACTION_NOTE = (
@@ -349,7 +349,7 @@ def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
     S, E = w.start, w.end
     judge = w.judge_expr(d.org_unit_id)
     key_col = {"commune": d.org_unit_id, "field": Procedure.field, "procedure": Procedure.id}[group_by]
-    classification = case((d.supplement_count > 1, "late"), else_=d.classification)  # DOMAIN.md §7
+    classification = case((d.supplement_count > 1, "late"), else_=d.classification)  # docs/domain.md §7
     finished_in = and_(d.finished_at >= S, d.finished_at < E)
     received_in = d.received_at >= S
     pending = or_(d.finished_at.is_(None), d.finished_at >= E)

@@ -83,7 +83,7 @@ class User(Base):
 
 
 class RoleAssignment(Base):
-    """A user holds a role in an org unit for a period (people rotate, DOMAIN.md §2)."""
+    """A user holds a role in an org unit for a period (people rotate, docs/domain.md §2)."""
 
     __tablename__ = "role_assignments"
     __table_args__ = (Index("ix_role_assignments_unit_role", "org_unit_id", "role"),)
@@ -221,7 +221,7 @@ class Dossier(Base):
     applicant_phone: Mapped[str] = mapped_column(String(32), default="")
     applicant_email: Mapped[str] = mapped_column(String(254), default="")
     channel: Mapped[int] = mapped_column(Integer)  # 1 in person, 2 online, 3 postal
-    # National status code (DOMAIN.md §3) and our lifecycle state.
+    # National status code (docs/domain.md §3) and our lifecycle state.
     status_code: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime]

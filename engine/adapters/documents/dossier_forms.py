@@ -1,4 +1,4 @@
-"""The forms the one-stop desk prints for a dossier (DOMAIN.md §3, §5).
+"""The forms the one-stop desk prints for a dossier (docs/domain.md §3, §5).
 
 01 receipt and appointment slip, 02 supplementation request, 03 refusal, 04 apology
 letter with a new appointment, 05 process control sheet (Circular 01/2018 numbers), and

@@ -1,4 +1,4 @@
-"""The ISO procedure document (quy trình, DOMAIN.md §8) generated from a model and its
+"""The ISO procedure document (quy trình, docs/domain.md §8) generated from a model and its
 version records: header, drafted/reviewed/approved block, amendment log, sections 1-7
 with the steps table (Step | What | Responsible | Time | Form/result)."""
 from __future__ import annotations

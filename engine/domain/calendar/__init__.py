@@ -1,4 +1,4 @@
-"""Legal working time (DOMAIN.md §4): sessions, holidays and overrides, limits, pauses,
+"""Legal working time (docs/domain.md §4): sessions, holidays and overrides, limits, pauses,
 classification. The one place the product counts time; everything else calls this."""
 from engine.domain.calendar.holidays_vn import PACKAGE_SOURCE, public_holidays
 from engine.domain.calendar.limits import (

@@ -1,5 +1,5 @@
 """Time limits as procedures state them: working time (`P3D`, `P0.5D`, `PT4H`), same day
-(15:00 rule) and calendar days (`P30D` counted on the calendar). DOMAIN.md §4.
+(15:00 rule) and calendar days (`P30D` counted on the calendar). docs/domain.md §4.
 
 One working day is 8 working hours, so `P0.5D` == `PT4H` and `P1DT2H` == 10 working hours.
 """
@@ -16,7 +16,7 @@ from engine.errors import InvalidInput, Problem
 WORKING_DAY = timedelta(hours=8)
 
 # Longest limit accepted: no statutory limit comes close to a year (the longest in
-# DOMAIN.md §9 are 60 calendar or 30 working days); a bigger value is a typo.
+# docs/domain.md §9 are 60 calendar or 30 working days); a bigger value is a typo.
 MAX_WORKING_TIME = 365 * WORKING_DAY
 MAX_CALENDAR_DAYS = 730
 

@@ -1,4 +1,4 @@
-"""The working calendar: the one place legal time is counted (DOMAIN.md §4).
+"""The working calendar: the one place legal time is counted (docs/domain.md §4).
 
 Internally every instant is a local (Asia/Ho_Chi_Minh) date plus microseconds since
 local midnight; Vietnam has had no daylight saving time since 1975, so wall-clock
