@@ -166,8 +166,9 @@ def test_a_procedure_from_the_modeler_to_a_dossier(web, server, page, shots):
     assert v2 != v1
     logout(page)
 
-    # -- the chair reviews, approves and publishes both -----------------------------------
-    login(page, server, "chair")
+    # -- the province reviews, approves and publishes both (a province-wide procedure is
+    # the province's: docs/authoring.md §9) ---------------------------------------------
+    login(page, server, "admin")
     page.goto(f"{server}/library/versions/{v1}/review")
     assert "Phiên bản đầu tiên của thủ tục" in page.content()
     page.click("#approve-version")

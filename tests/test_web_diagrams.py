@@ -153,7 +153,7 @@ def submit_changed_version(web) -> int:
 
 def test_the_chair_reviews_the_diff_and_the_document_before_approving(web):
     v2 = submit_changed_version(web)
-    chair = web.browser("chair")
+    chair = web.browser("admin")  # a province-wide version is the province's to approve
     page = text(chair.get(f"/library/versions/{v2}/review"))
     no_inline_scripts(page)
     assert "Thay đổi so với phiên bản 1" in page and "Thời gian thực hiện" in page

@@ -45,7 +45,7 @@ def library():
     names = worklist.user_names(page_unit(), {v.created_by_id for e in entries for v in e.versions}
                                 | {v.approved_by_id for e in entries for v in e.versions})
     return render("library/list.html", entries=entries, total=total, names=names,
-                  rights=worklist.library_rights(page_unit(), who), control=procedures.control_of(rt(), who),
+                  rights=worklist.library_rights(page_unit(), who), control=procedures.control_of(page_unit(), who),
                   today=rt().clock.now().astimezone(VN_TZ).date().isoformat())
 
 

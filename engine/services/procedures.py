@@ -25,6 +25,7 @@ from engine.permissions import Principal, action_vi, load_principal, not_found
 from engine.services.calendars import calendar_for
 from engine.services.workflow import dossier_limit
 from engine.procedure import ProcedureModel, compile_model
+from engine.runtime import reading
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,8 @@ class Control:
 
 def control_of(rt, actor: Actor) -> Control:
     """What `authorize(..., "procedure.approve", scope)` would let the actor do, for
-    pages that offer only the buttons that work."""
-    with rt.read(actor) as unit:
+    pages that offer only the buttons that work (read in the page's unit when given one)."""
+    with reading(rt, actor) as unit:
         units = unit.session.execute(select(OrgUnit.id, OrgUnit.code, OrgUnit.kind)).all()
         if actor.user_id is None:
             return Control(True, frozenset(code for _, code, kind in units if kind == "commune"))

@@ -172,18 +172,31 @@ def wrap(text: str, width: float) -> list[str]:
     return lines
 
 
+SHRINK_STEPS = (1.0, 0.9, 0.8, 0.7, 0.6)  # a long step name is set smaller rather than cut
+
+
 def _text_block(text: str, cx: float, cy: float, width: float, *, max_lines: int | None = None,
-                css: str = "label") -> str:
-    lines = wrap(text, width)
+                height: float | None = None, css: str = "label") -> str:
+    """The text centred in a box: wrapped at word breaks; when `height` is given and it
+    does not fit, set in a smaller size (down to 60 %), and only then cut with "…"."""
+    scale, lines = 1.0, wrap(text, width)
+    if height is not None:
+        for scale in SHRINK_STEPS:
+            lines = wrap(text, width / scale)
+            if len(lines) * LINE_HEIGHT * scale <= height:
+                break
+        max_lines = max(1, int(height // (LINE_HEIGHT * scale)))
     if max_lines is not None and len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = lines[-1].rstrip(".,;: ") + "…"
     if not lines:
         return ""
-    top = cy - (len(lines) - 1) * LINE_HEIGHT / 2 + BASELINE_SHIFT
-    spans = "".join(f'<tspan x="{cx:.1f}" y="{top + i * LINE_HEIGHT:.1f}">{escape(line)}</tspan>'
+    step = LINE_HEIGHT * scale
+    top = cy - (len(lines) - 1) * step / 2 + BASELINE_SHIFT * scale
+    spans = "".join(f'<tspan x="{cx:.1f}" y="{top + i * step:.1f}">{escape(line)}</tspan>'
                     for i, line in enumerate(lines))
-    return f'<text class="{css}" text-anchor="middle">{spans}</text>'
+    size = f' style="font-size: {FONT_SIZE * scale:.1f}px"' if scale < 1.0 else ""  # over the sheet's text rule
+    return f'<text class="{css}" text-anchor="middle"{size}>{spans}</text>'
 
 
 def _lane_name(shape: Shape) -> str:
@@ -216,8 +229,7 @@ def _draw_shape(shape: Shape) -> str:
         if shape.kind in SUBPROCESSES:
             out.append(_text_block(shape.name, b.cx, b.y + 14, b.width - 10, max_lines=2))
         else:
-            max_lines = max(1, int((b.height - 8) // LINE_HEIGHT))
-            out.append(_text_block(shape.name, b.cx, b.cy, b.width - 10, max_lines=max_lines))
+            out.append(_text_block(shape.name, b.cx, b.cy, b.width - 10, height=b.height - 8))
         return "".join(out)
     if shape.kind in EVENTS:
         r = min(b.width, b.height) / 2
