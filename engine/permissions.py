@@ -43,6 +43,13 @@ POLICY: dict[str, frozenset[str]] = {
     "procedure.approve": frozenset({"chair", "province_admin"}),
     "calendar.manage": frozenset({"province_admin"}),
     "users.manage": frozenset({"province_admin", "chair"}),
+    # the ISO 9001 quality system (docs/iso.md)
+    "quality.view": COMMUNE_STAFF | {"iso_consultant", "province_admin"},
+    "quality.report": COMMUNE_STAFF | {"iso_consultant"},  # open a nonconformity by hand
+    "quality.manage": LEADERS | {"iso_consultant"},  # objectives, analysis, actions, risks, reviews
+    "complaint.record": LEADERS | {"one_stop_clerk"},
+    "audit.plan": frozenset({"chair", "iso_consultant", "province_admin"}),
+    "audit.conduct": LEADERS | {"iso_consultant", "province_admin"},
 }
 # Performing a step is granted by holding the step's own role (see `may_perform_step`).
 
