@@ -672,7 +672,7 @@ def review_pack(rt, actor: Actor, review_id: int) -> ReviewPack:
         audits = [a for a in _audit_summaries(reader, programme_ids)
                   if a.planned_on <= the_period.end and a.planned_on >= the_period.start]
         conclusions = dict(uow.session.execute(select(InternalAudit.id, InternalAudit.conclusion)
-                                               .where(InternalAudit.id.in_([a.id for a in audits])))) if audits else {}
+                                               .where(InternalAudit.id.in_([a.id for a in audits]))).all()) if audits else {}
         late = _late_by_cause(uow.session, unit.id, start, end)
         pack_parts = dict(
             previous_review=(ReviewSummary(previous.id, unit.code, previous.period, parse_period(previous.period).label,
