@@ -715,3 +715,31 @@ def review_document(rt, actor: Actor, review_id: int, fmt: str = "html") -> byte
     from engine.adapters.documents.quality import render_review_pack
 
     return render_review_pack(review_pack(rt, actor, review_id), fmt)
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    full_name: str
+    roles: tuple[str, ...]
+
+
+def people_of(rt, actor: Actor, unit_code: str) -> list[Person]:
+    """Active people holding a role in the commune today, the province's roles included
+    (owners of actions, auditors)."""
+    from engine.adapters.db.models import RoleAssignment
+
+    with rt.unit_of_work(actor) as uow:
+        reader = _Reader(uow)
+        unit = reader.commune(unit_code)
+        units = [unit.id] + ([unit.parent_id] if unit.parent_id else [])
+        rows = uow.session.execute(
+            select(User.id, User.full_name, RoleAssignment.role).join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.org_unit_id.in_(units), RoleAssignment.valid_from <= reader.today,
+                   or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= reader.today),
+                   User.active.is_(True)).order_by(User.full_name, User.id)).all()
+    people: dict[int, Person] = {}
+    for user_id, name, role in rows:
+        known = people.get(user_id)
+        people[user_id] = Person(user_id, name, tuple(sorted({*(known.roles if known else ()), role})))
+    return list(people.values())
