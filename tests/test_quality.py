@@ -214,3 +214,11 @@ def test_add_action_refuses_an_owner_from_another_commune_and_a_past_date(world)
     with pytest.raises(InvalidInput):
         quality.add_action(world.rt, world.actor("chair"), nonconformity_id=nc_id, description="a",
                            owner_id=world.actor("officer").user_id, due_on=date(2026, 3, 2))
+
+
+def test_late_dossiers_are_taken_in_batches_until_none_is_left(world):
+    codes = {receive(world).code for _ in range(3)}
+    now = at(2026, 3, 6, 11, 0)
+    world.rt.clock.set(now)
+    opened = quality_sweep.open_late_dossier_nonconformities(world.rt, now, batch_size=1)
+    assert {o.dossier_code for o in opened} == codes and len(ncs(world.rt)) == 3

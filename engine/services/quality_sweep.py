@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -68,63 +68,84 @@ class Reminded:
 
 def open_late_dossier_nonconformities(rt, now: datetime, *, batch_size: int = 500) -> list[Opened]:
     """A nonconformity for every dossier that became late (open past its appointment and
-    not waiting on the citizen, or finished/closed late) and for every apology letter."""
+    not waiting on the citizen, or finished/closed late) and for every apology letter;
+    in batches of `batch_size`, one transaction each."""
     opened: list[Opened] = []
-    with rt.unit_of_work(QUALITY_ACTOR) as uow:
-        session = uow.session
-        mark = session.get(QualityMark, MARK)
-        since = (mark.at - LOOK_BACK) if mark is not None else now - FIRST_LOOK_BACK
-        has_nc = exists().where(Nonconformity.source_kind == "late_dossier", Nonconformity.source_id == Dossier.id)
-        paused = exists().where(DossierPause.dossier_id == Dossier.id, DossierPause.ended_at.is_(None))
-        late_open = and_(Dossier.state == "open", Dossier.due_at < now, not_(paused),
-                         or_(Dossier.finished_at.is_(None), Dossier.classification == "late"))
-        closed_late = and_(Dossier.state == "closed", Dossier.due_at >= since, Dossier.due_at < now,
-                           Dossier.classification == "late")
-        columns = (Dossier.id, Dossier.code, Dossier.org_unit_id, Dossier.due_at, Dossier.finished_at,
-                   ProcedureVersion.procedure_id)
-        late = session.execute(select(*columns).join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
-                               .where(or_(late_open, closed_late), not_(has_nc))
-                               .order_by(Dossier.due_at, Dossier.id).limit(batch_size)).all()
-        apologies = session.execute(
-            select(Event.entity_id).where(Event.at >= since, Event.kind == "dossier.apology_issued",
-                                          Event.entity_type == "dossier")).scalars().all()
-        apology_rows = []
-        if apologies:
-            has_apology_nc = exists().where(Nonconformity.source_kind == "apology",
-                                            Nonconformity.source_id == Dossier.id)
-            apology_rows = session.execute(
-                select(Dossier.id, Dossier.code, Dossier.org_unit_id, Dossier.apology_reason, Dossier.apology_due_at,
-                       ProcedureVersion.procedure_id)
-                .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
-                .where(Dossier.id.in_({int(i) for i in apologies}), not_(has_apology_nc))).all()
-        values = []
-        for row in late:
-            when = row.due_at.astimezone(VN_TZ)
-            values.append(("late_dossier", row, (
-                f"Hồ sơ {row.code} quá hạn giải quyết (hẹn trả {when:%H:%M %d/%m/%Y}). / "
-                f"Dossier {row.code} is late (due {when:%Y-%m-%d %H:%M}).")))
-        for row in apology_rows:
-            new_due = row.apology_due_at.astimezone(VN_TZ) if row.apology_due_at else None
-            values.append(("apology", row, (
-                f"Hồ sơ {row.code}: đã phát hành phiếu xin lỗi và hẹn lại"
-                + (f" ({new_due:%H:%M %d/%m/%Y})" if new_due else "") + f"; lý do: {row.apology_reason or ''}. / "
-                f"Dossier {row.code}: an apology letter with a new appointment was issued.")))
-        if values:
-            inserted = bulk_insert(uow.connection, Nonconformity.__table__, [
-                {"org_unit_id": row.org_unit_id, "source_kind": kind, "source_id": row.id, "dossier_id": row.id,
-                 "procedure_id": row.procedure_id, "description": text, "detected_at": now,
-                 "opened_by": QUALITY_ACTOR.name, "state": "open"} for kind, row, text in values],
-                returning=("id", "source_kind", "source_id"), conflict_on=("source_kind", "source_id"))
-            codes = {(kind, row.id): row for kind, row, _ in values}
-            for nc_id, kind, dossier_id in sorted(inserted):
-                row = codes[(kind, dossier_id)]
-                uow.log("nonconformity.opened", "nonconformity", nc_id, org_unit_id=row.org_unit_id,
-                        after={"source_kind": kind, "source_id": dossier_id, "dossier_id": dossier_id,
-                               "dossier_code": row.code})
-                opened.append(Opened(nc_id, kind, row.code))
-        if len(late) < batch_size:  # everything up to now was seen: move the watermark
-            _move_mark(uow.connection, now)
-        uow.commit()
+    first = True
+    while True:
+        with rt.unit_of_work(QUALITY_ACTOR) as uow:
+            mark = uow.session.get(QualityMark, MARK)
+            since = (mark.at - LOOK_BACK) if mark is not None else now - FIRST_LOOK_BACK
+            late = _late_dossiers(uow.session, now, since, batch_size)
+            values = [("late_dossier", row, _late_text(row)) for row in late]
+            if first:  # apology letters since the watermark: a handful, read once per sweep
+                values += [("apology", row, _apology_text(row)) for row in _apologies(uow.session, since)]
+            opened += _insert(uow, values, now)
+            done = len(late) < batch_size
+            if done:  # everything up to now was seen: move the watermark
+                _move_mark(uow.connection, now)
+            uow.commit()
+        first = False
+        if done:
+            return opened
+
+
+def _late_dossiers(session, now: datetime, since: datetime, limit: int):
+    has_nc = exists().where(Nonconformity.source_kind == "late_dossier", Nonconformity.source_id == Dossier.id)
+    paused = exists().where(DossierPause.dossier_id == Dossier.id, DossierPause.ended_at.is_(None))
+    late_open = and_(Dossier.state == "open", Dossier.due_at < now, not_(paused),
+                     or_(Dossier.finished_at.is_(None), Dossier.classification == "late"))
+    closed_late = and_(Dossier.state == "closed", Dossier.due_at >= since, Dossier.due_at < now,
+                       Dossier.classification == "late")
+    return session.execute(
+        select(Dossier.id, Dossier.code, Dossier.org_unit_id, Dossier.due_at, ProcedureVersion.procedure_id)
+        .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+        .where(or_(late_open, closed_late), not_(has_nc))
+        .order_by(Dossier.due_at, Dossier.id).limit(limit)).all()
+
+
+def _apologies(session, since: datetime):
+    issued = session.execute(select(Event.entity_id).where(
+        Event.at >= since, Event.kind == "dossier.apology_issued", Event.entity_type == "dossier")).scalars().all()
+    if not issued:
+        return []
+    has_nc = exists().where(Nonconformity.source_kind == "apology", Nonconformity.source_id == Dossier.id)
+    return session.execute(
+        select(Dossier.id, Dossier.code, Dossier.org_unit_id, Dossier.apology_reason, Dossier.apology_due_at,
+               ProcedureVersion.procedure_id)
+        .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+        .where(Dossier.id.in_({int(i) for i in issued}), not_(has_nc))).all()
+
+
+def _late_text(row) -> str:
+    when = row.due_at.astimezone(VN_TZ)
+    return (f"Hồ sơ {row.code} quá hạn giải quyết (hẹn trả {when:%H:%M %d/%m/%Y}). / "
+            f"Dossier {row.code} is late (due {when:%Y-%m-%d %H:%M}).")
+
+
+def _apology_text(row) -> str:
+    new_due = row.apology_due_at.astimezone(VN_TZ) if row.apology_due_at else None
+    return (f"Hồ sơ {row.code}: đã phát hành phiếu xin lỗi và hẹn lại"
+            + (f" ({new_due:%H:%M %d/%m/%Y})" if new_due else "") + f"; lý do: {row.apology_reason or ''}. / "
+            f"Dossier {row.code}: an apology letter with a new appointment was issued.")
+
+
+def _insert(uow, values, now: datetime) -> list[Opened]:
+    """Insert-or-nothing under (source kind, source id); log and report only the new ones."""
+    if not values:
+        return []
+    inserted = bulk_insert(uow.connection, Nonconformity.__table__, [
+        {"org_unit_id": row.org_unit_id, "source_kind": kind, "source_id": row.id, "dossier_id": row.id,
+         "procedure_id": row.procedure_id, "description": text, "detected_at": now,
+         "opened_by": QUALITY_ACTOR.name, "state": "open"} for kind, row, text in values],
+        returning=("id", "source_kind", "source_id"), conflict_on=("source_kind", "source_id"))
+    rows = {(kind, row.id): row for kind, row, _ in values}
+    opened = []
+    for nc_id, kind, dossier_id in sorted(inserted):
+        row = rows[(kind, dossier_id)]
+        uow.log("nonconformity.opened", "nonconformity", nc_id, org_unit_id=row.org_unit_id,
+                after={"source_kind": kind, "source_id": dossier_id, "dossier_id": dossier_id, "dossier_code": row.code})
+        opened.append(Opened(nc_id, kind, row.code))
     return opened
 
 
