@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.adapters.db.bulk import bulk_insert
 from engine.adapters.db.models import (
     Complaint,
     CorrectiveAction,
@@ -192,8 +193,6 @@ def open_automatic(uow: UnitOfWork, *, source_kind: str, source_id: int, org_uni
                    dossier_id: int | None = None, procedure_id: int | None = None) -> int | None:
     """Open the nonconformity of one source exactly once (insert-or-nothing on the unique
     key (source kind, source id)); its id, or None when it was opened before."""
-    from engine.adapters.db.bulk import bulk_insert
-
     inserted = bulk_insert(uow.connection, Nonconformity.__table__, [_nc_values(
         uow, source_kind, source_id, org_unit_id, description, dossier_id, procedure_id)],
         returning=("id",), conflict_on=("source_kind", "source_id"))
