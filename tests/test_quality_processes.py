@@ -48,7 +48,7 @@ def test_two_scheduler_processes_open_each_nonconformity_and_escalate_each_actio
     rt = world.rt
     real = [dossiers.receive(rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
                              applicant=Applicant(f"Công dân {i}")).code for i in range(5)]  # due Fri 03-06 10:00
-    seed_late_dossiers(rt.db, 300)
+    seed_late_dossiers(rt.db, 600)
     nc_id = quality.open_nonconformity(rt, world.actor("chair"), unit_code="TRIPHU", description="x")
     owner = world.actor("officer").user_id
     actions = [quality.add_action(rt, world.actor("chair"), nonconformity_id=nc_id, description=f"Việc {i}",
@@ -62,7 +62,7 @@ def test_two_scheduler_processes_open_each_nonconformity_and_escalate_each_actio
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0, err
     opened = [line.split()[1] for out, _ in outputs for line in out.splitlines() if line.startswith("nonconformity")]
-    assert sorted(opened) == sorted(real + [f"LATE-{g}" for g in range(1, 301)])  # each once, across both
+    assert sorted(opened) == sorted(real + [f"LATE-{g}" for g in range(1, 601)])  # each once, across both
     per_process = [sum(line.startswith("nonconformity") for line in out.splitlines()) for out, _ in outputs]
     assert min(per_process) > 0, per_process  # both processes raced over the same batches
     reminded = [line.split()[1] for out, _ in outputs for line in out.splitlines() if line.startswith("action")]
@@ -70,7 +70,7 @@ def test_two_scheduler_processes_open_each_nonconformity_and_escalate_each_actio
     with rt.db.session_factory() as s:
         late = s.execute(select(Nonconformity.dossier_id, func.count()).where(Nonconformity.source_kind == "late_dossier")
                          .group_by(Nonconformity.dossier_id)).all()
-        assert len(late) == 305 and {n for _, n in late} == {1}
+        assert len(late) == 605 and {n for _, n in late} == {1}
         assert s.scalar(select(func.count()).select_from(ActionReminder)) == 20
         assert s.scalar(select(func.count()).select_from(Notification).where(
             Notification.kind == "action.overdue")) == 40  # the owner and the chair, once each
