@@ -96,3 +96,16 @@ def test_forms_go_through_the_use_cases_and_report_errors(web, records):
     assert pdf.status_code == 200 and pdf.data[:4] == b"%PDF"
     html = b.get(f"/quality/reviews/{records['review']}/pack.html")
     assert html.status_code == 200 and "Tài liệu xem xét của lãnh đạo" in text(html)
+
+
+def test_an_action_owner_finds_the_quality_pages_and_records_the_action_done(web, records):
+    rt = web.rt
+    action = quality.add_action(rt, SYSTEM, nonconformity_id=records["nc"], description="Gọi lại công dân",
+                                owner_id=web.world.actor("officer").user_id, due_on=date(2026, 3, 5))
+    b = web.browser("officer")
+    assert "Hệ thống chất lượng" in text(b.get("/inbox"))
+    page = text(b.get(f"/quality/nonconformities/{records['nc']}"))
+    assert "Gọi lại công dân" in page and "Ghi nguyên nhân" not in page  # the owner, not a manager
+    b.post(f"/quality/actions/{action}/done", {"note": "Đã gọi", "back": f"/quality/nonconformities/{records['nc']}"})
+    assert "Đã ghi nhận hành động hoàn thành." in text(b.get(f"/quality/nonconformities/{records['nc']}"))
+    assert "Hệ thống chất lượng" not in text(web.browser(None).get("/lookup"))
