@@ -109,3 +109,17 @@ def test_an_action_owner_finds_the_quality_pages_and_records_the_action_done(web
     b.post(f"/quality/actions/{action}/done", {"note": "Đã gọi", "back": f"/quality/nonconformities/{records['nc']}"})
     assert "Đã ghi nhận hành động hoàn thành." in text(b.get(f"/quality/nonconformities/{records['nc']}"))
     assert "Hệ thống chất lượng" not in text(web.browser(None).get("/lookup"))
+
+
+def test_a_risk_is_reassessed_and_closed_from_the_review(web, records):
+    risk = quality.add_risk(web.rt, SYSTEM, unit_code="TRIPHU", kind="risk", description="Mất điện kéo dài",
+                            likelihood=4, impact=4)
+    b = web.browser("chair")
+    page = f"/quality/reviews/{records['review']}"
+    assert "Mất điện kéo dài · 16" in text(b.get(page))
+    b.post(f"/quality/risks/{risk}/review", {"likelihood": "2", "impact": "4", "note": "Đã có máy phát",
+                                             "close": "yes", "back": page})
+    after = text(b.get(page))
+    assert "Đã đánh giá lại rủi ro, cơ hội." in after and "Mất điện kéo dài · 8" in after and "Đã có máy phát" in after
+    assert web.browser("nh_chair").post(f"/quality/risks/{risk}/review", {"likelihood": "1", "impact": "1",
+                                                                        "note": "x"}).status_code == 404

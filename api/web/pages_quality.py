@@ -171,6 +171,14 @@ def quality_risk_new():
         treatment=_form("treatment"), procedure_code=_form("procedure_code") or None), _home(unit_code))
 
 
+@bp.post("/quality/risks/<int:risk_id>/review")
+def quality_risk_review(risk_id: int):
+    """Re-assess a risk, typically at a management review (6.1 reviewed in 9.3)."""
+    return _attempt(_("Đã đánh giá lại rủi ro, cơ hội."), lambda: quality.review_risk(
+        rt(), actor(), risk_id, likelihood=_int("likelihood", "Khả năng xảy ra"), impact=_int("impact", "Mức độ ảnh hưởng"),
+        note=_form("note"), close=_form("close") == "yes"), _back(url_for("web.quality_home")))
+
+
 @bp.post("/quality/programmes")
 def quality_programme_new():
     unit_code = _form("unit_code")
