@@ -50,6 +50,13 @@ POLICY: dict[str, frozenset[str]] = {
     # Reading the people of a unit (users, their role assignments, their open steps):
     # its staff and the province administration, not the ISO consultant.
     "users.view": COMMUNE_STAFF | {"province_admin"},
+    # the ISO 9001 quality system (docs/iso.md)
+    "quality.view": COMMUNE_STAFF | {"iso_consultant", "province_admin"},
+    "quality.report": COMMUNE_STAFF | {"iso_consultant"},  # open a nonconformity by hand
+    "quality.manage": LEADERS | {"iso_consultant"},  # objectives, analysis, actions, risks, reviews
+    "complaint.record": LEADERS | {"one_stop_clerk"},
+    "audit.plan": frozenset({"chair", "iso_consultant", "province_admin"}),
+    "audit.conduct": LEADERS | {"iso_consultant", "province_admin"},
 }
 # The actions in the words users read in refusals (English: the action code itself).
 ACTION_VI: dict[str, str] = {
@@ -71,6 +78,12 @@ ACTION_VI: dict[str, str] = {
     "calendar.manage": "điều chỉnh lịch làm việc",
     "users.manage": "quản lý người dùng",
     "users.view": "xem người dùng",
+    "quality.view": "xem hệ thống chất lượng",
+    "quality.report": "ghi nhận sự không phù hợp",
+    "quality.manage": "quản lý mục tiêu, hành động khắc phục, rủi ro và xem xét của lãnh đạo",
+    "complaint.record": "ghi nhận khiếu nại, phản ánh",
+    "audit.plan": "lập chương trình đánh giá nội bộ",
+    "audit.conduct": "thực hiện đánh giá nội bộ",
 }
 # Performing a step is granted by holding the step's own role (see `may_perform_step`).
 

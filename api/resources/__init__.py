@@ -14,6 +14,7 @@ MODULES = (
     "api.resources.calendar",
     "api.resources.audit",
     "api.resources.public",
+    "api.resources.quality",
 )
 
 

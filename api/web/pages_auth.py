@@ -22,6 +22,7 @@ NAVIGATION = [
     ("web.dashboard", _l("Bảng điều khiển"), LEADERS),
     ("web.search", _l("Tra cứu hồ sơ"), POLICY["dossier.view"]),
     ("web.library", _l("Thư viện quy trình"), POLICY["procedure.author"] | POLICY["procedure.approve"]),
+    ("web.quality_home", _l("Hệ thống chất lượng"), POLICY["quality.view"]),
 ]
 
 

@@ -9,6 +9,7 @@ from api.web.common import page_unit, actor, bp, render, report, rt
 from engine.errors import IsoflowError, NotFound
 from engine.services import dossiers
 from engine.views import dossiers as views, worklist
+from engine.views import quality as quality_views
 
 OVERDUE_LIST = 50
 
@@ -34,7 +35,7 @@ def dashboard():
             holders[r] = worklist.role_holders(page_unit(), who, unit_code, r)
     return render("chair/dashboard.html", units=units, unit=unit, unit_code=unit_code, role=role, loads=loads,
                   queue=queue, overdue=overdue, overdue_total=overdue_total, may_reassign=may_reassign,
-                  holders=holders)
+                  holders=holders, objectives=quality_views.objectives_panel(rt(), who, unit_code))
 
 
 MAX_ID = 2**31 - 1

@@ -53,6 +53,7 @@ from engine.services.deadlines import (
     task_thresholds,
 )
 from engine.scheduler.messages import Message, apology_message, task_message
+from engine.services import quality_sweep
 from engine.services.calendars import calendar_for, load_overrides
 from engine.unit_of_work import UnitOfWork
 from engine.services.workflow import DossierFlow
@@ -97,6 +98,7 @@ class SweepReport:
     timers: list[str] = field(default_factory=list)  # dossier codes whose timers fired
     deliveries: list[Sent] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    quality: list[str] = field(default_factory=list)  # nonconformities opened, action reminders (docs/iso.md)
 
     @property
     def notices(self) -> int:
@@ -111,6 +113,7 @@ class SweepReport:
             out.append(f"{f.level:<11} {f.dossier_code} {f.entity_type} {f.entity_id} '{f.subject}' due since "
                        f"{f.threshold_at.astimezone(VN_TZ):%Y-%m-%d %H:%M} -> {', '.join(f.recipients) or '(nobody)'}"
                        f"{skipped}")
+        out.extend(self.quality)
         for d in self.deliveries:
             out.append(f"{'sent' if d.ok else 'failed':<11} {d.channel} {d.address}" + (f": {d.error}" if d.error else ""))
         for e in self.errors:
@@ -238,6 +241,7 @@ class Sweeper:
         self.fire_timers(now, report, caches)
         self.escalate_tasks(now, report, caches)
         self.escalate_dossiers(now, report, caches)
+        self.quality_records(now, report)
         self.deliver(now, report)
         return report
 
@@ -437,6 +441,17 @@ class Sweeper:
         ref = _DossierRef(dossier.id, dossier.code, dossier.org_unit_id, dossier.applicant_name, dossier.due_at)
         return _Plan("dossier", dossier.id, "apology_due", threshold, (), ref, None, message, tuple(recipients),
                      calendar.next_working_instant(now))
+
+    def quality_records(self, now: datetime, report: SweepReport) -> None:
+        """Nonconformities of late dossiers and apology letters, reminders of corrective actions."""
+        try:
+            for nc in quality_sweep.open_late_dossier_nonconformities(self.rt, now, batch_size=self.batch_size):
+                report.quality.append(f"nonconformity {nc.dossier_code} {nc.source_kind} #{nc.nonconformity_id}")
+            for r in quality_sweep.remind_corrective_actions(self.rt, now, batch_size=self.batch_size):
+                report.quality.append(f"action      #{r.action_id} {r.level} -> {', '.join(r.recipients) or '(nobody)'}")
+        except Exception as exc:  # never stops the sweep; the next one retries
+            log.exception("quality records failed")
+            report.errors.append(f"quality records: {exc}")
 
     # --- firing -----------------------------------------------------------------------
 

@@ -10,9 +10,8 @@ What each column means per grouping is documented in docs/statistics.md.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -46,6 +45,7 @@ from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure,
 from engine.adapters.db.types import UTCDateTime
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from engine.domain.fields import field_label
+from engine.domain.periods import Period, parse_period
 from engine.permissions import load_principal, require, require_visible
 from engine.unit_calendars import calendar_for, load_overrides
 from engine.views.reading import reading, today
@@ -60,83 +60,6 @@ SATISFACTION_NOTE = (
     "kiến nghị nên chưa tính được (để trống). / Satisfaction = 100% - (% late + % with complaint); complaints "
     "are not recorded yet, so it is left empty rather than guessed."
 )
-
-# --- periods ------------------------------------------------------------------------
-
-PERIOD_FORMS_HINT = (
-    "Accepted forms / các dạng hợp lệ: 2026-03 (month / tháng), 2026-Q1 (quarter / quý, Q1-Q4), "
-    "2026-H1 or 2026-6M (first 6 months / 6 tháng đầu năm), 2026-9M (first 9 months / 9 tháng), "
-    "2026 (year / năm)."
-)
-PeriodKind = Literal["month", "quarter", "six_months", "nine_months", "year"]
-_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-_PERIOD_RE = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|Q(?P<quarter>\d)|(?P<half>H1|6M)|(?P<nine>9M)))?")
-MIN_PERIOD_YEAR, MAX_PERIOD_YEAR = 2000, 2199
-
-
-@dataclass(frozen=True)
-class Period:
-    """Local dates in Asia/Ho_Chi_Minh, `end` inclusive."""
-
-    start: date
-    end: date
-    label: str
-    kind: PeriodKind
-
-    @property
-    def start_instant(self) -> datetime:
-        return datetime.combine(self.start, time(), tzinfo=VN_TZ)
-
-    @property
-    def end_instant(self) -> datetime:
-        """Midnight after the last day (exclusive bound)."""
-        return datetime.combine(self.end + timedelta(days=1), time(), tzinfo=VN_TZ)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label, "kind": self.kind}
-
-
-def parse_period(text: str) -> Period:
-    """`2026-03`, `2026-Q1`, `2026-H1` / `2026-6M`, `2026-9M` or `2026`."""
-    raw = text if isinstance(text, str) else ""
-    m = _PERIOD_RE.fullmatch(raw.strip().upper())
-    if m is None:
-        raise _bad_period(text, "is not a period", "không phải kỳ báo cáo hợp lệ")
-    year = int(m["year"])
-    if not MIN_PERIOD_YEAR <= year <= MAX_PERIOD_YEAR:
-        raise _bad_period(text, f"year must be within {MIN_PERIOD_YEAR}-{MAX_PERIOD_YEAR}",
-                          f"năm phải trong khoảng {MIN_PERIOD_YEAR}-{MAX_PERIOD_YEAR}")
-    if m["month"]:
-        month = int(m["month"])
-        if not 1 <= month <= 12:
-            raise _bad_period(text, "month must be 01-12", "tháng phải từ 01 đến 12")
-        return Period(date(year, month, 1), _month_end(year, month), f"Tháng {month:02d}/{year}", "month")
-    if m["quarter"]:
-        quarter = int(m["quarter"])
-        if not 1 <= quarter <= 4:
-            raise _bad_period(text, "quarter must be Q1-Q4", "quý phải từ Q1 đến Q4")
-        first = 3 * quarter - 2
-        return Period(date(year, first, 1), _month_end(year, first + 2), f"Quý {_ROMAN[quarter]}/{year}", "quarter")
-    if m["half"]:
-        return Period(date(year, 1, 1), date(year, 6, 30), f"6 tháng đầu năm {year}", "six_months")
-    if m["nine"]:
-        return Period(date(year, 1, 1), date(year, 9, 30), f"9 tháng đầu năm {year}", "nine_months")
-    return Period(date(year, 1, 1), date(year, 12, 31), f"Năm {year}", "year")
-
-
-def _month_end(year: int, month: int) -> date:
-    return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
-
-
-def _bad_period(text: Any, en: str, vi: str) -> InvalidInput:
-    return InvalidInput(
-        f"period: {text!r} {en}",
-        f"period: {text!r} {vi}",
-        code="bad_period",
-        hint=PERIOD_FORMS_HINT,
-        problems=[Problem("bad_period", f"Kỳ báo cáo {text!r}: {vi}.", f"Period {text!r}: {en}.", field="period")],
-    )
-
 
 # --- report -------------------------------------------------------------------------
 

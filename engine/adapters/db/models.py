@@ -489,3 +489,215 @@ class SettingRevision(Base):
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     token: Mapped[str] = mapped_column(String(64))
+
+
+# --- the ISO 9001 quality system (engine/services/quality*.py, docs/iso.md) -----------
+
+# The sweep looks for open dossiers past their appointment (a nonconformity opens for
+# each): through this index it reads only the open ones already due, never the history.
+Index("ix_dossiers_state_due", Dossier.state, Dossier.due_at)
+
+
+class QualityObjective(Base):
+    """ISO 9001 6.2: a measurable objective of a commune for a year; the engine measures
+    it itself (`engine.domain.quality.MEASURES`)."""
+
+    __tablename__ = "quality_objectives"
+    __table_args__ = (Index("ix_quality_objectives_unit_year", "org_unit_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    measure: Mapped[str] = mapped_column(String(32))
+    target: Mapped[float]
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    retired_at: Mapped[datetime | None]
+
+
+class Complaint(Base):
+    """A citizen's complaint (phản ánh, kiến nghị) about a dossier: who, what, the answer."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    complainant: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Nonconformity(Base):
+    """ISO 9001 8.7 / 10.2. The unique key (source kind, source id) makes the automatic
+    ones open exactly once: source id is the dossier for `late_dossier` and `apology`,
+    the complaint or the audit finding for those kinds, none for `manual`."""
+
+    __tablename__ = "nonconformities"
+    __table_args__ = (
+        UniqueConstraint("source_kind", "source_id"),
+        Index("ix_nonconformities_unit_state", "org_unit_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
+    description: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    correction: Mapped[str | None] = mapped_column(Text)
+    corrected_at: Mapped[datetime | None]
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[str | None] = mapped_column(Text)
+    effective: Mapped[bool | None] = mapped_column(Boolean)
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ManagementReview(Base):
+    """ISO 9001 9.3: a management review of a commune for a period, with its minutes."""
+
+    __tablename__ = "management_reviews"
+    __table_args__ = (UniqueConstraint("org_unit_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    period: Mapped[str] = mapped_column(String(16))  # as statistics reads it: 2026-Q1, 2026-H1, 2026...
+    held_on: Mapped[date] = mapped_column(Date)
+    chaired_by: Mapped[str] = mapped_column(String(200))
+    decisions: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CorrectiveAction(Base):
+    """An action with an owner and a due date, against a nonconformity (10.2) or a
+    management review (9.3); reminded in working time like a step (`reminder_level`)."""
+
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("management_reviews.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime]  # the close of the due day in the commune's calendar
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | done
+    done_at: Mapped[datetime | None]
+    done_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminder_level: Mapped[str | None] = mapped_column(String(16))  # remind | overdue
+
+
+class ActionReminder(Base):
+    """One reminder level fired for one corrective action: the unique key is the
+    exactly-once guarantee, as `escalations` is for steps."""
+
+    __tablename__ = "action_reminders"
+    __table_args__ = (UniqueConstraint("action_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("corrective_actions.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    threshold_at: Mapped[datetime]
+    fired_at: Mapped[datetime]
+    skipped: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+
+
+class AuditProgramme(Base):
+    """ISO 9001 9.2: a commune's internal audit programme for a year."""
+
+    __tablename__ = "audit_programmes"
+    __table_args__ = (UniqueConstraint("org_unit_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class InternalAudit(Base):
+    """One planned audit of a procedure in a commune: the auditor, the period whose
+    dossiers are sampled, the pinned model version the checklist comes from, the sample."""
+
+    __tablename__ = "internal_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("audit_programmes.id"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"))
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_versions.id"))
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    planned_on: Mapped[date] = mapped_column(Date)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # inclusive
+    state: Mapped[str] = mapped_column(String(16), default="planned")  # planned | in_progress | reported
+    sample_size: Mapped[int] = mapped_column(Integer)
+    sample_seed: Mapped[int | None] = mapped_column(BigInteger)
+    sample: Mapped[list[int]] = mapped_column(JsonDocument, default=list)  # dossier ids
+    checklist: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    conclusion: Mapped[str | None] = mapped_column(Text)
+    generated_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AuditFinding(Base):
+    __tablename__ = "audit_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("internal_audits.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # conformity | observation | nonconformity
+    step: Mapped[str | None] = mapped_column(String(255))  # the checklist step (BPMN id) concerned
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"))
+    text: Mapped[str] = mapped_column(Text)
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Risk(Base):
+    """ISO 9001 6.1: a risk or an opportunity of a commune, linked to a procedure."""
+
+    __tablename__ = "risks"
+    __table_args__ = (Index("ix_risks_unit_state", "org_unit_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # risk | opportunity
+    description: Mapped[str] = mapped_column(Text)
+    likelihood: Mapped[int] = mapped_column(Integer)
+    impact: Mapped[int] = mapped_column(Integer)
+    treatment: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    created_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class QualityMark(Base):
+    """How far the sweep has looked for dossiers that closed late (a watermark)."""
+
+    __tablename__ = "quality_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime]
