@@ -20,8 +20,13 @@ from engine.services.uow import UnitOfWork
 
 
 class Runtime:
-    def __init__(self, db: Database, clock: Clock | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None, settings: Settings | None = None,
+                 read_db: Database | None = None) -> None:
         self.db = db
+        # Where reports may read (statistics, search, exports): a replica when one is
+        # configured, else the primary. Writes, the inbox and anything read to decide a
+        # write stay on `db`: a replica lags by a fraction of a second.
+        self.read_db = read_db or db
         self.clock = clock or SystemClock()
         self.settings = settings or Settings(database_url=db.url)
         self.models = ModelCache()
@@ -29,7 +34,8 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
-        return cls(Database(settings.database_url), clock, settings)
+        read_db = Database(settings.read_database_url) if settings.read_database_url else None
+        return cls(Database(settings.database_url), clock, settings, read_db)
 
     def model(self, version: ProcedureVersion) -> ProcedureModel:
         """The compiled model of a stored version (parsed once per process)."""

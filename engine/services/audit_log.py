@@ -109,7 +109,7 @@ def iter_events(rt, actor: Actor, flt: EventFilter) -> Iterator[EventView]:
     """Every matching event in chain order, read in batches (exports of any size)."""
     last = 0
     while True:
-        with rt.db.session_factory() as s:
+        with rt.read_db.session_factory() as s:  # a replica when configured: exports are reports
             q = _scoped_query(s, actor, rt.clock.now(), flt)
             batch = [_view(e) for e in s.scalars(q.where(Event.id > last).order_by(Event.id).limit(EXPORT_BATCH))]
         if not batch:

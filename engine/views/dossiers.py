@@ -282,6 +282,7 @@ class DossierSummary:
 class DossierFilter:
     code: str | None = None
     applicant: str | None = None
+    id_number: str | None = None  # the applicant's national ID, matched whole
     status_code: int | None = None
     procedure_code: str | None = None
     field: str | None = None
@@ -309,7 +310,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
                            code="bad_sort", problems=[Problem("bad_sort", "Thứ tự sắp xếp không hợp lệ.",
                                                               f"sort must be one of {sorted(SORTS)}", field="sort")])
     now = rt.clock.now()
-    with rt.db.session_factory() as session:
+    with rt.read_db.session_factory() as session:  # a replica when configured: search is a report
         principal = load_principal(session, actor.user_id, now.astimezone(VN_TZ).date())
         require_anywhere(principal, "dossier.view")  # a role that never sees dossiers is refused, not shown nothing
         visible = sorted(u for u in principal.visible_units() if principal.can("dossier.view", u))
@@ -324,6 +325,8 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         if f.applicant:
             # accent- and case-insensitive on every database, on the indexed folded key
             query = query.where(Dossier.applicant_name_folded.like(f"%{_escape_like(fold(f.applicant))}%", escape="\\"))
+        if f.id_number:
+            query = query.where(Dossier.applicant_id_number == f.id_number.strip())
         if f.status_code is not None:
             query = query.where(Dossier.status_code == f.status_code)
         if f.procedure_code:
