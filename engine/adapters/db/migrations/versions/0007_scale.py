@@ -15,6 +15,18 @@ its values as parameters.
 Search: the dossier code is matched as a substring (ILIKE), which a pg_trgm GIN
 index answers on PostgreSQL (SQLite reads the narrow unique index on code); the
 national ID number is matched exactly, through a B-tree index on both databases.
+
+The event log, the one table that only grows (about five events per dossier), is
+partitioned by local year of `at` on PostgreSQL (range partitions 2020-2040 and a
+default partition for anything outside them), so a year of ISO records can be
+detached, archived or dropped as a whole and reads by period touch only their years.
+A partitioned table's primary key must contain the partition key, so it becomes
+(id, at); ids stay unique because every append takes the chain head's row lock and
+writes the next id (engine.audit.append_event), and a duplicate would break the chain
+that `isoflow audit verify` checks. Nothing above the store changes: the table keeps
+its name, columns, indexes, foreign keys and the trigger that moves the chain head.
+Dossiers and steps stay plain tables: see docs/scaling.md for why and what
+partitioning them by year of receipt would take.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -35,6 +47,27 @@ PARTIAL = {
 }
 CODE_TRGM = 'ix_dossiers_code_trgm'
 ID_NUMBER = 'ix_dossiers_applicant_id_number'
+EVENT_YEARS = range(2020, 2041)
+EVENT_COLUMNS = ('id, at, actor_id, actor_name, source_address, kind, entity_type, entity_id, org_unit_id, '
+                 'before, after, prev_hash, hash')
+EVENT_TABLE = """CREATE TABLE events (
+    id BIGINT NOT NULL DEFAULT nextval('events_id_seq'),
+    at TIMESTAMP WITH TIME ZONE NOT NULL,
+    actor_id INTEGER,
+    actor_name VARCHAR(100) NOT NULL,
+    source_address VARCHAR(64),
+    kind VARCHAR(64) NOT NULL,
+    entity_type VARCHAR(32) NOT NULL,
+    entity_id VARCHAR(64) NOT NULL,
+    org_unit_id INTEGER,
+    before JSONB,
+    after JSONB,
+    prev_hash VARCHAR(64) NOT NULL,
+    hash VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_events PRIMARY KEY ({key}),
+    CONSTRAINT fk_events_actor_id_users FOREIGN KEY (actor_id) REFERENCES users (id),
+    CONSTRAINT fk_events_org_unit_id_org_units FOREIGN KEY (org_unit_id) REFERENCES org_units (id)
+){partitioning}"""
 
 
 def upgrade() -> None:
@@ -47,6 +80,35 @@ def upgrade() -> None:
         op.execute(f'CREATE INDEX {name} ON {table} ({columns}) WHERE {condition}')
     if bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first():
         op.execute(f'CREATE INDEX {CODE_TRGM} ON dossiers USING gin (code gin_trgm_ops)')
+    _rebuild_events(partitioned=True)
+
+
+def _rebuild_events(*, partitioned: bool) -> None:
+    """Move the event log into a new `events` table (partitioned by year, or plain),
+    keeping its rows, id sequence, indexes, foreign keys and chain-head trigger."""
+    op.execute('ALTER TABLE events RENAME TO events_old')
+    op.execute('ALTER SEQUENCE events_id_seq OWNED BY NONE')  # survives dropping the old table
+    op.execute('DROP TRIGGER trg_events_chain_head ON events_old')
+    op.execute('ALTER TABLE events_old DROP CONSTRAINT pk_events, DROP CONSTRAINT fk_events_actor_id_users, '
+               'DROP CONSTRAINT fk_events_org_unit_id_org_units')
+    op.execute('DROP INDEX ix_events_at')
+    op.execute('DROP INDEX ix_events_entity')
+    if partitioned:
+        op.execute(EVENT_TABLE.format(key='id, at', partitioning=' PARTITION BY RANGE (at)'))
+        for year in EVENT_YEARS:  # Vietnam's calendar years: the ISO records' years
+            op.execute(f"CREATE TABLE events_y{year} PARTITION OF events "
+                       f"FOR VALUES FROM ('{year}-01-01 00:00+07') TO ('{year + 1}-01-01 00:00+07')")
+        op.execute('CREATE TABLE events_other PARTITION OF events DEFAULT')
+    else:
+        op.execute(EVENT_TABLE.format(key='id', partitioning=''))
+    op.execute('ALTER SEQUENCE events_id_seq OWNED BY events.id')
+    op.execute(f'INSERT INTO events ({EVENT_COLUMNS}) SELECT {EVENT_COLUMNS} FROM events_old')
+    op.execute('DROP TABLE events_old')
+    op.execute('CREATE INDEX ix_events_at ON events (at)')
+    op.execute('CREATE INDEX ix_events_entity ON events (entity_type, entity_id)')
+    # after the copy: the head already names the last event
+    op.execute('CREATE TRIGGER trg_events_chain_head AFTER INSERT ON events '
+               'FOR EACH ROW EXECUTE FUNCTION move_event_chain_head()')
 
 
 def downgrade() -> None:
@@ -54,6 +116,7 @@ def downgrade() -> None:
     op.drop_index(ID_NUMBER, 'dossiers')
     if bind.dialect.name != 'postgresql':
         return
+    _rebuild_events(partitioned=False)
     op.execute(f'DROP INDEX IF EXISTS {CODE_TRGM}')
     for name, (table, columns, _condition) in PARTIAL.items():
         op.execute(f'DROP INDEX IF EXISTS {name}')
