@@ -207,6 +207,7 @@ class Dossier(Base):
         Index("ix_dossiers_unit_status_due", "org_unit_id", "status_code", "due_at"),
         Index("ix_dossiers_unit_received", "org_unit_id", "received_at"),
         Index("ix_dossiers_applicant_id_number", "applicant_id_number"),
+        Index("ix_dossiers_unit_finished", "org_unit_id", "finished_at"),  # statistics: open at, finished after
         Index("ix_dossiers_next_escalation_at", "next_escalation_at",
               postgresql_where=text("next_escalation_at IS NOT NULL")),
     )
