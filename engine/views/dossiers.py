@@ -339,8 +339,8 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
                          .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
                          .where(Dossier.org_unit_id.in_(visible or [-1])))
         f = filters
-        if f.code:
-            code = f.code.strip()
+        code = (f.code or "").strip()
+        if code:
             if WHOLE_CODE.fullmatch(code):  # a whole code: the unique index finds it at once
                 query = query.where(Dossier.code.in_(sorted({code, code.upper()})))
             else:
