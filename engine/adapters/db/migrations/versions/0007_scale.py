@@ -12,9 +12,10 @@ become partial on PostgreSQL, so their size follows what is open, not the histor
 partial index only when the query spells the same literal, and the engine binds
 its values as parameters.
 
-Search: the dossier code is matched as a substring (ILIKE), which a pg_trgm GIN
-index answers on PostgreSQL (SQLite reads the narrow unique index on code); the
-national ID number is matched exactly, through a B-tree index on both databases.
+Search: a whole dossier code is matched through its unique index; a part of a code
+as a substring (ILIKE), which a pg_trgm GIN index answers on PostgreSQL (SQLite reads
+the narrow unique index on code); the national ID number is matched exactly, through a
+B-tree index on both databases.
 
 Statistics: a period's report reads the dossiers still open at its start or finished
 after it; (org_unit_id, finished_at) finds those without scanning years of history
