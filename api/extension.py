@@ -53,7 +53,8 @@ class IsoFlow:
             url = app.config.get("DATABASE_URL") or settings.database_url
             self.runtime = Runtime.from_settings(
                 Settings(database_url=url, bpmn_dir=settings.bpmn_dir, trusted_scripts=settings.trusted_scripts,
-                         secret_key=app.config.get("SECRET_KEY")))
+                         secret_key=app.config.get("SECRET_KEY"),
+                         read_database_url=app.config.get("READ_DATABASE_URL") or settings.read_database_url))
         app.extensions["isoflow"] = self
         self.public_lookup_limiter = RateLimiter(app.config["PUBLIC_LOOKUP_LIMITS"])
         self.csrf.init_app(app)

@@ -24,6 +24,8 @@ def default_database_url() -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=default_database_url)
+    # A read replica (streaming standby) for statistics, search and exports; None: the primary.
+    read_database_url: str | None = None
     bpmn_dir: Path = REPO_ROOT / "bpmn"
     trusted_scripts: bool = False
     secret_key: str | None = None
@@ -35,6 +37,7 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("ISOFLOW_DATABASE_URL") or default_database_url(),
+            read_database_url=env.get("ISOFLOW_READ_DATABASE_URL") or None,
             bpmn_dir=Path(env.get("ISOFLOW_BPMN_DIR") or REPO_ROOT / "bpmn"),
             trusted_scripts=env.get("ISOFLOW_TRUSTED_SCRIPTS", "").lower() in {"1", "true", "yes"},
             secret_key=env.get("ISOFLOW_SECRET_KEY") or None,

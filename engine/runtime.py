@@ -38,8 +38,13 @@ CALENDAR_CAPACITY = 256
 
 
 class Runtime:
-    def __init__(self, db: Database, clock: Clock | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None, settings: Settings | None = None,
+                 read_db: Database | None = None) -> None:
         self.db = db
+        # Where reports may read (statistics, search, exports): a replica when one is
+        # configured, else the primary. Writes, the inbox and anything read to decide a
+        # write stay on `db`: a replica lags by a fraction of a second.
+        self.read_db = read_db or db
         self.clock = clock or SystemClock()
         self.settings = settings or Settings(database_url=db.url)
         self.models = ModelCache(MODEL_CAPACITY)
@@ -49,7 +54,8 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":
-        return cls(Database(settings.database_url), clock, settings)
+        read_db = Database(settings.read_database_url) if settings.read_database_url else None
+        return cls(Database(settings.database_url), clock, settings, read_db)
 
     def model(self, version: ProcedureVersion) -> ProcedureModel:
         """The compiled model of a stored version (parsed once per runtime)."""
@@ -71,12 +77,13 @@ class Runtime:
 
         return UnitOfWork(self, actor)
 
-    def read(self, actor: Actor) -> "UnitOfWork":
+    def read(self, actor: Actor, *, replica: bool = False) -> "UnitOfWork":
         """One read-only transaction on one connection, for a whole page or report
-        (a consistent snapshot; it cannot commit)."""
+        (a consistent snapshot; it cannot commit). `replica`: a report that may read a
+        replica when one is configured (`read_db`); it may lag the primary briefly."""
         from engine.unit_of_work import UnitOfWork
 
-        return UnitOfWork(self, actor, read_only=True)
+        return UnitOfWork(self, actor, read_only=True, database=self.read_db if replica else self.db)
 
 
 class Unit(Protocol):
@@ -98,12 +105,13 @@ class Unit(Protocol):
 
 
 @contextmanager
-def reading(source: "Runtime | Unit", actor: Actor | None) -> Iterator[Unit]:
+def reading(source: "Runtime | Unit", actor: Actor | None, *, replica: bool = False) -> Iterator[Unit]:
     """The unit to read in: `source` itself when it is an open unit (a page that shows
     several views reads them all from one connection), else a new read-only unit of the
-    runtime, closed on exit. `actor` None: a read of public facts, for anyone."""
+    runtime (on its replica for a `replica` report), closed on exit. `actor` None: a read
+    of public facts, for anyone."""
     if isinstance(source, Runtime):
-        with source.read(actor or Actor.system("reader")) as unit:
+        with source.read(actor or Actor.system("reader"), replica=replica) as unit:
             yield unit
         return
     if actor is not None and source.actor.user_id != actor.user_id:

@@ -21,6 +21,7 @@ from engine.adapters.db.revisions import core_connection, read_tokens
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
+    from engine.adapters.db.session import Database
     from engine.runtime import Runtime
 
 
@@ -29,10 +30,12 @@ class UnitOfWork:
     statements (`dossiers`, `log`); `session` is an ORM session joined to the same
     transaction, made only for use cases that need one."""
 
-    def __init__(self, runtime: "Runtime", actor: Actor, *, read_only: bool = False) -> None:
+    def __init__(self, runtime: "Runtime", actor: Actor, *, read_only: bool = False,
+                 database: "Database | None" = None) -> None:
         self.runtime = runtime
         self.actor = actor
         self.read_only = read_only
+        self.database = database or runtime.db  # a read-only unit may read the replica
         self.now: datetime
         self._connection: Connection | None = None
         self._session: Session | None = None
@@ -58,7 +61,7 @@ class UnitOfWork:
 
     def _begun(self) -> Connection:
         if self._connection is None:
-            self._connection = self.runtime.db.engine.connect()
+            self._connection = self.database.engine.connect()
             if self.read_only:  # SQLite then begins a deferred (shared) transaction, see adapters.db.session
                 self._connection = self._connection.execution_options(isoflow_read_only=True)
         if not self._connection.in_transaction():
@@ -77,7 +80,7 @@ class UnitOfWork:
     def session(self) -> Session:
         """An ORM session joined to this unit of work's transaction."""
         if self._session is None:
-            self._session = self.runtime.db.session_factory(bind=self._begun(),
+            self._session = self.database.session_factory(bind=self._begun(),
                                                             join_transaction_mode="rollback_only")
         return self._session
 

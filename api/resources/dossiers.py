@@ -152,6 +152,8 @@ class DossierPageSchema(Schema):
 class SearchArgs(PageArgs):
     code = fields.String(validate=validate.Length(1, 40), metadata={"description": "part of the dossier code"})
     applicant = fields.String(validate=validate.Length(1, 200), metadata={"description": "part of the applicant's name"})
+    id_number = fields.String(validate=validate.Length(1, 32),
+                              metadata={"description": "the applicant's national ID number, whole"})
     status_code = fields.Integer(validate=validate.Range(1, 10))
     procedure_code = fields.String(validate=validate.Length(1, 32))
     field = fields.String(validate=validate.Length(1, 64))

@@ -111,7 +111,7 @@ def iter_events(rt, actor: Actor, flt: EventFilter) -> Iterator[EventView]:
     """Every matching event in chain order, read in batches (exports of any size)."""
     last = 0
     while True:
-        with rt.read(actor) as unit:  # one short read per batch: a slow download holds no transaction
+        with rt.read(actor, replica=True) as unit:  # one short read per batch, on a replica when configured
             q = _scoped_query(unit, flt)
             batch = [_view(e) for e in unit.session.scalars(
                 q.where(Event.id > last).order_by(Event.id).limit(EXPORT_BATCH))]

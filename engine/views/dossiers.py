@@ -7,11 +7,12 @@ is filtered by the permission policy: a user sees the communes they hold a role 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select, union_all
 
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
@@ -220,6 +221,10 @@ def _note(task: Task) -> str:
 # --- lists --------------------------------------------------------------------------
 
 
+# Most urgent first; steps waiting on the citizen (no due instant) last.
+INBOX_ORDER = (Task.due_at.asc().nulls_last(), Task.id)
+
+
 def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True) -> list[TaskView]:
     """My open steps, most urgent first: those assigned to me, and (if include_pool)
     unclaimed steps of roles I hold in each commune."""
@@ -231,13 +236,22 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
         conditions = [mine]
         if include_pool:
             for unit_id, roles in principal.roles_by_unit.items():
-                step_roles = sorted(roles & COMMUNE_STAFF)
-                if step_roles:
+                for role in sorted(roles & COMMUNE_STAFF):
                     conditions.append(and_(Task.assignee_id.is_(None), Task.org_unit_id == unit_id,
-                                           Task.role.in_(step_roles)))
-        query = (select(Task).where(Task.state == StepState.OPEN, or_(*conditions))
-                 .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset))
-        return _task_views(session, query, now)
+                                           Task.role == role))
+        # One ordered, limited index range per condition (mine; each commune's pool of
+        # each role), merged: an OR over them would fetch and sort every open step of
+        # the pools, tens of thousands in a large commune (docs/performance.md).
+        window = offset + limit
+        branches = []
+        for condition in conditions:
+            branch = (select(Task.id, Task.due_at).where(Task.state == StepState.OPEN, condition)
+                      .order_by(*INBOX_ORDER).limit(window).subquery())
+            branches.append(select(branch.c.id, branch.c.due_at))
+        merged = union_all(*branches).subquery()
+        page = (select(merged.c.id).order_by(merged.c.due_at.asc().nulls_last(), merged.c.id)
+                .limit(limit).offset(offset))
+        return _task_views(session, select(Task).where(Task.id.in_(page)).order_by(*INBOX_ORDER), now)
 
 
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
@@ -282,6 +296,7 @@ class DossierSummary:
 class DossierFilter:
     code: str | None = None
     applicant: str | None = None
+    id_number: str | None = None  # the applicant's national ID, matched whole
     status_code: int | None = None
     procedure_code: str | None = None
     field: str | None = None
@@ -292,6 +307,11 @@ class DossierFilter:
     overdue_only: bool = False
     sort: str = "due_at"  # due_at | received_at | -received_at | code
 
+
+# `<unit>-yymmdd-nnnn` (engine.services.dossiers): matched whole, not as a part. A
+# substring search on the code cannot be fast at a province's size: every code shares
+# the commune and date trigrams, so the trigram index reads long lists for any part.
+WHOLE_CODE = re.compile(r"[A-Za-z0-9_.]+-\d{6}-\d{4,}")
 
 SORTS = {
     "due_at": (Dossier.due_at, Dossier.id),
@@ -308,7 +328,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         raise InvalidInput(f"unknown sort {filters.sort!r}", f"thứ tự sắp xếp {filters.sort!r} không hợp lệ",
                            code="bad_sort", problems=[Problem("bad_sort", "Thứ tự sắp xếp không hợp lệ.",
                                                               f"sort must be one of {sorted(SORTS)}", field="sort")])
-    with reading(rt, actor) as unit:
+    with reading(rt, actor, replica=True) as unit:  # a replica when configured: search is a report
         session, now = unit.session, unit.now
         principal = user_principal(unit)
         require_anywhere(principal, "dossier.view")  # a role that never sees dossiers is refused, not shown nothing
@@ -319,11 +339,17 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
                          .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
                          .where(Dossier.org_unit_id.in_(visible or [-1])))
         f = filters
-        if f.code:
-            query = query.where(Dossier.code.ilike(f"%{_escape_like(f.code)}%", escape="\\"))
+        code = (f.code or "").strip()
+        if code:
+            if WHOLE_CODE.fullmatch(code):  # a whole code: the unique index finds it at once
+                query = query.where(Dossier.code.in_(sorted({code, code.upper()})))
+            else:
+                query = query.where(Dossier.code.ilike(f"%{_escape_like(code)}%", escape="\\"))
         if f.applicant:
             # accent- and case-insensitive on every database, on the indexed folded key
             query = query.where(Dossier.applicant_name_folded.like(f"%{_escape_like(fold(f.applicant))}%", escape="\\"))
+        if f.id_number:
+            query = query.where(Dossier.applicant_id_number == f.id_number.strip())
         if f.status_code is not None:
             query = query.where(Dossier.status_code == f.status_code)
         if f.procedure_code:

@@ -160,7 +160,7 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
                               f"group_by must be one of {', '.join(GROUPINGS)}.", field="group_by")],
         )
     unit_code = (unit_code or "").strip() or None
-    with reading(rt, actor) as unit:
+    with reading(rt, actor, replica=True) as unit:  # a replica when configured (ISOFLOW_READ_DATABASE_URL)
         session = unit.session
         if session.get_bind().dialect.name == "postgresql":
             # These few aggregate queries cost more to JIT-compile than to run (measured:

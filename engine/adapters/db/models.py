@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
@@ -205,6 +206,10 @@ class Dossier(Base):
     __table_args__ = (
         Index("ix_dossiers_unit_status_due", "org_unit_id", "status_code", "due_at"),
         Index("ix_dossiers_unit_received", "org_unit_id", "received_at"),
+        Index("ix_dossiers_applicant_id_number", "applicant_id_number"),
+        Index("ix_dossiers_unit_finished", "org_unit_id", "finished_at"),  # statistics: open at, finished after
+        Index("ix_dossiers_next_escalation_at", "next_escalation_at",
+              postgresql_where=text("next_escalation_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,7 +246,7 @@ class Dossier(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     # Scheduler (engine.services.deadlines): the next instant an escalation may fire
     # (None while paused or nothing left to fire) and the highest level fired so far.
-    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_escalation_at: Mapped[datetime | None]
     escalation_level: Mapped[str | None] = mapped_column(String(16))
 
     org_unit: Mapped[OrgUnit] = relationship()
@@ -279,9 +284,12 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_queue", "org_unit_id", "role", "state", "due_at"),
-        Index("ix_tasks_inbox", "assignee_id", "state", "due_at"),
-        Index("ix_tasks_open_due", "state", "due_at"),
+        # Partial on PostgreSQL (migration 0007): they serve open steps only.
+        Index("ix_tasks_queue", "org_unit_id", "role", "state", "due_at", postgresql_where=text("state = 'open'")),
+        Index("ix_tasks_inbox", "assignee_id", "state", "due_at", postgresql_where=text("state = 'open'")),
+        Index("ix_tasks_open_due", "state", "due_at", postgresql_where=text("state = 'open'")),
+        Index("ix_tasks_next_escalation_at", "next_escalation_at",
+              postgresql_where=text("next_escalation_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -306,7 +314,7 @@ class Task(Base):
     form_data: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     classification: Mapped[str | None] = mapped_column(String(16))
     # Scheduler (engine.services.deadlines): see Dossier.next_escalation_at.
-    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_escalation_at: Mapped[datetime | None]
     escalation_level: Mapped[str | None] = mapped_column(String(16))  # remind | warn | overdue
 
     dossier: Mapped[Dossier] = relationship(back_populates="tasks")
@@ -327,8 +335,11 @@ class WorkflowState(Base):
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
     state_json: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
-    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_timer_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_workflow_states_next_timer_at", "next_timer_at",
+                            postgresql_where=text("next_timer_at IS NOT NULL")),)
 
     __mapper_args__ = {"version_id_col": version}
 
