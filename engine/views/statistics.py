@@ -28,6 +28,7 @@ from sqlalchemy import (
     exists,
     extract,
     func,
+    false,
     literal,
     not_,
     or_,
@@ -41,7 +42,8 @@ from sqlalchemy.orm import Session, aliased
 from engine.audit import Actor
 from engine.domain.calendar.timeline import WorkingTimeline, time_of_day_us
 from engine.domain.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
-from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.adapters.db.models import (Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, SatisfactionRating,
+                                       Task, User)
 from engine.adapters.db.types import UTCDateTime
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from engine.domain.fields import field_label
@@ -52,11 +54,14 @@ GroupBy = Literal["commune", "field", "procedure", "officer"]
 GROUPINGS: tuple[str, ...] = ("commune", "field", "procedure", "officer")
 CHANNEL_KEYS = ("1", "2", "3")  # 1 in person, 2 online, 3 postal (DOMAIN.md §3)
 UNKNOWN_OFFICER_KEY = "-"
+UNKNOWN_OFFICER_LABEL = "(chưa có người nhận xử lý)"
+SATISFIED_RATINGS = ("very_satisfied", "satisfied")
 _MICROSECOND = timedelta(microseconds=1)
 SATISFACTION_NOTE = (
-    "Chỉ số hài lòng = 100% - (% quá hạn + % có phản ánh, kiến nghị); hệ thống chưa ghi nhận phản ánh, "
-    "kiến nghị nên chưa tính được (để trống). / Satisfaction = 100% - (% late + % with complaint); complaints "
-    "are not recorded yet, so it is left empty rather than guessed."
+    "Tỷ lệ hài lòng = số đánh giá \"rất hài lòng\" hoặc \"hài lòng\" / số đánh giá của người dân trong kỳ. Công thức "
+    "100% - (% quá hạn + % có phản ánh, kiến nghị) cần số phản ánh, kiến nghị, chưa được ghi nhận. / Satisfaction = "
+    "ratings \"very satisfied\" or \"satisfied\" / citizen ratings given in the period. The formula 100% - (% late + "
+    "% with complaint) needs complaints, which are not recorded yet."
 )
 
 # --- periods ------------------------------------------------------------------------
@@ -64,9 +69,10 @@ SATISFACTION_NOTE = (
 PERIOD_FORMS_HINT = (
     "Accepted forms / các dạng hợp lệ: 2026-03 (month / tháng), 2026-Q1 (quarter / quý, Q1-Q4), "
     "2026-H1 or 2026-6M (first 6 months / 6 tháng đầu năm), 2026-9M (first 9 months / 9 tháng), "
-    "2026 (year / năm)."
+    "2026 (year / năm), 2026-03-05..2026-04-10 (custom range of dates / khoảng ngày tùy chọn)."
 )
-PeriodKind = Literal["month", "quarter", "six_months", "nine_months", "year"]
+PeriodKind = Literal["month", "quarter", "six_months", "nine_months", "year", "custom"]
+MAX_CUSTOM_DAYS = 3 * 366  # a custom range longer than three years is a typo, not a report
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 _PERIOD_RE = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{1,2})|Q(?P<quarter>\d)|(?P<half>H1|6M)|(?P<nine>9M)))?")
 MIN_PERIOD_YEAR, MAX_PERIOD_YEAR = 2000, 2199
@@ -95,8 +101,11 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    """`2026-03`, `2026-Q1`, `2026-H1` / `2026-6M`, `2026-9M` or `2026`."""
+    """`2026-03`, `2026-Q1`, `2026-H1` / `2026-6M`, `2026-9M`, `2026` or a custom range of
+    dates `2026-03-05..2026-04-10` (both days included)."""
     raw = text if isinstance(text, str) else ""
+    if ".." in raw:
+        return _custom_period(text, raw)
     m = _PERIOD_RE.fullmatch(raw.strip().upper())
     if m is None:
         raise _bad_period(text, "is not a period", "không phải kỳ báo cáo hợp lệ")
@@ -120,6 +129,64 @@ def parse_period(text: str) -> Period:
     if m["nine"]:
         return Period(date(year, 1, 1), date(year, 9, 30), f"9 tháng đầu năm {year}", "nine_months")
     return Period(date(year, 1, 1), date(year, 12, 31), f"Năm {year}", "year")
+
+
+def _custom_period(text: str, raw: str) -> Period:
+    first, _, last = raw.strip().partition("..")
+    try:
+        start, end = date.fromisoformat(first.strip()), date.fromisoformat(last.strip())
+    except ValueError:
+        raise _bad_period(text, "dates must be written YYYY-MM-DD..YYYY-MM-DD",
+                          "ngày phải viết dạng YYYY-MM-DD..YYYY-MM-DD") from None
+    if end < start:
+        raise _bad_period(text, "the range ends before it starts", "ngày kết thúc trước ngày bắt đầu")
+    if not (MIN_PERIOD_YEAR <= start.year and end.year <= MAX_PERIOD_YEAR):
+        raise _bad_period(text, f"years must be within {MIN_PERIOD_YEAR}-{MAX_PERIOD_YEAR}",
+                          f"năm phải trong khoảng {MIN_PERIOD_YEAR}-{MAX_PERIOD_YEAR}")
+    if (end - start).days >= MAX_CUSTOM_DAYS:
+        raise _bad_period(text, f"a custom range covers at most {MAX_CUSTOM_DAYS} days",
+                          f"khoảng ngày tùy chọn dài tối đa {MAX_CUSTOM_DAYS} ngày")
+    return Period(start, end, f"Từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}", "custom")
+
+
+def period_text(period: Period) -> str:
+    """The text `parse_period` reads back into `period` (for links and trends)."""
+    if period.kind == "month":
+        return f"{period.start:%Y-%m}"
+    if period.kind == "quarter":
+        return f"{period.start.year}-Q{(period.start.month + 2) // 3}"
+    if period.kind == "six_months":
+        return f"{period.start.year}-6M"
+    if period.kind == "nine_months":
+        return f"{period.start.year}-9M"
+    if period.kind == "year":
+        return str(period.start.year)
+    return f"{period.start.isoformat()}..{period.end.isoformat()}"
+
+
+def previous_periods(period: Period, count: int) -> list[Period]:
+    """`count` periods of the same kind ending with `period`, oldest first: months
+    before a month, quarters before a quarter, the same span of past years for 6 and 9
+    months and years, ranges of the same length before a custom range."""
+    out = [period]
+    current = period
+    while len(out) < count:
+        if current.kind == "month":
+            y, m = (current.start.year, current.start.month - 1) if current.start.month > 1 else (current.start.year - 1, 12)
+            current = parse_period(f"{y}-{m:02d}")
+        elif current.kind == "quarter":
+            q = (current.start.month + 2) // 3
+            current = parse_period(f"{current.start.year}-Q{q - 1}" if q > 1 else f"{current.start.year - 1}-Q4")
+        elif current.kind == "custom":
+            length = current.end - current.start
+            end = current.start - timedelta(days=1)
+            current = Period(end - length, end, f"Từ {end - length:%d/%m/%Y} đến {end:%d/%m/%Y}", "custom")
+        else:
+            current = parse_period(period_text(current).replace(str(current.start.year), str(current.start.year - 1), 1))
+        if current.start.year < MIN_PERIOD_YEAR:
+            break
+        out.append(current)
+    return out[::-1]
 
 
 def _month_end(year: int, month: int) -> date:
@@ -160,7 +227,9 @@ class StatisticsRow:
     indicator_2_1: float | None = None  # % finished early or on time
     indicator_2_2_days: float | None = None  # average processing time, working days
     late_percent: float | None = None
-    satisfaction_percent: float | None = None  # needs complaints, not recorded yet
+    ratings_total: int = 0  # citizen ratings given within the period (dossier groupings only)
+    ratings_satisfied: int = 0  # of which "very satisfied" or "satisfied"
+    satisfaction_percent: float | None = None  # satisfied / rated (ISO 9001 clause 9.1.2)
     # working microseconds summed for 2.2 (kept to aggregate the total exactly; not shown)
     _processing_us: int = field(default=0, repr=False)
 
@@ -173,7 +242,7 @@ class StatisticsRow:
         self.indicator_2_1 = _percent(self.finished_early + self.finished_on_time, done)
         self.late_percent = _percent(self.finished_late, done)
         self.indicator_2_2_days = _ratio(self._processing_us, done * (WORKING_DAY // _MICROSECOND), "0.01")
-        self.satisfaction_percent = None
+        self.satisfaction_percent = _percent(self.ratings_satisfied, self.ratings_total)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -262,7 +331,8 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
 
 def _add_into(total: StatisticsRow, row: StatisticsRow) -> None:
     for name in ("carried_over", "received_new", "finished_early", "finished_on_time", "finished_late",
-                 "ended_without_result", "pending_within_limit", "pending_overdue", "_processing_us"):
+                 "ended_without_result", "pending_within_limit", "pending_overdue", "_processing_us",
+                 "ratings_total", "ratings_satisfied"):
         setattr(total, name, getattr(total, name) + getattr(row, name))
     for k in CHANNEL_KEYS:
         total.received_by_channel[k] += row.received_by_channel[k]
@@ -338,92 +408,148 @@ def _paused_at_judging(dossier_id_col, due_col, judge, created_col=None) -> Colu
     return exists().where(*conditions)
 
 
-def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar], group_by: str,
-                  units: dict[int, OrgUnit]) -> list[StatisticsRow]:
+# The cells of the report: one predicate per counted figure, used both by the counting
+# query (as conditional sums) and by `cell_items` (the dossiers or steps behind a figure),
+# so a figure and the list it opens can never disagree.
+DOSSIER_CELLS = ("carried_over", "received_new", "received_channel_1", "received_channel_2", "received_channel_3",
+                 "finished_early", "finished_on_time", "finished_late", "ended_without_result",
+                 "pending_within_limit", "pending_overdue")
+# figures that are sums of cells, and the cells they sum
+COMPOSITE_CELLS = {"received_total": ("carried_over", "received_new"),
+                   "finished_total": ("finished_early", "finished_on_time", "finished_late"),
+                   "pending_total": ("pending_within_limit", "pending_overdue")}
+CELLS = (*DOSSIER_CELLS, *COMPOSITE_CELLS)
+
+
+def _dossier_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnElement]]:
+    """(conditions making a dossier relevant to the period, predicate of each cell)."""
     d = Dossier
     S, E = w.start, w.end
     judge = w.judge_expr(d.org_unit_id)
-    key_col = {"commune": d.org_unit_id, "field": Procedure.field, "procedure": Procedure.id}[group_by]
     classification = case((d.supplement_count > 1, "late"), else_=d.classification)  # DOMAIN.md §7
     finished_in = and_(d.finished_at >= S, d.finished_at < E)
     received_in = d.received_at >= S
     pending = or_(d.finished_at.is_(None), d.finished_at >= E)
     overdue = and_(pending, d.due_at < judge, not_(_paused_at_judging(d.id, d.due_at, judge)))
-    relevant = [d.org_unit_id.in_(list(units)), d.received_at < E, or_(d.finished_at.is_(None), d.finished_at >= S)]
-    query = (
-        select(
-            key_col,
-            _count_if(d.received_at < S),
-            _count_if(received_in),
-            *(_count_if(and_(received_in, d.channel == int(k))) for k in CHANNEL_KEYS),
-            _count_if(and_(finished_in, classification == "early")),
-            _count_if(and_(finished_in, classification == "on_time")),
-            _count_if(and_(finished_in, classification == "late")),
-            _count_if(and_(finished_in, d.classification.is_(None))),
-            _count_if(and_(pending, not_(overdue))),
-            _count_if(overdue),
-        )
-        .select_from(d)
-        .where(*relevant)
-        .group_by(key_col)
-    )
-    if group_by != "commune":
-        query = query.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
-            Procedure, Procedure.id == ProcedureVersion.procedure_id)
+    relevant = [d.org_unit_id.in_(list(w.judge_at)), d.received_at < E,
+                or_(d.finished_at.is_(None), d.finished_at >= S)]
+    cells = {
+        "carried_over": d.received_at < S,
+        "received_new": received_in,
+        **{f"received_channel_{k}": and_(received_in, d.channel == int(k)) for k in CHANNEL_KEYS},
+        "finished_early": and_(finished_in, classification == "early"),
+        "finished_on_time": and_(finished_in, classification == "on_time"),
+        "finished_late": and_(finished_in, classification == "late"),
+        "ended_without_result": and_(finished_in, d.classification.is_(None)),
+        "pending_within_limit": and_(pending, not_(overdue)),
+        "pending_overdue": overdue,
+    }
+    return relevant, cells
+
+
+def _step_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnElement]]:
+    """The same for steps (the officer grouping); `Dossier` must be joined (channel)."""
+    t = Task
+    S, E = w.start, w.end
+    judge = w.judge_expr(t.org_unit_id)
+    finished_in = and_(t.completed_at >= S, t.completed_at < E)
+    received_in = t.created_at >= S
+    pending = or_(t.completed_at.is_(None), t.completed_at >= E)
+    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
+    relevant = [*_officer_steps(w), t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S)]
+    cells = {
+        "carried_over": t.created_at < S,
+        "received_new": received_in,
+        **{f"received_channel_{k}": and_(received_in, Dossier.channel == int(k)) for k in CHANNEL_KEYS},
+        "finished_early": and_(finished_in, t.classification == "early"),
+        "finished_on_time": and_(finished_in, t.classification == "on_time"),
+        "finished_late": and_(finished_in, t.classification == "late"),
+        "ended_without_result": false(),
+        "pending_within_limit": and_(pending, not_(overdue)),
+        "pending_overdue": overdue,
+    }
+    return relevant, cells
+
+
+def _officer_steps(w: _Window) -> list[ColumnElement]:
+    # steps that wait on the citizen are not an officer's work; cancelled steps left no trace in time
+    return [Task.org_unit_id.in_(list(w.judge_at)), Task.clock != "paused", Task.state != "cancelled"]
+
+
+# completed steps belong to whoever completed them; open ones to their current assignee
+def _officer_column() -> ColumnElement:
+    return case((Task.state == "completed", Task.completed_by_id), else_=Task.assignee_id)
+
+
+def _key_column(group_by: str) -> ColumnElement:
+    return {"commune": Dossier.org_unit_id, "field": Procedure.field, "procedure": Procedure.id}[group_by]
+
+
+def _with_procedure(query, group_by: str):
+    if group_by == "commune":
+        return query
+    return query.join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id).join(
+        Procedure, Procedure.id == ProcedureVersion.procedure_id)
+
+
+def _row_from_counts(code: str, label: str, counts) -> StatisticsRow:
+    c = dict(zip(DOSSIER_CELLS, (int(x) for x in counts)))
+    return StatisticsRow(code, label, carried_over=c["carried_over"], received_new=c["received_new"],
+                         received_by_channel={k: c[f"received_channel_{k}"] for k in CHANNEL_KEYS},
+                         finished_early=c["finished_early"], finished_on_time=c["finished_on_time"],
+                         finished_late=c["finished_late"], ended_without_result=c["ended_without_result"],
+                         pending_within_limit=c["pending_within_limit"], pending_overdue=c["pending_overdue"])
+
+
+def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar], group_by: str,
+                  units: dict[int, OrgUnit]) -> list[StatisticsRow]:
+    d = Dossier
+    key_col = _key_column(group_by)
+    relevant, cells = _dossier_cells(w)
+    query = _with_procedure(
+        select(key_col, *(_count_if(cells[name]) for name in DOSSIER_CELLS)).select_from(d).where(*relevant)
+        .group_by(key_col), group_by)
     labels = _labels(session, group_by, units)
     rows: dict[Any, StatisticsRow] = {}
-    for key, carried, new, c1, c2, c3, early, on_time, late, ended, within, over in session.connection().execute(query):
+    for key, *counts in session.connection().execute(query):
         code, label = labels(key)
-        rows[key] = StatisticsRow(code, label, carried_over=int(carried), received_new=int(new),
-                                  received_by_channel={"1": int(c1), "2": int(c2), "3": int(c3)},
-                                  finished_early=int(early), finished_on_time=int(on_time), finished_late=int(late),
-                                  ended_without_result=int(ended), pending_within_limit=int(within),
-                                  pending_overdue=int(over))
+        rows[key] = _row_from_counts(code, label, counts)
     if group_by == "commune":  # every visible commune appears, even with nothing to report
         for uid in units:
             if uid not in rows:
                 code, label = labels(uid)
                 rows[uid] = StatisticsRow(code, label)
     # indicator 2.2: finished dossiers, measured with their commune's calendar
-    finished = (
+    finished_in = and_(d.finished_at >= w.start, d.finished_at < w.end)
+    finished = _with_procedure(
         select(key_col.label("key"), d.id.label("dossier_id"), d.org_unit_id.label("unit_id"),
                d.received_at.label("started"), d.finished_at.label("ended"))
         .select_from(d)
-        .where(d.org_unit_id.in_(list(units)), finished_in, d.classification.isnot(None))
-    )
-    if group_by != "commune":
-        finished = finished.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
-            Procedure, Procedure.id == ProcedureVersion.procedure_id)
+        .where(d.org_unit_id.in_(list(units)), finished_in, d.classification.isnot(None)), group_by)
     for key, spent in _processing_time(session, finished, calendars).items():
         rows[key]._processing_us += spent
+    # citizen satisfaction: ratings given within the period, under the rated dossier's key
+    r = SatisfactionRating
+    ratings = _with_procedure(
+        select(key_col, func.count(), _count_if(r.rating.in_(SATISFIED_RATINGS)))
+        .select_from(r).join(d, d.id == r.dossier_id)
+        .where(r.org_unit_id.in_(list(units)), r.rated_at >= w.start, r.rated_at < w.end)
+        .group_by(key_col), group_by)
+    for key, rated, satisfied in session.connection().execute(ratings):
+        if key not in rows:  # rated in the period, handled (and counted) in an earlier one
+            code, label = labels(key)
+            rows[key] = StatisticsRow(code, label)
+        rows[key].ratings_total, rows[key].ratings_satisfied = int(rated), int(satisfied)
     return list(rows.values())
 
 
 def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar]) -> list[StatisticsRow]:
     t = Task
-    S, E = w.start, w.end
-    judge = w.judge_expr(t.org_unit_id)
-    # completed steps belong to whoever completed them; open ones to their current assignee
-    officer = case((t.state == "completed", t.completed_by_id), else_=t.assignee_id)
-    finished_in = and_(t.completed_at >= S, t.completed_at < E)
-    received_in = t.created_at >= S
-    pending = or_(t.completed_at.is_(None), t.completed_at >= E)
-    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
-    # steps that wait on the citizen are not an officer's work; cancelled steps left no trace in time
-    steps = [t.org_unit_id.in_(list(calendars)), t.clock != "paused", t.state != "cancelled"]
-    relevant = [*steps, t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S)]
+    officer = _officer_column()
+    relevant, cells = _step_cells(w)
+    step_cells = [name for name in DOSSIER_CELLS if name != "ended_without_result"]
     query = (
-        select(
-            officer,
-            _count_if(t.created_at < S),
-            _count_if(received_in),
-            *(_count_if(and_(received_in, Dossier.channel == int(k))) for k in CHANNEL_KEYS),
-            _count_if(and_(finished_in, t.classification == "early")),
-            _count_if(and_(finished_in, t.classification == "on_time")),
-            _count_if(and_(finished_in, t.classification == "late")),
-            _count_if(and_(pending, not_(overdue))),
-            _count_if(overdue),
-        )
+        select(officer, *(_count_if(cells[name]) for name in step_cells))
         .select_from(t)
         .join(Dossier, Dossier.id == t.dossier_id)
         .where(*relevant)
@@ -432,23 +558,24 @@ def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
     result = session.connection().execute(query).all()
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in result if r[0]])))}
     rows: dict[Any, StatisticsRow] = {}
-    for uid, carried, new, c1, c2, c3, early, on_time, late, within, over in result:
+    for uid, *counts in result:
         user = users.get(uid)
-        key, label = (user.username, user.full_name) if user else (UNKNOWN_OFFICER_KEY, "(chưa có người nhận xử lý)")
+        key, label = (user.username, user.full_name) if user else (UNKNOWN_OFFICER_KEY, UNKNOWN_OFFICER_LABEL)
         row = rows.setdefault(uid if user else None, StatisticsRow(key, label))
-        row.carried_over += int(carried)
-        row.received_new += int(new)
-        for k, n in zip(CHANNEL_KEYS, (c1, c2, c3)):
-            row.received_by_channel[k] += int(n)
-        row.finished_early += int(early)
-        row.finished_on_time += int(on_time)
-        row.finished_late += int(late)
-        row.pending_within_limit += int(within)
-        row.pending_overdue += int(over)
+        c = dict(zip(step_cells, (int(x) for x in counts)))
+        row.carried_over += c["carried_over"]
+        row.received_new += c["received_new"]
+        for k in CHANNEL_KEYS:
+            row.received_by_channel[k] += c[f"received_channel_{k}"]
+        row.finished_early += c["finished_early"]
+        row.finished_on_time += c["finished_on_time"]
+        row.finished_late += c["finished_late"]
+        row.pending_within_limit += c["pending_within_limit"]
+        row.pending_overdue += c["pending_overdue"]
     finished = (
         select(officer.label("key"), t.dossier_id.label("dossier_id"), t.org_unit_id.label("unit_id"),
                t.created_at.label("started"), t.completed_at.label("ended"))
-        .where(*steps, finished_in, t.classification.isnot(None))
+        .where(*_officer_steps(w), t.completed_at >= w.start, t.completed_at < w.end, t.classification.isnot(None))
     )
     for uid, spent in _processing_time(session, finished, calendars).items():
         rows[uid if uid in users else None]._processing_us += spent

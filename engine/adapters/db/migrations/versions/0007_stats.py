@@ -1,0 +1,64 @@
+"""citizen satisfaction ratings and lateness reasons
+
+Revision ID: 0007_stats
+Revises: 0006_procedure_scope
+Create Date: 2026-11-27
+
+`satisfaction_ratings`: one rating per dossier (unique), given at the desk or through
+the public lookup; feeds the satisfaction share of the statistics (docs/statistics.md).
+`lateness_reasons`: the responsible officer's reason for a step finished past its due
+instant, one per step. `ix_dossiers_unit_finished` serves the statistics' "finished in
+the period" and "still open at the period start" tests (docs/performance.md).
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import engine.adapters.db.types
+
+revision = '0007_stats'
+down_revision = '0006_procedure_scope'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'satisfaction_ratings',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('dossier_id', sa.Integer(), nullable=False),
+        sa.Column('org_unit_id', sa.Integer(), nullable=False),
+        sa.Column('rating', sa.String(length=16), nullable=False),
+        sa.Column('comment', sa.String(length=1000), nullable=False),
+        sa.Column('via', sa.String(length=16), nullable=False),
+        sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+        sa.Column('rated_at', engine.adapters.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_satisfaction_ratings_dossier_id_dossiers')),
+        sa.ForeignKeyConstraint(['org_unit_id'], ['org_units.id'], name=op.f('fk_satisfaction_ratings_org_unit_id_org_units')),
+        sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_satisfaction_ratings_recorded_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_satisfaction_ratings')),
+        sa.UniqueConstraint('dossier_id', name=op.f('uq_satisfaction_ratings_dossier_id')),
+    )
+    op.create_index(op.f('ix_satisfaction_ratings_rated_at'), 'satisfaction_ratings', ['rated_at'], unique=False)
+    op.create_table(
+        'lateness_reasons',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('task_id', sa.Integer(), nullable=False),
+        sa.Column('dossier_id', sa.Integer(), nullable=False),
+        sa.Column('reason', sa.String(length=32), nullable=False),
+        sa.Column('detail', sa.String(length=1000), nullable=False),
+        sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+        sa.Column('recorded_at', engine.adapters.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_lateness_reasons_dossier_id_dossiers')),
+        sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_lateness_reasons_recorded_by_id_users')),
+        sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_lateness_reasons_task_id_tasks')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_lateness_reasons')),
+        sa.UniqueConstraint('task_id', name=op.f('uq_lateness_reasons_task_id')),
+    )
+    op.create_index(op.f('ix_lateness_reasons_dossier_id'), 'lateness_reasons', ['dossier_id'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f('ix_lateness_reasons_dossier_id'), table_name='lateness_reasons')
+    op.drop_table('lateness_reasons')
+    op.drop_index(op.f('ix_satisfaction_ratings_rated_at'), table_name='satisfaction_ratings')
+    op.drop_table('satisfaction_ratings')
