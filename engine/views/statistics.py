@@ -42,10 +42,11 @@ from sqlalchemy.orm import Session, aliased
 from engine.audit import Actor
 from engine.domain.calendar.timeline import WorkingTimeline, time_of_day_us
 from engine.domain.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
-from engine.adapters.db.models import (Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, SatisfactionRating,
+from engine.adapters.db.models import (Dossier, DossierPause, LatenessReason, OrgUnit, Procedure, ProcedureVersion, SatisfactionRating,
                                        Task, User)
 from engine.adapters.db.types import UTCDateTime
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from engine.domain.feedback import LATENESS_NOT_GIVEN, SATISFIED_RATINGS
 from engine.domain.fields import field_label
 from engine.permissions import load_principal, require
 from engine.services.calendars import calendar_for, load_overrides
@@ -55,7 +56,6 @@ GROUPINGS: tuple[str, ...] = ("commune", "field", "procedure", "officer")
 CHANNEL_KEYS = ("1", "2", "3")  # 1 in person, 2 online, 3 postal (DOMAIN.md §3)
 UNKNOWN_OFFICER_KEY = "-"
 UNKNOWN_OFFICER_LABEL = "(chưa có người nhận xử lý)"
-SATISFIED_RATINGS = ("very_satisfied", "satisfied")
 _MICROSECOND = timedelta(microseconds=1)
 SATISFACTION_NOTE = (
     "Tỷ lệ hài lòng = số đánh giá \"rất hài lòng\" hoặc \"hài lòng\" / số đánh giá của người dân trong kỳ. Công thức "
@@ -294,6 +294,26 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
     """The §7 report of `period` grouped by `group_by`, over the communes `actor` may
     see statistics of (or only `unit_code`)."""
     the_period = parse_period(period)
+    _check_group_by(group_by)
+    unit_code = (unit_code or "").strip() or None
+    with rt.db.session_factory() as session:
+        scope = _scope(rt, session, actor, the_period, unit_code)
+        if group_by == "officer":
+            rows = _officer_rows(session, scope.window, scope.calendars)
+        else:
+            rows = _dossier_rows(session, scope.window, scope.calendars, group_by, scope.units)
+    judge_at, now = scope.window.judge_at, scope.now
+    rows.sort(key=lambda r: r.key)
+    total = StatisticsRow("total", "Tổng cộng")
+    for row in rows:
+        _add_into(total, row)
+        row.finish()
+    total.finish()
+    as_of = max(judge_at.values(), default=min(now, the_period.end_instant))
+    return StatisticsReport(the_period, group_by, unit_code, as_of, rows, total)
+
+
+def _check_group_by(group_by: str) -> None:
     if group_by not in GROUPINGS:
         raise InvalidInput(
             f"group_by: {group_by!r} is not a grouping",
@@ -303,30 +323,28 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
             problems=[Problem("bad_group_by", "Cách nhóm phải là commune, field, procedure hoặc officer.",
                               f"group_by must be one of {', '.join(GROUPINGS)}.", field="group_by")],
         )
-    unit_code = (unit_code or "").strip() or None
-    with rt.db.session_factory() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            # These few aggregate queries cost more to JIT-compile than to run (measured:
-            # 1.1 s of compilation for a 0.4 s year report); SET LOCAL ends with the transaction.
-            session.execute(text("SET LOCAL jit = off"))
-        now = rt.clock.now()
-        units = _visible_communes(session, actor, now.astimezone(VN_TZ).date(), unit_code)
-        overrides = load_overrides(session)
-        calendars = {u.id: calendar_for(session, u, overrides) for u in units.values()}
-        judge_at = {uid: min(now, cal.close_of(the_period.end)) for uid, cal in calendars.items()}
-        window = _Window(the_period.start_instant, the_period.end_instant, judge_at)
-        if group_by == "officer":
-            rows = _officer_rows(session, window, calendars)
-        else:
-            rows = _dossier_rows(session, window, calendars, group_by, units)
-    rows.sort(key=lambda r: r.key)
-    total = StatisticsRow("total", "Tổng cộng")
-    for row in rows:
-        _add_into(total, row)
-        row.finish()
-    total.finish()
-    as_of = max(judge_at.values(), default=min(now, the_period.end_instant))
-    return StatisticsReport(the_period, group_by, unit_code, as_of, rows, total)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    units: dict[int, OrgUnit]
+    calendars: dict[int, WorkingCalendar]
+    window: "_Window"
+    now: datetime
+
+
+def _scope(rt, session: Session, actor: Actor, period: Period, unit_code: str | None) -> _Scope:
+    """The communes the report covers, their calendars and the period's window."""
+    if session.get_bind().dialect.name == "postgresql":
+        # These few aggregate queries cost more to JIT-compile than to run (measured:
+        # 1.1 s of compilation for a 0.4 s year report); SET LOCAL ends with the transaction.
+        session.execute(text("SET LOCAL jit = off"))
+    now = rt.clock.now()
+    units = _visible_communes(session, actor, now.astimezone(VN_TZ).date(), unit_code)
+    overrides = load_overrides(session)
+    calendars = {u.id: calendar_for(session, u, overrides) for u in units.values()}
+    judge_at = {uid: min(now, cal.close_of(period.end)) for uid, cal in calendars.items()}
+    return _Scope(units, calendars, _Window(period.start_instant, period.end_instant, judge_at), now)
 
 
 def _add_into(total: StatisticsRow, row: StatisticsRow) -> None:
@@ -677,3 +695,162 @@ def _working_within_day(dialect: str, since_midnight, unit_column, calendars: di
     if len(configs) == 1:
         return expression(configs[0])
     return case(*((unit_column.in_(by_sessions[c]), expression(c)) for c in configs[1:]), else_=expression(configs[0]))
+
+
+# --- the dossiers (or steps) behind a figure --------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellItem:
+    """One dossier counted in a figure; for the officer grouping, one step."""
+
+    dossier_code: str
+    applicant_name: str
+    unit_code: str
+    procedure_code: str
+    procedure_name: str
+    channel: int
+    received_at: datetime  # the step's creation for steps
+    due_at: datetime | None
+    finished_at: datetime | None  # the step's completion for steps
+    classification: str | None
+    step_name: str | None = None
+
+
+def cell_items(rt, actor: Actor, *, period: str, group_by: str, key: str, cell: str, unit_code: str | None = None,
+               limit: int = 50, offset: int = 0) -> tuple[list[CellItem], int]:
+    """The dossiers (steps, for the officer grouping) counted in one figure of the
+    report: row `key` (`total` for the total row), column `cell` (one of CELLS). Same
+    predicates as `compute_statistics`, so the list's length is the figure."""
+    from engine.views.paging import check_page
+
+    limit, offset = check_page(limit, offset)
+    the_period = parse_period(period)
+    _check_group_by(group_by)
+    if cell not in CELLS:
+        raise InvalidInput(
+            f"cell: {cell!r} is not a figure of the report", f"cell: {cell!r} không phải một số liệu của báo cáo",
+            code="bad_cell", hint=f"use one of: {', '.join(CELLS)}",
+            problems=[Problem("bad_cell", "Số liệu không hợp lệ.", f"cell must be one of {', '.join(CELLS)}.", field="cell")])
+    unit_code = (unit_code or "").strip() or None
+    with rt.db.session_factory() as session:
+        scope = _scope(rt, session, actor, the_period, unit_code)
+        w = scope.window
+        if group_by == "officer":
+            relevant, cells = _step_cells(w)
+        else:
+            relevant, cells = _dossier_cells(w)
+        chosen = or_(*(cells[c] for c in COMPOSITE_CELLS.get(cell, (cell,))))
+        base = (select(Dossier, OrgUnit.code, Procedure.code, Procedure.name)
+                .join(OrgUnit, OrgUnit.id == Dossier.org_unit_id)
+                .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+                .join(Procedure, Procedure.id == ProcedureVersion.procedure_id))
+        if group_by == "officer":
+            officer = _officer_column()
+            query = base.add_columns(Task).join(Task, Task.dossier_id == Dossier.id).where(*relevant, chosen)
+            if key == UNKNOWN_OFFICER_KEY:
+                query = query.where(officer.is_(None))
+            elif key != "total":
+                query = query.where(officer == select(User.id).where(User.username == key).scalar_subquery())
+            order = (Task.created_at, Task.id)
+        else:
+            query = base.where(*relevant, chosen)
+            if key != "total":
+                query = query.where({"commune": OrgUnit.code, "field": Procedure.field,
+                                     "procedure": Procedure.code}[group_by] == key)
+            order = (Dossier.received_at, Dossier.id)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        items = []
+        for row in session.execute(query.order_by(*order).limit(limit).offset(offset)):
+            d, unit, pcode, pname = row[:4]
+            step = row[4] if group_by == "officer" else None
+            items.append(CellItem(
+                d.code, d.applicant_name, unit, pcode, pname, d.channel,
+                step.created_at if step else d.received_at, step.due_at if step else d.due_at,
+                step.completed_at if step else d.finished_at,
+                step.classification if step else ("late" if d.supplement_count > 1 and d.classification else d.classification),
+                step.name if step else None))
+        return items, total
+
+
+# --- trends -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    total: StatisticsRow
+
+
+def trend(rt, actor: Actor, *, period: str, unit_code: str | None = None, count: int = 12) -> list[TrendPoint]:
+    """The total row of the last `count` periods of the same kind, oldest first."""
+    periods = previous_periods(parse_period(period), count)
+    return [TrendPoint(p, compute_statistics(rt, actor, period=period_text(p), group_by="commune",
+                                             unit_code=unit_code).total) for p in periods]
+
+
+# --- Decision 766 indicators ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name_vi: str
+    name_en: str
+    value: float | None  # None: no data (the note says why)
+    unit: str  # "%" or "ngày"
+    note: str = ""
+
+
+def indicators(report: StatisticsReport) -> list[Indicator]:
+    """The Decision 766/QĐ-TTg figures isoflow has the data for, from a report's total
+    (definitions and sources: docs/statistics.md, "Decision 766 indicators")."""
+    t = report.total
+    return [
+        Indicator("2.1", "Tỷ lệ hồ sơ giải quyết trước hạn, đúng hạn", "Share of dossiers finished early or on time",
+                  t.indicator_2_1, "%", "" if t.finished_total else "không có hồ sơ giải quyết xong trong kỳ"),
+        Indicator("2.2", "Thời gian giải quyết trung bình (ngày làm việc)", "Average processing time (working days)",
+                  t.indicator_2_2_days, "ngày", "" if t.finished_total else "không có hồ sơ giải quyết xong trong kỳ"),
+        Indicator("late", "Tỷ lệ hồ sơ giải quyết quá hạn", "Share of dossiers finished late", t.late_percent, "%"),
+        Indicator("online", "Tỷ lệ hồ sơ tiếp nhận trực tuyến", "Share of dossiers received online",
+                  _percent(t.received_by_channel["2"], t.received_new), "%",
+                  "" if t.received_new else "không có hồ sơ tiếp nhận mới trong kỳ"),
+        Indicator("satisfaction", "Tỷ lệ người dân hài lòng", "Share of satisfied citizens", t.satisfaction_percent,
+                  "%", f"{t.ratings_satisfied}/{t.ratings_total} đánh giá" if t.ratings_total else
+                  "chưa có đánh giá nào trong kỳ / no rating in the period"),
+        Indicator("digitised", "Tỷ lệ hồ sơ được số hóa", "Share of digitised dossiers", None, "%",
+                  "không có dữ liệu: hệ thống chưa lưu thành phần hồ sơ điện tử / no data: attachments are not stored"),
+    ]
+
+
+# --- lateness by reason and by step ----------------------------------------------------
+
+
+
+@dataclass
+class LatenessBreakdown:
+    period: Period
+    by_reason: dict[str, int]  # reason code (engine.services.lateness.REASONS) or LATENESS_NOT_GIVEN -> steps
+    by_step: list[tuple[str, int, int]]  # (step name, late steps, of which explained), most late first
+    total: int  # the officer grouping's total finished_late: the same steps
+
+
+def lateness_breakdown(rt, actor: Actor, *, period: str, unit_code: str | None = None) -> LatenessBreakdown:
+    """The steps completed late in the period (the officer report's `finished_late`
+    cell, same predicate), by the reason their officer gave and by step."""
+    the_period = parse_period(period)
+    unit_code = (unit_code or "").strip() or None
+    with rt.db.session_factory() as session:
+        scope = _scope(rt, session, actor, the_period, unit_code)
+        relevant, cells = _step_cells(scope.window)
+        reason = func.coalesce(LatenessReason.reason, LATENESS_NOT_GIVEN)
+        late = (select(Task.id.label("task_id"), Task.name.label("step"), reason.label("reason"))
+                .select_from(Task).join(Dossier, Dossier.id == Task.dossier_id)
+                .outerjoin(LatenessReason, LatenessReason.task_id == Task.id)
+                .where(*relevant, cells["finished_late"])).subquery()
+        by_reason = {r: int(n) for r, n in session.execute(
+            select(late.c.reason, func.count()).group_by(late.c.reason))}
+        by_step = [(name, int(n), int(given)) for name, n, given in session.execute(
+            select(late.c.step, func.count(), _count_if(late.c.reason != LATENESS_NOT_GIVEN))
+            .group_by(late.c.step).order_by(func.count().desc(), late.c.step))]
+    return LatenessBreakdown(the_period, by_reason, by_step, sum(by_reason.values()))
