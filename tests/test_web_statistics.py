@@ -43,3 +43,53 @@ def test_statistics_page_refuses_clerks_and_reports_bad_periods(web):
     custom = chair.get("/statistics?kind=custom&from=2026-03-01&to=2026-03-15")
     assert custom.status_code == 200 and "Từ 01/03/2026 đến 15/03/2026" in text(custom)
     assert chair.get("/statistics?period=2026-Q1&by=officer").status_code == 200
+
+
+def finish(web, receipt):
+    """receive, appraise, sign: processing done, the result waits at the desk."""
+    for who, data in (("clerk", {}), ("officer", {"outcome": "approve"}), ("chair", {"outcome": "approve"})):
+        from engine.services import dossiers
+
+        dossiers.complete_task(web.rt, web.world.actor(who), web.task_of(who, receipt).id, data)
+
+
+def test_return_offers_a_rating_and_a_second_is_refused(web):
+    receipt = web.receive("Lê Văn Cường")
+    finish(web, receipt)
+    clerk = web.browser("clerk")
+    clerk.get(f"/dossiers/{receipt.code}/return")
+    back = clerk.post(f"/dossiers/{receipt.code}/return", {})
+    assert back.status_code == 302 and back.headers["Location"].endswith(f"/dossiers/{receipt.code}/rate")
+    page = clerk.get(f"/dossiers/{receipt.code}/rate")
+    assert "Rất hài lòng" in text(page)
+    assert clerk.post(f"/dossiers/{receipt.code}/rate", {"rating": "bad"}).status_code == 422
+    assert clerk.post(f"/dossiers/{receipt.code}/rate", {"rating": "satisfied", "comment": "Tốt"}).status_code == 302
+    again = clerk.post(f"/dossiers/{receipt.code}/rate", {"rating": "not_satisfied"})
+    assert again.status_code == 409 and "chỉ đánh giá một lần" in text(again)
+    citizen = web.browser()
+    citizen.get(f"/lookup/rate?code={receipt.code}")
+    refused = citizen.post("/lookup/rate", {"code": receipt.code, "pin": receipt.pin, "rating": "satisfied"})
+    assert refused.status_code == 409 and "chỉ đánh giá một lần" in text(refused)
+    wrong_pin = citizen.post("/lookup/rate", {"code": receipt.code, "pin": "0000", "rating": "satisfied"})
+    assert wrong_pin.status_code == 404
+
+
+def test_a_late_step_asks_its_officer_for_a_reason(web, clock):
+    from datetime import timedelta
+
+    receipt = web.receive("Phạm Thị Dung")
+    clock.advance(timedelta(days=3))  # the clerk's 2-hour receive step is long overdue
+    clerk = web.browser("clerk")
+    task_id = web.task_of("clerk", receipt).id
+    clerk.get(f"/tasks/{task_id}")
+    done = clerk.post(f"/tasks/{task_id}", {})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/tasks/{task_id}/lateness-reason")
+    form = clerk.get(f"/tasks/{task_id}/lateness-reason")
+    assert "Quá tải công việc" in text(form)
+    assert clerk.post(f"/tasks/{task_id}/lateness-reason", {"reason": "other", "detail": ""}).status_code == 422
+    assert clerk.post(f"/tasks/{task_id}/lateness-reason", {"reason": "workload"}).status_code == 302
+    period = clock.now().strftime("%Y-%m")
+    late = stats.lateness_breakdown(web.rt, SYSTEM, period=period)
+    assert late.by_reason.get("workload") == 1
+    page = web.browser("chair").get(f"/statistics?period={period}")
+    assert 'data-reason="workload"' in text(page)

@@ -102,10 +102,11 @@ def return_result(code: str):
         return redirect(url_for("web.dossier", code=code))
     return _desk_step_form(dossier, step, "desk/return.html",
                            lambda data: dossiers.return_result(rt(), who, code, data),
-                           _("Đã trả kết quả cho công dân."))
+                           _("Đã trả kết quả cho công dân."),
+                           then=url_for("web.rate_at_desk", code=dossier.code))  # offer the citizen a rating
 
 
-def _desk_step_form(dossier, step, template, perform, done_message):
+def _desk_step_form(dossier, step, template, perform, done_message, then: str | None = None):
     schema = step.schema if step is not None else None
     fields = schema_form.fields_of(schema)
     values: dict = {}
@@ -124,6 +125,6 @@ def _desk_step_form(dossier, step, template, perform, done_message):
                 errors = report(error, names)
             else:
                 flash(done_message, "success")
-                return redirect(url_for("web.dossier", code=dossier.code))
+                return redirect(then or url_for("web.dossier", code=dossier.code))
         return render(template, 422, dossier=dossier, step=step, fields=fields, values=values, errors=errors)
     return render(template, dossier=dossier, step=step, fields=fields, values=values, errors=errors)

@@ -1,0 +1,81 @@
+"""Feedback the statistics count: the officer's reason for a late step (asked right
+after completing it late), and the citizen's satisfaction rating, recorded at the desk
+on a kiosk-friendly page when the result is returned, or by the citizen on the public
+rating page with the dossier code and PIN."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from api.auth import source_address
+from api.web.common import FormErrors, actor, bp, render, report, rt
+from engine.domain.feedback import LATENESS_REASONS, RATINGS
+from engine.errors import IsoflowError, NotFound
+from engine.services import lateness, satisfaction
+from engine.views import dossiers as views, worklist
+
+
+@bp.route("/tasks/<int:task_id>/lateness-reason", methods=["GET", "POST"])
+def lateness_reason(task_id: int):
+    who = actor()
+    detail = worklist.task_detail(rt(), who, task_id)  # another commune's step: 404 like every page
+    errors = FormErrors()
+    values = {"reason": request.form.get("reason", ""), "detail": request.form.get("detail", "")}
+    status = 200
+    if request.method == "POST":
+        try:
+            lateness.record_lateness_reason(rt(), who, task_id, values["reason"], values["detail"])
+        except NotFound:
+            raise
+        except IsoflowError as error:
+            errors = report(error, {"reason", "detail"})
+            status = 422 if error.problems else 409
+        else:
+            flash(_("Đã ghi lý do chậm muộn. Cảm ơn bạn."), "success")
+            return redirect(url_for("web.inbox"))
+    needed = lateness.reason_needed(rt(), who, task_id)
+    return render("work/lateness_reason.html", status, task=detail.task, needed=needed, reasons=LATENESS_REASONS,
+                  values=values, errors=errors)
+
+
+@bp.route("/dossiers/<code>/rate", methods=["GET", "POST"])
+def rate_at_desk(code: str):
+    who = actor()
+    dossier = views.dossier_view(rt(), who, code)
+    errors = FormErrors()
+    status = 200
+    if request.method == "POST":
+        try:
+            satisfaction.rate_at_desk(rt(), who, code, request.form.get("rating", ""), request.form.get("comment", ""))
+        except NotFound:
+            raise
+        except IsoflowError as error:
+            errors = report(error, {"rating", "comment"})
+            status = 422 if error.problems else 409
+        else:
+            flash(_("Cảm ơn ông/bà đã đánh giá."), "success")
+            return redirect(url_for("web.dossier", code=dossier.code))
+    rated = satisfaction.rating_of(rt(), dossier.id)
+    return render("desk/rate.html", status, dossier=dossier, rated=rated, ratings=RATINGS, errors=errors,
+                  action=url_for("web.rate_at_desk", code=dossier.code), public=False)
+
+
+@bp.route("/lookup/rate", methods=["GET", "POST"])
+def rate_public():
+    errors = FormErrors()
+    code = request.values.get("code", "").strip()
+    status = 200
+    done = None
+    if request.method == "POST":
+        try:
+            limiter = current_app.extensions["isoflow"].public_lookup_limiter  # the lookup's counters
+            limiter.hit(f"address:{source_address()}", f"code:{code.upper()}")
+            done = satisfaction.rate_by_citizen(rt(), code, request.form.get("pin", ""),
+                                                request.form.get("rating", ""), request.form.get("comment", ""))
+        except IsoflowError as error:
+            errors = report(error, {"code", "pin", "rating", "comment"})
+            status = {"too_many_attempts": 429, "lookup_failed": 404}.get(error.code, 422 if error.problems else 409)
+        else:
+            flash(_("Cảm ơn ông/bà đã đánh giá."), "success")
+    return render("desk/rate.html", status, dossier=None, rated=done, ratings=RATINGS, errors=errors, code=code,
+                  action=url_for("web.rate_public"), public=True)
