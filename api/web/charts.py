@@ -25,8 +25,8 @@ def _text(x: float, y: float, content: str, *, anchor: str = "start", css: str =
 def stacked_bars(title: str, rows: list[tuple[str, list[Segment]]], *, width: int = 720) -> Markup:
     """One horizontal bar per row, its segments stacked, scaled to the longest bar."""
     label_w, bar_h, gap, top = 190, 18, 8, 8
-    legend = rows[0][1] if rows else []
-    height = top + len(rows) * (bar_h + gap) + 34
+    legend = _legend_rows([(s.css, s.label) for s in (rows[0][1] if rows else [])], label_w, width)
+    height = top + len(rows) * (bar_h + gap) + 12 + 18 * len(legend)
     most = max((sum(s.value for s in segs) for _, segs in rows), default=0) or 1
     scale = (width - label_w - 60) / most
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
@@ -43,14 +43,28 @@ def stacked_bars(title: str, rows: list[tuple[str, list[Segment]]], *, width: in
                              f'<title>{escape(label)}: {escape(s.label)} {s.value}</title></rect>')
                 x += w
         parts.append(_text(x + 4, y + bar_h - 4, str(sum(s.value for s in segs)), css="n"))
-    y = height - 18
-    x = float(label_w)
-    for s in legend:
-        parts.append(f'<rect class="{escape(s.css)}" x="{x:.1f}" y="{y}" width="12" height="12"></rect>')
-        parts.append(_text(x + 16, y + 11, s.label))
-        x += 24 + 7 * len(s.label)
+    y = top + len(rows) * (bar_h + gap) + 4
+    for line in legend:
+        for x, css, label in line:
+            parts.append(f'<rect class="{escape(css)}" x="{x:.1f}" y="{y}" width="12" height="12"></rect>')
+            parts.append(_text(x + 16, y + 11, label))
+        y += 18
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _legend_rows(items: list[tuple[str, str]], left: float, width: int) -> list[list[tuple[float, str, str]]]:
+    """Legend entries laid out in lines that fit the width (about 6.5 px per character)."""
+    lines: list[list[tuple[float, str, str]]] = [[]]
+    x = left
+    for css, label in items:
+        w = 28 + 6.5 * len(label)
+        if lines[-1] and x + w > width:
+            lines.append([])
+            x = left
+        lines[-1].append((x, css, label))
+        x += w
+    return lines if lines[0] else []
 
 
 def trend_chart(title: str, points: list[tuple[str, int, float | None]], bar_label: str, line_label: str,
