@@ -94,6 +94,11 @@ def seed(rt: Runtime, n: int, communes: int, seed_value: int) -> dict[str, int]:
     dossiers, tasks, pauses = [], [], []
     spent_by_finished: list[timedelta] = []  # what indicator 2.2 must find, known by construction
     sequence: dict[tuple[str, date], int] = {}
+    # dossiers are inserted in the order they were received, as the runtime does: ids and
+    # table blocks follow time, so a period's dossiers lie together (a random order would
+    # scatter every month over the whole table, which no office produces)
+    receipt_rng = random.Random(seed_value + 1)
+    receipt_minutes = sorted(receipt_rng.randrange(span_minutes) for _ in range(n))
     counts = {"dossiers": 0, "tasks": 0, "pauses": 0}
     insert_seconds = 0.0
     for i in range(n):
@@ -103,7 +108,7 @@ def seed(rt: Runtime, n: int, communes: int, seed_value: int) -> dict[str, int]:
         proc_code, _, days = PROCEDURES[rng.randrange(len(PROCEDURES))]
         if int(code[1:]) % 5 == 4:
             days += 2
-        received = cal.next_working_instant(year_start + timedelta(minutes=rng.randrange(span_minutes)))
+        received = cal.next_working_instant(year_start + timedelta(minutes=receipt_minutes[i]))
         limit = WorkingTimeLimit(days * WORKING_DAY)
         day = received.date()
         sequence[(code, day)] = sequence.get((code, day), 0) + 1

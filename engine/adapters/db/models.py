@@ -205,6 +205,7 @@ class Dossier(Base):
     __table_args__ = (
         Index("ix_dossiers_unit_status_due", "org_unit_id", "status_code", "due_at"),
         Index("ix_dossiers_unit_received", "org_unit_id", "received_at"),
+        Index("ix_dossiers_finished_at", "finished_at"),  # statistics: finished in a period (0007)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -282,6 +283,7 @@ class Task(Base):
         Index("ix_tasks_queue", "org_unit_id", "role", "state", "due_at"),
         Index("ix_tasks_inbox", "assignee_id", "state", "due_at"),
         Index("ix_tasks_open_due", "state", "due_at"),
+        Index("ix_tasks_completed_at", "completed_at"),  # statistics: completed in a period (0007)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

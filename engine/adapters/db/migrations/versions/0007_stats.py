@@ -7,8 +7,14 @@ Create Date: 2026-11-27
 `satisfaction_ratings`: one rating per dossier (unique), given at the desk or through
 the public lookup; feeds the satisfaction share of the statistics (docs/statistics.md).
 `lateness_reasons`: the responsible officer's reason for a step finished past its due
-instant, one per step. `ix_dossiers_unit_finished` serves the statistics' "finished in
-the period" and "still open at the period start" tests (docs/performance.md).
+instant, one per step.
+
+Two indexes for the statistics over millions of dossiers (docs/performance.md):
+`ix_dossiers_finished_at` / `ix_tasks_completed_at` (what finished in a period, for
+indicator 2.2) and, on PostgreSQL only, `ix_dossiers_span` / `ix_tasks_span`, GiST
+indexes on the range [received_at, finished_at] ([created_at, completed_at] for steps)
+that find what is relevant to a period (begun before its end and not finished before
+its start) without reading the whole history begun before it.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -55,9 +61,24 @@ def upgrade() -> None:
         sa.UniqueConstraint('task_id', name=op.f('uq_lateness_reasons_task_id')),
     )
     op.create_index(op.f('ix_lateness_reasons_dossier_id'), 'lateness_reasons', ['dossier_id'], unique=False)
+    op.create_index('ix_dossiers_finished_at', 'dossiers', ['finished_at'], unique=False)
+    op.create_index('ix_tasks_completed_at', 'tasks', ['completed_at'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(f"CREATE INDEX {SPAN_INDEX} ON dossiers USING gist (tstzrange(received_at, finished_at, '[]'))")
+        op.execute(f"CREATE INDEX {TASK_SPAN_INDEX} ON tasks USING gist (tstzrange(created_at, completed_at, '[]'))")
+
+
+# engine.views.statistics writes the same expressions, so the planner uses these
+SPAN_INDEX = 'ix_dossiers_span'
+TASK_SPAN_INDEX = 'ix_tasks_span'
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(f'DROP INDEX IF EXISTS {TASK_SPAN_INDEX}')
+        op.execute(f'DROP INDEX IF EXISTS {SPAN_INDEX}')
+    op.drop_index('ix_tasks_completed_at', table_name='tasks')
+    op.drop_index('ix_dossiers_finished_at', table_name='dossiers')
     op.drop_index(op.f('ix_lateness_reasons_dossier_id'), table_name='lateness_reasons')
     op.drop_table('lateness_reasons')
     op.drop_index(op.f('ix_satisfaction_ratings_rated_at'), table_name='satisfaction_ratings')
