@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     false,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -406,7 +407,10 @@ class _Window:
         if self.dialect != "postgresql":
             return []
         period = func.tstzrange(literal(self.start, UTCDateTime()), literal(self.end, UTCDateTime()), "[)")
-        return [func.tstzrange(begun, ended, "[]").op("&&")(period)]
+        # as in migration 0007's `span` (the bounds are a literal, not a parameter, so the
+        # expression is the index's)
+        span = func.tstzrange(begun, case((ended < begun, begun), else_=ended), literal_column("'[]'"))
+        return [span.op("&&")(period)]
 
     def judge_expr(self, unit_column) -> ColumnElement:
         """The judging instant of each row's commune, as a SQL expression (communes

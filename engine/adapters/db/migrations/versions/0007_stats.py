@@ -64,11 +64,18 @@ def upgrade() -> None:
     op.create_index('ix_dossiers_finished_at', 'dossiers', ['finished_at'], unique=False)
     op.create_index('ix_tasks_completed_at', 'tasks', ['completed_at'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
-        op.execute(f"CREATE INDEX {SPAN_INDEX} ON dossiers USING gist (tstzrange(received_at, finished_at, '[]'))")
-        op.execute(f"CREATE INDEX {TASK_SPAN_INDEX} ON tasks USING gist (tstzrange(created_at, completed_at, '[]'))")
+        op.execute(f"CREATE INDEX {SPAN_INDEX} ON dossiers USING gist ({span('received_at', 'finished_at')})")
+        op.execute(f"CREATE INDEX {TASK_SPAN_INDEX} ON tasks USING gist ({span('created_at', 'completed_at')})")
 
 
-# engine.views.statistics writes the same expressions, so the planner uses these
+def span(begun: str, ended: str) -> str:
+    """The range an index holds; engine.views.statistics (`_Window.overlapping`) writes the
+    same expression so the planner uses the index. An end before the beginning (never
+    written by the runtime, but possible in imported data) gives a one-instant range
+    instead of an error that would refuse the row's insert or update."""
+    return f"tstzrange({begun}, CASE WHEN {ended} < {begun} THEN {begun} ELSE {ended} END, '[]')"
+
+
 SPAN_INDEX = 'ix_dossiers_span'
 TASK_SPAN_INDEX = 'ix_tasks_span'
 
