@@ -93,3 +93,46 @@ def test_a_late_step_asks_its_officer_for_a_reason(web, clock):
     assert late.by_reason.get("workload") == 1
     page = web.browser("chair").get(f"/statistics?period={period}")
     assert 'data-reason="workload"' in text(page)
+
+
+def test_register_and_posting_sheet_print_from_the_web(web):
+    receipt = web.receive("Vũ Thị Hoa")
+    chair = web.browser("chair")
+    page = chair.get("/statistics?period=2026-03")
+    assert "/print/register?" in text(page) and "/print/posting-sheet?" in text(page)
+    register = chair.get("/print/register?unit=TRIPHU&from=2026-03-01&to=2026-03-31")
+    assert register.status_code == 200 and receipt.code in text(register)
+    pdf = chair.get("/print/register?unit=TRIPHU&from=2026-03-01&to=2026-03-31&format=pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    sheet = web.browser("clerk").get("/print/posting-sheet?unit=TRIPHU")
+    assert sheet.status_code == 200 and "9.000001" in text(sheet)
+    assert chair.get("/print/register?unit=NAHANG").status_code == 404
+    assert chair.get("/print/register?unit=TRIPHU&from=March").status_code == 422
+
+
+def test_the_bell_counts_unread_notices_and_the_page_marks_them_read(web):
+    from datetime import timedelta
+
+    from engine.adapters.channels import ChannelSettings
+    from engine.scheduler.sweep import Sweeper
+
+    receipt = web.receive("Đỗ Văn Khoa")
+    clerk = web.browser("clerk")
+    assert 'id="bell-count"' not in text(clerk.get("/inbox"))
+    sweeper = Sweeper(web.rt, channel_settings=ChannelSettings())
+    for _ in range(12):  # the desk step (2 working hours) runs late: remind, warn, overdue
+        web.rt.clock.advance(timedelta(minutes=30))
+        assert not sweeper.run_once().errors
+    inbox = text(clerk.get("/inbox"))
+    count = int(re.search(r'id="bell-count">(\d+)<', inbox).group(1))
+    assert count >= 1
+    page = text(clerk.get("/notifications"))
+    assert receipt.code in page and "Việc được giao cho tôi" in page
+    notice_id = re.search(r'/notifications/(\d+)/read', page).group(1)
+    assert clerk.post(f"/notifications/{notice_id}/read").status_code == 302
+    after = text(clerk.get("/inbox"))
+    left = re.search(r'id="bell-count">(\d+)<', after)
+    assert (int(left.group(1)) if left else 0) == count - 1
+    assert clerk.post("/notifications/read-all").status_code == 302
+    assert 'id="bell-count"' not in text(clerk.get("/inbox"))
+    assert web.browser("officer").post(f"/notifications/{notice_id}/read").status_code == 404

@@ -204,3 +204,65 @@ def statistics_workbook():
     response = Response(data, mimetype=MEDIA_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="bao-cao-tthc-{safe}.xlsx"'
     return response
+
+
+# --- printable registers (form 06 "sổ theo dõi hồ sơ", the posting sheet) -----------------
+
+PRINT_FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+def _print_response(body, fmt: str, filename: str):
+    from flask import Response
+
+    response = Response(body, mimetype=PRINT_FORMATS[fmt].split(";")[0])
+    response.headers["Content-Type"] = PRINT_FORMATS[fmt]
+    if fmt == "pdf":
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}.pdf"'
+    return response
+
+
+def _print_unit(action: str) -> str:
+    """The commune to print for: `unit`, or the user's only commune; another commune's
+    code answers 404 like every page."""
+    units = worklist.units_where(rt(), actor(), action)
+    code = request.args.get("unit") or (units[0].code if units else "")
+    if not any(u.code == code for u in units):
+        raise NotFound(f"org unit {code} not found", f"không tìm thấy đơn vị {code}", code="not_found")
+    return code
+
+
+@bp.get("/print/register")
+def print_register():
+    """The dossier register (sổ theo dõi hồ sơ) for the days of receipt `from`..`to`
+    (default: the current month), HTML to print or PDF."""
+    from datetime import date
+
+    from engine.adapters.documents.dossier_forms import render_register
+    from engine.domain.calendar import VN_TZ
+    from engine.errors import InvalidInput, Problem
+
+    fmt = request.args.get("format", "html") if request.args.get("format") in PRINT_FORMATS else "html"
+    unit_code = _print_unit("dossier.view")
+    today = rt().clock.now().astimezone(VN_TZ).date()
+    try:
+        first = date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
+        last = date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        raise InvalidInput("from/to: dates are written YYYY-MM-DD", "từ ngày/đến ngày: ngày viết dạng YYYY-MM-DD",
+                           code="bad_date", problems=[Problem("bad_date", "Ngày không hợp lệ.", "Not a date.",
+                                                              field="from")]) from None
+    body = render_register(rt(), actor(), unit_code, first, last, fmt)
+    return _print_response(body, fmt, f"so-theo-doi-{unit_code}-{first:%Y%m%d}-{last:%Y%m%d}")
+
+
+@bp.get("/print/posting-sheet")
+def print_posting_sheet():
+    """The commune's posting sheet (procedures in effect, time limits, fees, QR code of
+    the public lookup), HTML to print or PDF."""
+    from engine.adapters.documents import render_posting_sheet
+
+    fmt = request.args.get("format", "html") if request.args.get("format") in PRINT_FORMATS else "html"
+    unit_code = _print_unit("dossier.view")
+    body = render_posting_sheet(rt(), unit_code, fmt,
+                                lookup_url=rt().settings.public_lookup_url or url_for("web.lookup", _external=True))
+    return _print_response(body, fmt, f"niem-yet-{unit_code}")

@@ -79,3 +79,59 @@ def rate_public():
             flash(_("Cảm ơn ông/bà đã đánh giá."), "success")
     return render("desk/rate.html", status, dossier=None, rated=done, ratings=RATINGS, errors=errors, code=code,
                   action=url_for("web.rate_public"), public=True)
+
+
+# --- notifications: the bell in the header and the notices page ---------------------------
+
+BELL_CAP = 99  # the bell shows "99+" beyond this
+
+
+@bp.app_context_processor
+def _bell():
+    def unread_notices() -> int:
+        from flask import g
+
+        from api.auth import optional_actor
+        from engine.services import notifications
+
+        if "isoflow_unread" not in g:
+            who = optional_actor()
+            g.isoflow_unread = (len(notifications.list_notifications(rt(), who, unread_only=True, limit=BELL_CAP + 1))
+                                if who is not None and who.user_id is not None else 0)
+        return g.isoflow_unread
+    return {"unread_notices": unread_notices, "BELL_CAP": BELL_CAP}
+
+
+@bp.get("/notifications")
+def notifications_page():
+    from engine.services import notifications
+
+    who = actor()
+    notices = notifications.list_notifications(rt(), who, limit=100)
+    assigned = [t for t in views.inbox(rt(), who, limit=100, include_pool=False) if t.assignee_id == who.user_id]
+    return render("work/notifications.html", notices=notices, assigned=assigned)
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+def notification_read(notification_id: int):
+    from engine.services import notifications
+
+    try:
+        notifications.mark_read(rt(), actor(), notification_id)
+    except NotFound:
+        raise
+    except IsoflowError as error:
+        report(error)
+    return redirect(url_for("web.notifications_page"))
+
+
+@bp.post("/notifications/read-all")
+def notifications_read_all():
+    from engine.services import notifications
+
+    who = actor()
+    while batch := notifications.list_notifications(rt(), who, unread_only=True, limit=100):
+        for notice in batch:
+            notifications.mark_read(rt(), who, notice.id)
+    flash(_("Đã đánh dấu tất cả thông báo là đã đọc."), "success")
+    return redirect(url_for("web.notifications_page"))
