@@ -136,3 +136,23 @@ def test_the_bell_counts_unread_notices_and_the_page_marks_them_read(web):
     assert clerk.post("/notifications/read-all").status_code == 302
     assert 'id="bell-count"' not in text(clerk.get("/inbox"))
     assert web.browser("officer").post(f"/notifications/{notice_id}/read").status_code == 404
+
+
+def test_the_signing_step_shows_what_was_done_before(web):
+    receipt = web.receive("Bùi Thị Lan")
+    finish_until_sign = [("clerk", {}), ("officer", {"outcome": "approve"})]
+    from engine.services import dossiers
+
+    for who, data in finish_until_sign:
+        dossiers.complete_task(web.rt, web.world.actor(who), web.task_of(who, receipt).id, data)
+    chair = web.browser("chair")
+    sign = web.task_of("chair", receipt)
+    page = text(chair.get(f"/tasks/{sign.id}"))
+    assert 'id="signing-context"' in page and "Bùi Thị Lan" in page
+    assert "/print/05" in page  # the process control sheet
+    done = re.findall(r'<summary><a href="/tasks/(\d+)"', page)
+    assert len(done) == 2  # the desk step and the appraisal, each linked
+    officer_page = text(web.browser("officer").get(f"/tasks/{sign.id}"))
+    assert 'id="signing-context"' in officer_page  # a viewer sees it too; only the chair may act
+    clerk_step = text(chair.get(f"/tasks/{done[0]}"))
+    assert 'id="signing-context"' not in clerk_step

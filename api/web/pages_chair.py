@@ -266,3 +266,38 @@ def print_posting_sheet():
     body = render_posting_sheet(rt(), unit_code, fmt,
                                 lookup_url=rt().settings.public_lookup_url or url_for("web.lookup", _external=True))
     return _print_response(body, fmt, f"niem-yet-{unit_code}")
+
+
+# --- signing that sees: what the approving leader reads before deciding -------------------
+
+SIGNING_ROLES = frozenset({"chair", "vice_chair"})
+
+
+@bp.app_context_processor
+def _signing_context():
+    def signing_context(task):
+        """For an open step of the chair or vice chair: the dossier (applicant, its data),
+        the process control sheet (form 05) and the data entered at each finished step,
+        so the leader signs knowing what was done. None for other steps."""
+        from api.web import schema_form
+
+        if task is None or task.role not in SIGNING_ROLES or task.state != "open":
+            return None
+        who = actor()
+        dossier = views.dossier_view(rt(), who, task.dossier_code)
+        sheet = views.timeline(rt(), who, dossier.id)
+        steps = []
+        for row in sheet:
+            if row.completed_at is None or row.task_id == task.id:
+                continue
+            detail = worklist.task_detail(rt(), who, row.task_id)
+            values = schema_form.display_values(detail.schema, detail.data)
+            shown = []
+            for f in schema_form.fields_of(detail.schema):
+                value = values.get(f.name)
+                if value in (None, "", []):
+                    continue
+                shown.append((f.title, dict(f.options).get(value, value) if f.options else value))
+            steps.append((row, shown))
+        return {"dossier": dossier, "sheet": sheet, "steps": steps}
+    return {"signing_context": signing_context}
