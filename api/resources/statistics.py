@@ -148,7 +148,7 @@ class LatenessReasonSchema(Schema):
     recorded_at = Instant(required=True)
 
 
-@blp.post("/tasks/<int:task_id>/lateness-reason")
+@blp.post("/tasks/<int(min=1, max=2147483647):task_id>/lateness-reason")
 @blp.arguments(LatenessReasonBody)
 @blp.response(201, LatenessReasonSchema)
 def lateness_reason(body, task_id: int):
@@ -174,13 +174,13 @@ class RatingSchema(Schema):
     rated_at = Instant(required=True)
 
 
-@blp.post("/dossiers/<string:code>/rating")
+@blp.post("/dossiers/<string(maxlength=40):ref>/rating")
 @blp.arguments(RatingBody)
 @blp.response(201, RatingSchema)
-def desk_rating(body, code: str):
+def desk_rating(body, ref: str):
     """The citizen's satisfaction rating recorded at the desk by the clerk returning the
     result (one per dossier; 409 for a second)."""
-    return satisfaction.rate_at_desk(runtime(), current_actor(), code, body["rating"], body["comment"])
+    return satisfaction.rate_at_desk(runtime(), current_actor(), ref, body["rating"], body["comment"])
 
 
 @blp.post("/public/rating")
