@@ -22,10 +22,10 @@ from engine.views.statistics import (LatenessBreakdown, StatisticsReport, Statis
 
 FORM_NOTE = (
     "Bố cục theo các chỉ tiêu của biểu mẫu báo cáo tình hình, kết quả giải quyết thủ tục hành chính (mẫu 06a/VPCP/KSTT "
-    "ban hành kèm Thông tư 01/2020/TT-VPCP ngày 21/10/2020 của Văn phòng Chính phủ). CHƯA ĐỐI CHIẾU ĐƯỢC với văn bản gốc: "
+    "ban hành kèm Thông tư 01/2020/TT-VPCP của Văn phòng Chính phủ; ngày ban hành chưa xác minh). CHƯA ĐỐI CHIẾU ĐƯỢC với văn bản gốc: "
     "thứ tự cột, tên cột và ký hiệu mẫu cần kiểm tra lại trước khi gửi báo cáo. / Layout follows the indicators of the "
-    "report form on the handling of administrative procedures (form 06a/VPCP/KSTT annexed to Circular 01/2020/TT-VPCP of "
-    "21/10/2020): NOT CONFIRMED against the original text; check the column order, headings and form number before sending."
+    "report form on the handling of administrative procedures (form 06a/VPCP/KSTT annexed to Circular 01/2020/TT-VPCP, "
+    "date of issue not verified): NOT CONFIRMED against the original text; check the column order, headings and form number before sending."
 )
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
