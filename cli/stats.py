@@ -48,17 +48,35 @@ def _columns_help() -> str:
 @click.command("stats", epilog=_columns_help())
 @click.option("--period", required=True,
               help="2026-03 (month), 2026-Q1 (quarter), 2026-H1 or 2026-6M (first 6 months), 2026-9M, 2026 (year)")
-@click.option("--by", "group_by", required=True, type=click.Choice(GROUPINGS),
-              help="group rows by commune, field, procedure or officer (officer rows count steps, not dossiers)")
+@click.option("--by", "group_by", type=click.Choice(GROUPINGS),
+              help="group rows by commune, field, procedure or officer (officer rows count steps, not dossiers); "
+                   "required for the table and JSON, not for xlsx (the workbook has a sheet per grouping)")
 @click.option("--unit", "unit_code", help="only this commune (its code, e.g. TRIPHU)")
-@click.option("--json", "as_json", is_flag=True, help="print the report as JSON instead of a table")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON instead of a table (= --format json)")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "xlsx"]), default=None,
+              help="table (default), json, or xlsx: the periodic report workbook (docs/statistics.md), needs --output")
+@click.option("--output", "output", type=click.Path(dir_okay=False, writable=True),
+              help="file to write the xlsx workbook to")
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL or sqlite:///var/isoflow.db")
-def command(period: str, group_by: str, unit_code: str | None, as_json: bool, database_url: str | None) -> None:
+def command(period: str, group_by: str | None, unit_code: str | None, as_json: bool, output_format: str | None,
+            output: str | None, database_url: str | None) -> None:
     """Statistics of dossiers for a period (ISO 9001 clause 9.1, Decision 766/QĐ-TTg):
     received (carried over and new, by channel), finished early / on time / late, pending
     within limit / overdue, indicators 2.1 and 2.2. Periods are local dates in Hà Nội time;
     pending dossiers are judged at the close of the period's last day (or now, for a
     period still running). Runs as the operator: every commune is included."""
+    output_format = output_format or ("json" if as_json else "table")
+    if as_json and output_format != "json":
+        raise InvalidInput("--json contradicts --format " + output_format, "--json mâu thuẫn với --format " + output_format,
+                           code="bad_format", hint="give one of them")
+    if output_format == "xlsx" and not output:
+        raise InvalidInput("--format xlsx needs --output FILE", "--format xlsx cần --output TỆP", code="missing_output",
+                           hint="e.g. --output bao-cao-2026-03.xlsx",
+                           problems=[Problem("missing_output", "Thiếu --output.", "--output is missing.", field="output")])
+    if output_format != "xlsx" and not group_by:
+        raise InvalidInput("--by is required for the table and JSON", "cần --by cho bảng và JSON", code="missing_by",
+                           hint=f"one of: {', '.join(GROUPINGS)}",
+                           problems=[Problem("missing_by", "Thiếu --by.", "--by is missing.", field="by")])
     settings = Settings.from_env()
     if database_url:
         settings = Settings(database_url=database_url, bpmn_dir=settings.bpmn_dir,
@@ -66,6 +84,15 @@ def command(period: str, group_by: str, unit_code: str | None, as_json: bool, da
     _require_existing_sqlite_file(settings.database_url)
     rt = Runtime.from_settings(settings)
     try:
+        if output_format == "xlsx":
+            from pathlib import Path
+
+            from engine.views.statistics_workbook import build_workbook
+
+            data = build_workbook(rt, Actor.system("cli"), period=period, unit_code=unit_code)
+            Path(output).write_bytes(data)
+            click.echo(f"Đã ghi báo cáo / report written: {output} ({len(data)} bytes)")
+            return
         report = compute_statistics(rt, Actor.system("cli"), period=period, group_by=group_by, unit_code=unit_code)
     except NotFound as exc:  # the operator sees every commune: an unknown code is a typo
         raise InvalidInput(exc.message_en, exc.message_vi, code="unknown_unit", hint="check the commune code (--unit)",
@@ -79,7 +106,7 @@ def command(period: str, group_by: str, unit_code: str | None, as_json: bool, da
         ) from None
     finally:
         rt.db.dispose()
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_table(report))

@@ -38,3 +38,27 @@ def test_statistics_errors(api):
     assert_problem(chair.get("/api/statistics?period=2026&unit_code=NAHANG"), 404)
     assert_problem(api.token_client("clerk").get("/api/statistics?period=2026"), 403)
     assert_problem(api.client().get("/api/statistics?period=2026"), 401)
+
+
+def test_statistics_workbook_items_and_rating(api):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    clerk, chair = api.token_client("clerk"), api.token_client("chair")
+    code = receive(clerk)["code"]
+    receive(clerk, channel=2)
+    response = chair.get("/api/statistics.xlsx?period=2026-03")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(load_workbook(BytesIO(response.data))["Theo lĩnh vực"].iter_rows(values_only=True))
+    assert [r for r in rows if r[1] == "Tổng cộng"][0][2] == 2
+    assert_problem(clerk.get("/api/statistics.xlsx?period=2026-03"), 403)
+    items = chair.get("/api/statistics/items?period=2026-03&group_by=commune&key=TRIPHU&cell=received_new").json
+    assert items["total"] == 2 and {i["dossier_code"] for i in items["items"]} >= {code}
+    assert_problem(chair.get("/api/statistics/items?period=2026-03&key=TRIPHU&cell=colour"), 422)
+    # a dossier still being processed cannot be rated yet
+    assert_problem(clerk.post(f"/api/dossiers/{code}/rating", json={"rating": "satisfied"}), 409)
+    assert_problem(clerk.post(f"/api/dossiers/{code}/rating", json={"rating": "great"}), 422)
+    assert_problem(api.client().post("/api/public/rating", json={"code": code, "pin": "999999", "rating": "satisfied"}),
+                   404)

@@ -82,3 +82,25 @@ def test_missing_sqlite_database_is_not_created(tmp_path):
     result = run("--period", "2026", "--by", "field", "--database-url", f"sqlite:///{target}")
     assert result.exit_code == 2 and "no SQLite database" in result.stderr
     assert not target.exists()
+
+
+def test_xlsx_workbook_to_a_file(filled, tmp_path):
+    from openpyxl import load_workbook
+
+    target = tmp_path / "bao-cao.xlsx"
+    result = run("--period", "2026-03", "--format", "xlsx", "--output", str(target), "--database-url", filled)
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(target)
+    rows = list(wb["Theo lĩnh vực"].iter_rows(values_only=True))
+    [total] = [r for r in rows if r[1] == "Tổng cộng"]
+    assert total[2] == 2  # received in March
+
+
+def test_xlsx_needs_an_output_file(filled):
+    result = run("--period", "2026-03", "--format", "xlsx", "--database-url", filled)
+    assert result.exit_code == 2 and "--output" in result.stderr
+
+
+def test_table_needs_a_grouping(filled):
+    result = run("--period", "2026-03", "--database-url", filled)
+    assert result.exit_code == 2 and "--by" in result.stderr

@@ -653,6 +653,8 @@ PAGES = [  # (user, path, Vietnamese text, English text)
     ("clerk", "/receipt", "Đã tiếp nhận hồ sơ", "Dossier received"),
     ("clerk", "/search", "Chỉ hồ sơ quá hạn", "Overdue only"),
     ("chair", "/dashboard", "Công việc đang mở theo vai trò", "Open tasks by role"),
+    ("chair", "/statistics", "Trễ hạn theo lý do và theo bước", "Lateness by reason and by step"),
+    (None, "/lookup/rate", "Đánh giá mức độ hài lòng", "Rate your satisfaction"),
     ("chair", "/library", "Thư viện quy trình", "Procedure library"),
     ("consultant", "/library/upload", "Kiểm tra và lưu bản nháp", "Validate and store as draft"),
     (None, "/lookup", "Tra cứu tình trạng hồ sơ", "Check the status of a dossier"),

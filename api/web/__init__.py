@@ -23,6 +23,7 @@ from api.web.i18n import LANGUAGES, current_language, init_babel, message_of
 # page modules register their routes on `bp` when imported
 from api.web import pages_auth, pages_desk, pages_work, pages_chair, pages_library, pages_public, pages_print  # noqa: E402,F401
 from api.web import pages_quality  # noqa: E402,F401
+from api.web import pages_feedback  # noqa: E402,F401
 
 __all__ = ["register"]
 

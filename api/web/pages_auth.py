@@ -21,6 +21,7 @@ NAVIGATION = [
     ("web.inbox", _l("Việc của tôi"), COMMUNE_STAFF),
     ("web.dashboard", _l("Bảng điều khiển"), LEADERS),
     ("web.search", _l("Tra cứu hồ sơ"), POLICY["dossier.view"]),
+    ("web.statistics_page", _l("Thống kê"), POLICY["stats.view"]),
     ("web.library", _l("Thư viện quy trình"), POLICY["procedure.author"] | POLICY["procedure.approve"]),
     ("web.quality_home", _l("Hệ thống chất lượng"), POLICY["quality.view"]),
 ]

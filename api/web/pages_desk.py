@@ -103,10 +103,11 @@ def return_result(code: str):
     return _desk_step_form(dossier, step, "desk/return.html",
                            lambda data: dossiers.return_result(rt(), who, code, data),
                            _("Đã trả kết quả cho công dân."),
-                           schema=None if step is not None else worklist.refusal_return_schema(rt(), who, code))
+                           schema=None if step is not None else worklist.refusal_return_schema(rt(), who, code),
+                           then=url_for("web.rate_at_desk", code=dossier.code))  # offer the citizen a rating
 
 
-def _desk_step_form(dossier, step, template, perform, done_message, schema=None):
+def _desk_step_form(dossier, step, template, perform, done_message, schema=None, then: str | None = None):
     schema = step.schema if step is not None else schema
     fields = schema_form.fields_of(schema)
     values: dict = {}
@@ -125,6 +126,6 @@ def _desk_step_form(dossier, step, template, perform, done_message, schema=None)
                 errors = report(error, names)
             else:
                 flash(done_message, "success")
-                return redirect(url_for("web.dossier", code=dossier.code))
+                return redirect(then or url_for("web.dossier", code=dossier.code))
         return render(template, 422, dossier=dossier, step=step, fields=fields, values=values, errors=errors)
     return render(template, dossier=dossier, step=step, fields=fields, values=values, errors=errors)

@@ -12,7 +12,7 @@ from api.web import diagrams, schema_form
 from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
-from engine.services import dossiers
+from engine.services import dossiers, lateness
 from engine.views import diagrams as diagram_views, dossiers as views, worklist
 from engine.domain.lifecycle import Outcome
 
@@ -83,6 +83,8 @@ def task(task_id: int):
                     flash(_("Đã yêu cầu công dân bổ sung hồ sơ; thời hạn tạm dừng."), "success")
                 else:
                     flash(_("Đã hoàn thành bước và chuyển hồ sơ %(code)s.", code=outcome.dossier_code), "success")
+                if lateness.reason_needed(rt(), who, task_id):  # finished past its due instant: ask why
+                    return redirect(url_for("web.lateness_reason", task_id=task_id))
                 return redirect(url_for("web.inbox"))
         return render("work/task.html", 422, detail=detail, fields=fields, values=values, errors=errors)
     return render("work/task.html", detail=detail, fields=fields, values=values, errors=errors)

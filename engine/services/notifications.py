@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine.audit import Actor
+from engine.runtime import reading
 from engine.adapters.db.models import Notification
 from engine.errors import NotFound, Unauthenticated
 from engine.domain.paging import check_page
@@ -48,7 +49,7 @@ def list_notifications(rt, actor: Actor, *, unread_only: bool = False, limit: in
     """The actor's notices, newest first."""
     check_page(limit, offset)
     user_id = _user_id(actor)
-    with rt.unit_of_work(actor) as uow:
+    with reading(rt, actor) as uow:  # a read: shares a page's unit when given one
         query = (select(Notification)
                  .where(Notification.recipient_id == user_id, Notification.deliver_after <= uow.now)
                  .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit).offset(offset))

@@ -37,6 +37,7 @@ from engine.adapters.db.models import (
     User,
 )
 from engine.audit import Actor
+from engine.runtime import reading
 from engine.domain import quality as rules
 from engine.domain.calendar import VN_TZ
 from engine.domain.periods import Period, parse_period
@@ -187,8 +188,11 @@ class ObjectivesPanel:
 
 def objectives_panel(rt, actor: Actor, unit_code: str) -> ObjectivesPanel | None:
     """The chair's dashboard panel: this quarter and the year so far; None without objectives
-    or without the right to see them."""
-    with rt.read(actor) as uow:
+    or without the right to see them. The objectives are read in the page's unit when
+    given one; their measures are statistics reports, read on their own (a replica when
+    configured)."""
+    with reading(rt, actor) as uow:
+        rt = uow.runtime
         reader = _Reader(uow)
         unit = uow.session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
         if unit is None or not reader.may("quality.view", unit.id):

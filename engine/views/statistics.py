@@ -18,16 +18,16 @@ from typing import Any, Literal
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Date,
     String,
-    Time,
     and_,
     case,
     cast,
     exists,
     extract,
     func,
+    false,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -37,15 +37,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from engine.domain.lifecycle import StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar.timeline import WorkingTimeline, time_of_day_us
 from engine.domain.calendar import VN_TZ, WORKING_DAY, WorkingCalendar
-from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
+from engine.adapters.db.models import (Dossier, DossierPause, LatenessReason, OrgUnit, Procedure, ProcedureVersion, SatisfactionRating,
+                                       Task, User)
 from engine.adapters.db.types import UTCDateTime
 from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
+from engine.domain.feedback import LATENESS_NOT_GIVEN, SATISFIED_RATINGS
 from engine.domain.fields import field_label
-from engine.domain.periods import Period, parse_period
+from engine.domain.periods import Period, parse_period, period_text, previous_periods
 from engine.permissions import load_principal, require, require_visible
 from engine.unit_calendars import calendar_for, load_overrides
 from engine.views.reading import reading, today
@@ -54,11 +55,13 @@ GroupBy = Literal["commune", "field", "procedure", "officer"]
 GROUPINGS: tuple[str, ...] = ("commune", "field", "procedure", "officer")
 CHANNEL_KEYS = ("1", "2", "3")  # 1 in person, 2 online, 3 postal (docs/domain.md §3)
 UNKNOWN_OFFICER_KEY = "-"
+UNKNOWN_OFFICER_LABEL = "(chưa có người nhận xử lý)"
 _MICROSECOND = timedelta(microseconds=1)
 SATISFACTION_NOTE = (
-    "Chỉ số hài lòng = 100% - (% quá hạn + % có phản ánh, kiến nghị); hệ thống chưa ghi nhận phản ánh, "
-    "kiến nghị nên chưa tính được (để trống). / Satisfaction = 100% - (% late + % with complaint); complaints "
-    "are not recorded yet, so it is left empty rather than guessed."
+    "Tỷ lệ hài lòng = số đánh giá \"rất hài lòng\" hoặc \"hài lòng\" / số đánh giá của người dân trong kỳ. Công thức "
+    "100% - (% quá hạn + % có phản ánh, kiến nghị) cần số phản ánh, kiến nghị, chưa được ghi nhận. / Satisfaction = "
+    "ratings \"very satisfied\" or \"satisfied\" / citizen ratings given in the period. The formula 100% - (% late + "
+    "% with complaint) needs complaints, which are not recorded yet."
 )
 
 # --- report -------------------------------------------------------------------------
@@ -85,7 +88,9 @@ class StatisticsRow:
     indicator_2_1: float | None = None  # % finished early or on time
     indicator_2_2_days: float | None = None  # average processing time, working days
     late_percent: float | None = None
-    satisfaction_percent: float | None = None  # needs complaints, not recorded yet
+    ratings_total: int = 0  # citizen ratings given within the period (dossier groupings only)
+    ratings_satisfied: int = 0  # of which "very satisfied" or "satisfied"
+    satisfaction_percent: float | None = None  # satisfied / rated (ISO 9001 clause 9.1.2)
     # working microseconds summed for 2.2 (kept to aggregate the total exactly; not shown)
     _processing_us: int = field(default=0, repr=False)
 
@@ -98,7 +103,7 @@ class StatisticsRow:
         self.indicator_2_1 = _percent(self.finished_early + self.finished_on_time, done)
         self.late_percent = _percent(self.finished_late, done)
         self.indicator_2_2_days = _ratio(self._processing_us, done * (WORKING_DAY // _MICROSECOND), "0.01")
-        self.satisfaction_percent = None
+        self.satisfaction_percent = _percent(self.ratings_satisfied, self.ratings_total)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -150,32 +155,16 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
     """The §7 report of `period` grouped by `group_by`, over the communes `actor` may
     see statistics of (or only `unit_code`)."""
     the_period = parse_period(period)
-    if group_by not in GROUPINGS:
-        raise InvalidInput(
-            f"group_by: {group_by!r} is not a grouping",
-            f"group_by: {group_by!r} không phải cách nhóm hợp lệ",
-            code="bad_group_by",
-            hint=f"use one of: {', '.join(GROUPINGS)}",
-            problems=[Problem("bad_group_by", "Cách nhóm phải là commune, field, procedure hoặc officer.",
-                              f"group_by must be one of {', '.join(GROUPINGS)}.", field="group_by")],
-        )
+    _check_group_by(group_by)
     unit_code = (unit_code or "").strip() or None
     with reading(rt, actor, replica=True) as unit:  # a replica when configured (ISOFLOW_READ_DATABASE_URL)
         session = unit.session
-        if session.get_bind().dialect.name == "postgresql":
-            # These few aggregate queries cost more to JIT-compile than to run (measured:
-            # 1.1 s of compilation for a 0.4 s year report); SET LOCAL ends with the transaction.
-            session.execute(text("SET LOCAL jit = off"))
-        now = unit.now
-        units = _visible_communes(unit, unit_code)
-        overrides = load_overrides(unit)
-        calendars = {u.id: calendar_for(unit, u, overrides) for u in units.values()}
-        judge_at = {uid: min(now, cal.close_of(the_period.end)) for uid, cal in calendars.items()}
-        window = _Window(the_period.start_instant, the_period.end_instant, judge_at)
+        scope = _scope(unit, the_period, unit_code)
         if group_by == "officer":
-            rows = _officer_rows(session, window, calendars)
+            rows = _officer_rows(session, scope.window, scope.calendars)
         else:
-            rows = _dossier_rows(session, window, calendars, group_by, units)
+            rows = _dossier_rows(session, scope.window, scope.calendars, group_by, scope.units)
+    judge_at, now = scope.window.judge_at, scope.now
     rows.sort(key=lambda r: r.key)
     total = StatisticsRow("total", "Tổng cộng")
     for row in rows:
@@ -186,9 +175,46 @@ def compute_statistics(rt, actor: Actor, *, period: str, group_by: str, unit_cod
     return StatisticsReport(the_period, group_by, unit_code, as_of, rows, total)
 
 
+def _check_group_by(group_by: str) -> None:
+    if group_by not in GROUPINGS:
+        raise InvalidInput(
+            f"group_by: {group_by!r} is not a grouping",
+            f"group_by: {group_by!r} không phải cách nhóm hợp lệ",
+            code="bad_group_by",
+            hint=f"use one of: {', '.join(GROUPINGS)}",
+            problems=[Problem("bad_group_by", "Cách nhóm phải là commune, field, procedure hoặc officer.",
+                              f"group_by must be one of {', '.join(GROUPINGS)}.", field="group_by")],
+        )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    units: dict[int, OrgUnit]
+    calendars: dict[int, WorkingCalendar]
+    window: "_Window"
+    now: datetime
+
+
+def _scope(unit, period: Period, unit_code: str | None) -> _Scope:
+    """The communes the report covers, their calendars and the period's window."""
+    session = unit.session
+    if session.get_bind().dialect.name == "postgresql":
+        # These few aggregate queries cost more to JIT-compile than to run (measured:
+        # 1.1 s of compilation for a 0.4 s year report); SET LOCAL ends with the transaction.
+        session.execute(text("SET LOCAL jit = off"))
+    now = unit.now
+    units = _visible_communes(unit, unit_code)
+    overrides = load_overrides(unit)
+    calendars = {u.id: calendar_for(unit, u, overrides) for u in units.values()}
+    judge_at = {uid: min(now, cal.close_of(period.end)) for uid, cal in calendars.items()}
+    window = _Window(period.start_instant, period.end_instant, judge_at, session.get_bind().dialect.name)
+    return _Scope(units, calendars, window, now)
+
+
 def _add_into(total: StatisticsRow, row: StatisticsRow) -> None:
     for name in ("carried_over", "received_new", "finished_early", "finished_on_time", "finished_late",
-                 "ended_without_result", "pending_within_limit", "pending_overdue", "_processing_us"):
+                 "ended_without_result", "pending_within_limit", "pending_overdue", "_processing_us",
+                 "ratings_total", "ratings_satisfied"):
         setattr(total, name, getattr(total, name) + getattr(row, name))
     for k in CHANNEL_KEYS:
         total.received_by_channel[k] += row.received_by_channel[k]
@@ -235,6 +261,20 @@ class _Window:
     start: datetime  # first instant of the period
     end: datetime  # exclusive
     judge_at: dict[int, datetime]  # per commune: when pending items are judged
+    dialect: str = "sqlite"
+
+    def overlapping(self, begun, ended) -> list[ColumnElement]:
+        """On PostgreSQL, the same test as `begun < end and (ended is null or ended >= start)`
+        written as a range overlap, which the GiST indexes of migration 0007 answer
+        (ix_dossiers_span, ix_tasks_span: same expressions) instead of reading all the history
+        begun before the end. Elsewhere nothing (the plain conditions do the work)."""
+        if self.dialect != "postgresql":
+            return []
+        period = func.tstzrange(literal(self.start, UTCDateTime()), literal(self.end, UTCDateTime()), "[)")
+        # as in migration 0007's `span` (the bounds are a literal, not a parameter, so the
+        # expression is the index's)
+        span = func.tstzrange(begun, case((ended < begun, begun), else_=ended), literal_column("'[]'"))
+        return [span.op("&&")(period)]
 
     def judge_expr(self, unit_column) -> ColumnElement:
         """The judging instant of each row's commune, as a SQL expression (communes
@@ -266,92 +306,149 @@ def _paused_at_judging(dossier_id_col, due_col, judge, created_col=None) -> Colu
     return exists().where(*conditions)
 
 
-def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar], group_by: str,
-                  units: dict[int, OrgUnit]) -> list[StatisticsRow]:
+# The cells of the report: one predicate per counted figure, used both by the counting
+# query (as conditional sums) and by `cell_items` (the dossiers or steps behind a figure),
+# so a figure and the list it opens can never disagree.
+DOSSIER_CELLS = ("carried_over", "received_new", "received_channel_1", "received_channel_2", "received_channel_3",
+                 "finished_early", "finished_on_time", "finished_late", "ended_without_result",
+                 "pending_within_limit", "pending_overdue")
+# figures that are sums of cells, and the cells they sum
+COMPOSITE_CELLS = {"received_total": ("carried_over", "received_new"),
+                   "finished_total": ("finished_early", "finished_on_time", "finished_late"),
+                   "pending_total": ("pending_within_limit", "pending_overdue")}
+CELLS = (*DOSSIER_CELLS, *COMPOSITE_CELLS)
+
+
+def _dossier_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnElement]]:
+    """(conditions making a dossier relevant to the period, predicate of each cell)."""
     d = Dossier
     S, E = w.start, w.end
     judge = w.judge_expr(d.org_unit_id)
-    key_col = {"commune": d.org_unit_id, "field": Procedure.field, "procedure": Procedure.id}[group_by]
     classification = case((d.supplement_count > 1, "late"), else_=d.classification)  # docs/domain.md §7
     finished_in = and_(d.finished_at >= S, d.finished_at < E)
     received_in = d.received_at >= S
     pending = or_(d.finished_at.is_(None), d.finished_at >= E)
     overdue = and_(pending, d.due_at < judge, not_(_paused_at_judging(d.id, d.due_at, judge)))
-    relevant = [d.org_unit_id.in_(list(units)), d.received_at < E, or_(d.finished_at.is_(None), d.finished_at >= S)]
-    query = (
-        select(
-            key_col,
-            _count_if(d.received_at < S),
-            _count_if(received_in),
-            *(_count_if(and_(received_in, d.channel == int(k))) for k in CHANNEL_KEYS),
-            _count_if(and_(finished_in, classification == "early")),
-            _count_if(and_(finished_in, classification == "on_time")),
-            _count_if(and_(finished_in, classification == "late")),
-            _count_if(and_(finished_in, d.classification.is_(None))),
-            _count_if(and_(pending, not_(overdue))),
-            _count_if(overdue),
-        )
-        .select_from(d)
-        .where(*relevant)
-        .group_by(key_col)
-    )
-    if group_by != "commune":
-        query = query.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
-            Procedure, Procedure.id == ProcedureVersion.procedure_id)
+    relevant = [d.org_unit_id.in_(list(w.judge_at)), d.received_at < E,
+                or_(d.finished_at.is_(None), d.finished_at >= S), *w.overlapping(d.received_at, d.finished_at)]
+    cells = {
+        "carried_over": d.received_at < S,
+        "received_new": received_in,
+        **{f"received_channel_{k}": and_(received_in, d.channel == int(k)) for k in CHANNEL_KEYS},
+        "finished_early": and_(finished_in, classification == "early"),
+        "finished_on_time": and_(finished_in, classification == "on_time"),
+        "finished_late": and_(finished_in, classification == "late"),
+        "ended_without_result": and_(finished_in, d.classification.is_(None)),
+        "pending_within_limit": and_(pending, not_(overdue)),
+        "pending_overdue": overdue,
+    }
+    return relevant, cells
+
+
+def _step_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnElement]]:
+    """The same for steps (the officer grouping); `Dossier` must be joined (channel)."""
+    t = Task
+    S, E = w.start, w.end
+    judge = w.judge_expr(t.org_unit_id)
+    finished_in = and_(t.completed_at >= S, t.completed_at < E)
+    received_in = t.created_at >= S
+    pending = or_(t.completed_at.is_(None), t.completed_at >= E)
+    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
+    relevant = [*_officer_steps(w), t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S),
+                *w.overlapping(t.created_at, t.completed_at)]
+    cells = {
+        "carried_over": t.created_at < S,
+        "received_new": received_in,
+        **{f"received_channel_{k}": and_(received_in, Dossier.channel == int(k)) for k in CHANNEL_KEYS},
+        "finished_early": and_(finished_in, t.classification == "early"),
+        "finished_on_time": and_(finished_in, t.classification == "on_time"),
+        "finished_late": and_(finished_in, t.classification == "late"),
+        "ended_without_result": false(),
+        "pending_within_limit": and_(pending, not_(overdue)),
+        "pending_overdue": overdue,
+    }
+    return relevant, cells
+
+
+def _officer_steps(w: _Window) -> list[ColumnElement]:
+    # steps that wait on the citizen are not an officer's work; cancelled steps left no trace in time
+    return [Task.org_unit_id.in_(list(w.judge_at)), Task.clock != "paused", Task.state != "cancelled"]
+
+
+# completed steps belong to whoever completed them; open ones to their current assignee
+def _officer_column() -> ColumnElement:
+    return case((Task.state == "completed", Task.completed_by_id), else_=Task.assignee_id)
+
+
+def _key_column(group_by: str) -> ColumnElement:
+    return {"commune": Dossier.org_unit_id, "field": Procedure.field, "procedure": Procedure.id}[group_by]
+
+
+def _with_procedure(query, group_by: str):
+    if group_by == "commune":
+        return query
+    return query.join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id).join(
+        Procedure, Procedure.id == ProcedureVersion.procedure_id)
+
+
+def _row_from_counts(code: str, label: str, counts) -> StatisticsRow:
+    c = dict(zip(DOSSIER_CELLS, (int(x) for x in counts)))
+    return StatisticsRow(code, label, carried_over=c["carried_over"], received_new=c["received_new"],
+                         received_by_channel={k: c[f"received_channel_{k}"] for k in CHANNEL_KEYS},
+                         finished_early=c["finished_early"], finished_on_time=c["finished_on_time"],
+                         finished_late=c["finished_late"], ended_without_result=c["ended_without_result"],
+                         pending_within_limit=c["pending_within_limit"], pending_overdue=c["pending_overdue"])
+
+
+def _dossier_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar], group_by: str,
+                  units: dict[int, OrgUnit]) -> list[StatisticsRow]:
+    d = Dossier
+    key_col = _key_column(group_by)
+    relevant, cells = _dossier_cells(w)
+    query = _with_procedure(
+        select(key_col, *(_count_if(cells[name]) for name in DOSSIER_CELLS)).select_from(d).where(*relevant)
+        .group_by(key_col), group_by)
     labels = _labels(session, group_by, units)
     rows: dict[Any, StatisticsRow] = {}
-    for key, carried, new, c1, c2, c3, early, on_time, late, ended, within, over in session.connection().execute(query):
+    for key, *counts in session.connection().execute(query):
         code, label = labels(key)
-        rows[key] = StatisticsRow(code, label, carried_over=int(carried), received_new=int(new),
-                                  received_by_channel={"1": int(c1), "2": int(c2), "3": int(c3)},
-                                  finished_early=int(early), finished_on_time=int(on_time), finished_late=int(late),
-                                  ended_without_result=int(ended), pending_within_limit=int(within),
-                                  pending_overdue=int(over))
+        rows[key] = _row_from_counts(code, label, counts)
     if group_by == "commune":  # every visible commune appears, even with nothing to report
         for uid in units:
             if uid not in rows:
                 code, label = labels(uid)
                 rows[uid] = StatisticsRow(code, label)
     # indicator 2.2: finished dossiers, measured with their commune's calendar
-    finished = (
+    finished_in = and_(d.finished_at >= w.start, d.finished_at < w.end)
+    finished = _with_procedure(
         select(key_col.label("key"), d.id.label("dossier_id"), d.org_unit_id.label("unit_id"),
                d.received_at.label("started"), d.finished_at.label("ended"))
         .select_from(d)
-        .where(d.org_unit_id.in_(list(units)), finished_in, d.classification.isnot(None))
-    )
-    if group_by != "commune":
-        finished = finished.join(ProcedureVersion, ProcedureVersion.id == d.procedure_version_id).join(
-            Procedure, Procedure.id == ProcedureVersion.procedure_id)
+        .where(d.org_unit_id.in_(list(units)), finished_in, d.classification.isnot(None)), group_by)
     for key, spent in _processing_time(session, finished, calendars).items():
         rows[key]._processing_us += spent
+    # citizen satisfaction: ratings given within the period, under the rated dossier's key
+    r = SatisfactionRating
+    ratings = _with_procedure(
+        select(key_col, func.count(), _count_if(r.rating.in_(SATISFIED_RATINGS)))
+        .select_from(r).join(d, d.id == r.dossier_id)
+        .where(r.org_unit_id.in_(list(units)), r.rated_at >= w.start, r.rated_at < w.end)
+        .group_by(key_col), group_by)
+    for key, rated, satisfied in session.connection().execute(ratings):
+        if key not in rows:  # rated in the period, handled (and counted) in an earlier one
+            code, label = labels(key)
+            rows[key] = StatisticsRow(code, label)
+        rows[key].ratings_total, rows[key].ratings_satisfied = int(rated), int(satisfied)
     return list(rows.values())
 
 
 def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCalendar]) -> list[StatisticsRow]:
     t = Task
-    S, E = w.start, w.end
-    judge = w.judge_expr(t.org_unit_id)
-    # completed steps belong to whoever completed them; open ones to their current assignee
-    officer = case((t.state == StepState.COMPLETED, t.completed_by_id), else_=t.assignee_id)
-    finished_in = and_(t.completed_at >= S, t.completed_at < E)
-    received_in = t.created_at >= S
-    pending = or_(t.completed_at.is_(None), t.completed_at >= E)
-    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
-    # steps that wait on the citizen are not an officer's work; cancelled steps left no trace in time
-    steps = [t.org_unit_id.in_(list(calendars)), t.clock != StepClock.PAUSED, t.state != StepState.CANCELLED]
-    relevant = [*steps, t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S)]
+    officer = _officer_column()
+    relevant, cells = _step_cells(w)
+    step_cells = [name for name in DOSSIER_CELLS if name != "ended_without_result"]
     query = (
-        select(
-            officer,
-            _count_if(t.created_at < S),
-            _count_if(received_in),
-            *(_count_if(and_(received_in, Dossier.channel == int(k))) for k in CHANNEL_KEYS),
-            _count_if(and_(finished_in, t.classification == "early")),
-            _count_if(and_(finished_in, t.classification == "on_time")),
-            _count_if(and_(finished_in, t.classification == "late")),
-            _count_if(and_(pending, not_(overdue))),
-            _count_if(overdue),
-        )
+        select(officer, *(_count_if(cells[name]) for name in step_cells))
         .select_from(t)
         .join(Dossier, Dossier.id == t.dossier_id)
         .where(*relevant)
@@ -360,23 +457,24 @@ def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
     result = session.connection().execute(query).all()
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([r[0] for r in result if r[0]])))}
     rows: dict[Any, StatisticsRow] = {}
-    for uid, carried, new, c1, c2, c3, early, on_time, late, within, over in result:
+    for uid, *counts in result:
         user = users.get(uid)
-        key, label = (user.username, user.full_name) if user else (UNKNOWN_OFFICER_KEY, "(chưa có người nhận xử lý)")
+        key, label = (user.username, user.full_name) if user else (UNKNOWN_OFFICER_KEY, UNKNOWN_OFFICER_LABEL)
         row = rows.setdefault(uid if user else None, StatisticsRow(key, label))
-        row.carried_over += int(carried)
-        row.received_new += int(new)
-        for k, n in zip(CHANNEL_KEYS, (c1, c2, c3)):
-            row.received_by_channel[k] += int(n)
-        row.finished_early += int(early)
-        row.finished_on_time += int(on_time)
-        row.finished_late += int(late)
-        row.pending_within_limit += int(within)
-        row.pending_overdue += int(over)
+        c = dict(zip(step_cells, (int(x) for x in counts)))
+        row.carried_over += c["carried_over"]
+        row.received_new += c["received_new"]
+        for k in CHANNEL_KEYS:
+            row.received_by_channel[k] += c[f"received_channel_{k}"]
+        row.finished_early += c["finished_early"]
+        row.finished_on_time += c["finished_on_time"]
+        row.finished_late += c["finished_late"]
+        row.pending_within_limit += c["pending_within_limit"]
+        row.pending_overdue += c["pending_overdue"]
     finished = (
         select(officer.label("key"), t.dossier_id.label("dossier_id"), t.org_unit_id.label("unit_id"),
                t.created_at.label("started"), t.completed_at.label("ended"))
-        .where(*steps, finished_in, t.classification.isnot(None))
+        .where(*_officer_steps(w), t.completed_at >= w.start, t.completed_at < w.end, t.classification.isnot(None))
     )
     for uid, spent in _processing_time(session, finished, calendars).items():
         rows[uid if uid in users else None]._processing_us += spent
@@ -429,9 +527,7 @@ def _processing_time(session: Session, measured, calendars: dict[int, WorkingCal
     timelines = {uid: WorkingTimeline(cal) for uid, cal in calendars.items()}
     totals: dict[Any, int] = {}
     for key, unit_id, local_day, signs, within_sum in session.connection().execute(query):
-        if isinstance(local_day, str):
-            local_day = date.fromisoformat(local_day)
-        before, works = timelines[unit_id].day(local_day.toordinal())
+        before, works = timelines[unit_id].day(_day_ordinal(local_day))
         totals[key] = totals.get(key, 0) + int(signs) * before + (int(within_sum) if works else 0)
     return totals
 
@@ -455,8 +551,24 @@ def _local_day_and_time(dialect: str, instant) -> tuple[ColumnElement, ColumnEle
         day = func.date(instant, f"+{offset} seconds", type_=String)
         micro = cast(func.coalesce(func.nullif(func.substr(instant, 21, 6), ""), "0"), BigInteger)
         return day, (seconds % 86400) * 1_000_000 + micro
-    local = func.timezone(VN_TZ.key, instant)
-    return cast(local, Date), cast(func.round(extract("epoch", cast(local, Time)) * 1_000_000), BigInteger)
+    # Integer arithmetic on the epoch is several times cheaper per row than timezone() and
+    # casts to date and time (measured over 1,000,000 dossiers: docs/performance.md);
+    # the day comes back as days since 1970-01-01 (local).
+    offset_us = int(VN_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds()) * 1_000_000
+    local_us = cast(func.floor(extract("epoch", instant) * 1_000_000), BigInteger) + offset_us
+    return func.div(local_us, _DAY_US), func.mod(local_us, _DAY_US)
+
+
+_DAY_US = 86_400_000_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _day_ordinal(local_day) -> int:
+    """The proleptic ordinal of a day `_local_day_and_time` returned: the local date as
+    text on SQLite, local days since 1970-01-01 on PostgreSQL."""
+    if isinstance(local_day, str):
+        return date.fromisoformat(local_day).toordinal()
+    return _EPOCH_ORDINAL + int(local_day)
 
 
 def _working_within_day(dialect: str, since_midnight, unit_column, calendars: dict[int, WorkingCalendar]):
@@ -478,3 +590,164 @@ def _working_within_day(dialect: str, since_midnight, unit_column, calendars: di
     if len(configs) == 1:
         return expression(configs[0])
     return case(*((unit_column.in_(by_sessions[c]), expression(c)) for c in configs[1:]), else_=expression(configs[0]))
+
+
+# --- the dossiers (or steps) behind a figure --------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellItem:
+    """One dossier counted in a figure; for the officer grouping, one step."""
+
+    dossier_code: str
+    applicant_name: str
+    unit_code: str
+    procedure_code: str
+    procedure_name: str
+    channel: int
+    received_at: datetime  # the step's creation for steps
+    due_at: datetime | None
+    finished_at: datetime | None  # the step's completion for steps
+    classification: str | None
+    step_name: str | None = None
+
+
+def cell_items(rt, actor: Actor, *, period: str, group_by: str, key: str, cell: str, unit_code: str | None = None,
+               limit: int = 50, offset: int = 0) -> tuple[list[CellItem], int]:
+    """The dossiers (steps, for the officer grouping) counted in one figure of the
+    report: row `key` (`total` for the total row), column `cell` (one of CELLS). Same
+    predicates as `compute_statistics`, so the list's length is the figure."""
+    from engine.domain.paging import check_page
+
+    limit, offset = check_page(limit, offset)
+    the_period = parse_period(period)
+    _check_group_by(group_by)
+    if cell not in CELLS:
+        raise InvalidInput(
+            f"cell: {cell!r} is not a figure of the report", f"cell: {cell!r} không phải một số liệu của báo cáo",
+            code="bad_cell", hint=f"use one of: {', '.join(CELLS)}",
+            problems=[Problem("bad_cell", "Số liệu không hợp lệ.", f"cell must be one of {', '.join(CELLS)}.", field="cell")])
+    unit_code = (unit_code or "").strip() or None
+    with reading(rt, actor, replica=True) as unit:  # a replica when configured (ISOFLOW_READ_DATABASE_URL)
+        session = unit.session
+        scope = _scope(unit, the_period, unit_code)
+        w = scope.window
+        if group_by == "officer":
+            relevant, cells = _step_cells(w)
+        else:
+            relevant, cells = _dossier_cells(w)
+        chosen = or_(*(cells[c] for c in COMPOSITE_CELLS.get(cell, (cell,))))
+        base = (select(Dossier, OrgUnit.code, Procedure.code, Procedure.name)
+                .join(OrgUnit, OrgUnit.id == Dossier.org_unit_id)
+                .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+                .join(Procedure, Procedure.id == ProcedureVersion.procedure_id))
+        if group_by == "officer":
+            officer = _officer_column()
+            query = base.add_columns(Task).join(Task, Task.dossier_id == Dossier.id).where(*relevant, chosen)
+            if key == UNKNOWN_OFFICER_KEY:
+                query = query.where(officer.is_(None))
+            elif key != "total":
+                query = query.where(officer == select(User.id).where(User.username == key).scalar_subquery())
+            order = (Task.created_at, Task.id)
+        else:
+            query = base.where(*relevant, chosen)
+            if key != "total":
+                query = query.where({"commune": OrgUnit.code, "field": Procedure.field,
+                                     "procedure": Procedure.code}[group_by] == key)
+            order = (Dossier.received_at, Dossier.id)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        items = []
+        for row in session.execute(query.order_by(*order).limit(limit).offset(offset)):
+            d, unit, pcode, pname = row[:4]
+            step = row[4] if group_by == "officer" else None
+            items.append(CellItem(
+                d.code, d.applicant_name, unit, pcode, pname, d.channel,
+                step.created_at if step else d.received_at, step.due_at if step else d.due_at,
+                step.completed_at if step else d.finished_at,
+                step.classification if step else ("late" if d.supplement_count > 1 and d.classification else d.classification),
+                step.name if step else None))
+        return items, total
+
+
+# --- trends -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    total: StatisticsRow
+
+
+def trend(rt, actor: Actor, *, period: str, unit_code: str | None = None, count: int = 12) -> list[TrendPoint]:
+    """The total row of the last `count` periods of the same kind, oldest first."""
+    periods = previous_periods(parse_period(period), count)
+    return [TrendPoint(p, compute_statistics(rt, actor, period=period_text(p), group_by="commune",
+                                             unit_code=unit_code).total) for p in periods]
+
+
+# --- Decision 766 indicators ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name_vi: str
+    name_en: str
+    value: float | None  # None: no data (the note says why)
+    unit: str  # "%" or "ngày"
+    note: str = ""
+
+
+def indicators(report: StatisticsReport) -> list[Indicator]:
+    """The Decision 766/QĐ-TTg figures isoflow has the data for, from a report's total
+    (definitions and sources: docs/statistics.md, "Decision 766 indicators")."""
+    t = report.total
+    return [
+        Indicator("2.1", "Tỷ lệ hồ sơ giải quyết trước hạn, đúng hạn", "Share of dossiers finished early or on time",
+                  t.indicator_2_1, "%", "" if t.finished_total else "không có hồ sơ giải quyết xong trong kỳ"),
+        Indicator("2.2", "Thời gian giải quyết trung bình (ngày làm việc)", "Average processing time (working days)",
+                  t.indicator_2_2_days, "ngày", "" if t.finished_total else "không có hồ sơ giải quyết xong trong kỳ"),
+        Indicator("late", "Tỷ lệ hồ sơ giải quyết quá hạn", "Share of dossiers finished late", t.late_percent, "%"),
+        Indicator("online", "Tỷ lệ hồ sơ tiếp nhận trực tuyến", "Share of dossiers received online",
+                  _percent(t.received_by_channel["2"], t.received_new), "%",
+                  "" if t.received_new else "không có hồ sơ tiếp nhận mới trong kỳ"),
+        Indicator("satisfaction", "Tỷ lệ người dân hài lòng", "Share of satisfied citizens", t.satisfaction_percent,
+                  "%", f"{t.ratings_satisfied}/{t.ratings_total} đánh giá" if t.ratings_total else
+                  "chưa có đánh giá nào trong kỳ / no rating in the period"),
+        Indicator("digitised", "Tỷ lệ hồ sơ được số hóa", "Share of digitised dossiers", None, "%",
+                  "không có dữ liệu: hệ thống chưa lưu thành phần hồ sơ điện tử / no data: attachments are not stored"),
+    ]
+
+
+# --- lateness by reason and by step ----------------------------------------------------
+
+
+
+@dataclass
+class LatenessBreakdown:
+    period: Period
+    by_reason: dict[str, int]  # reason code (engine.services.lateness.REASONS) or LATENESS_NOT_GIVEN -> steps
+    by_step: list[tuple[str, int, int]]  # (step name, late steps, of which explained), most late first
+    total: int  # the officer grouping's total finished_late: the same steps
+
+
+def lateness_breakdown(rt, actor: Actor, *, period: str, unit_code: str | None = None) -> LatenessBreakdown:
+    """The steps completed late in the period (the officer report's `finished_late`
+    cell, same predicate), by the reason their officer gave and by step."""
+    the_period = parse_period(period)
+    unit_code = (unit_code or "").strip() or None
+    with reading(rt, actor, replica=True) as unit:  # a replica when configured (ISOFLOW_READ_DATABASE_URL)
+        session = unit.session
+        scope = _scope(unit, the_period, unit_code)
+        relevant, cells = _step_cells(scope.window)
+        reason = func.coalesce(LatenessReason.reason, LATENESS_NOT_GIVEN)
+        late = (select(Task.id.label("task_id"), Task.name.label("step"), reason.label("reason"))
+                .select_from(Task).join(Dossier, Dossier.id == Task.dossier_id)
+                .outerjoin(LatenessReason, LatenessReason.task_id == Task.id)
+                .where(*relevant, cells["finished_late"])).subquery()
+        by_reason = {r: int(n) for r, n in session.execute(
+            select(late.c.reason, func.count()).group_by(late.c.reason))}
+        by_step = [(name, int(n), int(given)) for name, n, given in session.execute(
+            select(late.c.step, func.count(), _count_if(late.c.reason != LATENESS_NOT_GIVEN))
+            .group_by(late.c.step).order_by(func.count().desc(), late.c.step))]
+    return LatenessBreakdown(the_period, by_reason, by_step, sum(by_reason.values()))

@@ -210,6 +210,7 @@ class Dossier(Base):
         Index("ix_dossiers_unit_finished", "org_unit_id", "finished_at"),  # statistics: open at, finished after
         Index("ix_dossiers_next_escalation_at", "next_escalation_at",
               postgresql_where=text("next_escalation_at IS NOT NULL")),
+        Index("ix_dossiers_finished_at", "finished_at"),  # statistics: finished in a period (0009)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -290,6 +291,7 @@ class Task(Base):
         Index("ix_tasks_open_due", "state", "due_at", postgresql_where=text("state = 'open'")),
         Index("ix_tasks_next_escalation_at", "next_escalation_at",
               postgresql_where=text("next_escalation_at IS NOT NULL")),
+        Index("ix_tasks_completed_at", "completed_at"),  # statistics: completed in a period (0009)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -712,3 +714,37 @@ class QualityMark(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     at: Mapped[datetime]
+
+
+# --- the chair's monitoring (engine/services/satisfaction.py, lateness.py) ------------
+
+
+class SatisfactionRating(Base):
+    """The citizen's rating of one dossier's handling (ISO 9001 clause 9.1.2): one per
+    dossier, given at the desk when the result is returned or through the public lookup."""
+
+    __tablename__ = "satisfaction_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), unique=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    rating: Mapped[str] = mapped_column(String(16))  # very_satisfied | satisfied | not_satisfied
+    comment: Mapped[str] = mapped_column(String(1000), default="")
+    via: Mapped[str] = mapped_column(String(16))  # desk | public
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the clerk at the desk
+    rated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LatenessReason(Base):
+    """Why a step finished (or a dossier ran) past its due instant, as the responsible
+    officer explained it: one of a short list plus free text. One per step."""
+
+    __tablename__ = "lateness_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # engine.services.lateness.REASONS
+    detail: Mapped[str] = mapped_column(String(1000), default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]

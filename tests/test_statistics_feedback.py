@@ -1,0 +1,170 @@
+"""The figures' drill-down, custom periods, trends, citizen ratings, reasons for lateness,
+the Decision 766 indicators and the Excel workbook, on the §7 scenario of
+tests/test_statistics_scenario.py (built again for this module: these tests add rows)."""
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from engine.adapters.db.models import Dossier, Task
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.security import hash_pin
+from engine.services import lateness, satisfaction
+from engine.views import statistics as stats
+from engine.views.statistics_workbook import build_workbook
+from tests.support import SYSTEM
+from tests.test_statistics_scenario import at, scenario  # noqa: F401  (the module-scoped fixture)
+
+PERIODS = ("2026-03", "2026-Q1", "2026-03-03..2026-03-05")
+
+
+def code_of(scenario, name: str) -> str:
+    with scenario.rt.db.session_factory() as s:
+        return s.get(Dossier, scenario.ids[name]).code
+
+
+def figure(row: stats.StatisticsRow, cell: str) -> int:
+    if cell.startswith("received_channel_"):
+        return row.received_by_channel[cell[-1]]
+    return getattr(row, cell)
+
+
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("group_by", stats.GROUPINGS)
+def test_every_figure_opens_exactly_its_dossiers(scenario, period, group_by):
+    report = stats.compute_statistics(scenario.rt, SYSTEM, period=period, group_by=group_by)
+    checked = 0
+    for row in [*report.rows, report.total]:
+        for cell in stats.CELLS:
+            items, total = stats.cell_items(scenario.rt, SYSTEM, period=period, group_by=group_by, key=row.key,
+                                            cell=cell, limit=200)
+            assert total == len(items) == figure(row, cell), (row.key, cell)
+            checked += total
+    assert checked > 0
+
+
+def test_drill_down_lists_the_late_dossiers_of_march(scenario):
+    items, total = stats.cell_items(scenario.rt, SYSTEM, period="2026-03", group_by="commune", key="TRIPHU",
+                                    cell="finished_late")
+    assert total == 2 and {i.applicant_name for i in items} == {"Công dân A", "Công dân K"}
+    with pytest.raises(InvalidInput) as bad:
+        stats.cell_items(scenario.rt, SYSTEM, period="2026-03", group_by="commune", key="TRIPHU", cell="nonsense")
+    assert bad.value.problems[0].field == "cell"
+
+
+def test_custom_periods():
+    p = stats.parse_period(" 2026-03-03..2026-03-05 ")
+    assert (p.start.day, p.end.day, p.kind, p.label) == (3, 5, "custom", "Từ 03/03/2026 đến 05/03/2026")
+    assert stats.period_text(p) == "2026-03-03..2026-03-05"
+    for text in ("2026-03-05..2026-03-03", "2026-3-5..x", "2026-01-01..2029-12-31"):
+        with pytest.raises(InvalidInput) as bad:
+            stats.parse_period(text)
+        assert bad.value.problems[0].field == "period"
+    months = stats.previous_periods(stats.parse_period("2026-02"), 12)
+    assert [stats.period_text(m) for m in (months[0], months[-1])] == ["2025-03", "2026-02"] and len(months) == 12
+    quarters = stats.previous_periods(stats.parse_period("2026-Q1"), 3)
+    assert [stats.period_text(q) for q in quarters] == ["2025-Q3", "2025-Q4", "2026-Q1"]
+    assert [stats.period_text(y) for y in stats.previous_periods(stats.parse_period("2026-9M"), 2)] == ["2025-9M", "2026-9M"]
+
+
+def test_trend_ends_with_the_period(scenario):
+    points = stats.trend(scenario.rt, SYSTEM, period="2026-03", count=3)
+    assert [p.period.label for p in points] == ["Tháng 01/2026", "Tháng 02/2026", "Tháng 03/2026"]
+    march = stats.compute_statistics(scenario.rt, SYSTEM, period="2026-03", group_by="commune").total
+    assert points[-1].total.to_dict() == march.to_dict()
+    assert points[1].total.received_new == 2  # Z and A, received 27/2
+
+
+def test_citizen_ratings_one_per_dossier_and_the_share(scenario):
+    rt = scenario.rt
+    code = lambda name: code_of(scenario, name)  # noqa: E731
+    scenario.clock.set(at(2026, 4, 10, 10, 0))
+    satisfaction.rate_at_desk(rt, scenario.actor("clerk"), code("B"), "very_satisfied", "Nhanh")
+    with pytest.raises(Conflict) as twice:
+        satisfaction.rate_at_desk(rt, scenario.actor("clerk"), code("B"), "not_satisfied")
+    assert twice.value.code == "already_rated" and "một lần" in twice.value.message_vi
+    with pytest.raises(PermissionDenied):  # the officer does not return results
+        satisfaction.rate_at_desk(rt, scenario.actor("officer"), code("C"), "satisfied")
+    with pytest.raises(Conflict):  # E is still being processed
+        satisfaction.rate_at_desk(rt, scenario.actor("clerk"), code("E"), "satisfied")
+    with rt.db.engine.begin() as conn:
+        conn.execute(update(Dossier).where(Dossier.id == scenario.ids["C"]).values(pin_hash=hash_pin("246810")))
+    with pytest.raises(NotFound):
+        satisfaction.rate_by_citizen(rt, code("C"), "111111", "satisfied")
+    with pytest.raises(InvalidInput) as bad:
+        satisfaction.rate_by_citizen(rt, code("C"), "246810", "meh")
+    assert bad.value.problems[0].field == "rating"
+    satisfaction.rate_by_citizen(rt, code("C"), "246810", "not_satisfied", "Phải đi lại hai lần")
+    with pytest.raises(Conflict):
+        satisfaction.rate_by_citizen(rt, code("C"), "246810", "satisfied")
+    april = stats.compute_statistics(rt, SYSTEM, period="2026-04", group_by="commune")
+    assert (april.total.ratings_total, april.total.ratings_satisfied, april.total.satisfaction_percent) == (2, 1, 50.0)
+    [ind] = [i for i in stats.indicators(april) if i.code == "satisfaction"]
+    assert ind.value == 50.0
+    march = stats.compute_statistics(rt, SYSTEM, period="2026-03", group_by="field")
+    assert march.total.ratings_total == 0 and march.total.satisfaction_percent is None
+
+
+def test_lateness_reason_by_the_responsible_officer(scenario):
+    rt = scenario.rt
+    with rt.db.session_factory() as s:
+        late_receive = s.scalar(select(Task).where(Task.dossier_id == scenario.ids["A"], Task.bpmn_id == "receive"))
+        on_time = s.scalar(select(Task).where(Task.dossier_id == scenario.ids["B"], Task.bpmn_id == "receive"))
+    assert late_receive.classification == "late" and on_time.classification != "late"
+    clerk, officer = scenario.actor("clerk"), scenario.actor("officer")
+    assert lateness.reason_needed(rt, clerk, late_receive.id) and not lateness.reason_needed(rt, officer, late_receive.id)
+    assert (late_receive.id, code_of(scenario, "A"),
+            late_receive.name) in lateness.late_steps_without_reason(rt, clerk)
+    with pytest.raises(PermissionDenied):
+        lateness.record_lateness_reason(rt, officer, late_receive.id, "workload")
+    with pytest.raises(Conflict):
+        lateness.record_lateness_reason(rt, clerk, on_time.id, "workload")
+    with pytest.raises(InvalidInput) as bad:
+        lateness.record_lateness_reason(rt, clerk, late_receive.id, "other", "  ")
+    assert bad.value.problems[0].field == "detail"
+    before = stats.lateness_breakdown(rt, SYSTEM, period="2026-03")
+    lateness.record_lateness_reason(rt, clerk, late_receive.id, "coordination", "Chờ xác minh hộ khẩu")
+    with pytest.raises(Conflict):
+        lateness.record_lateness_reason(rt, clerk, late_receive.id, "workload")
+    assert not lateness.reason_needed(rt, clerk, late_receive.id)
+    after = stats.lateness_breakdown(rt, SYSTEM, period="2026-03")
+    officer_report = stats.compute_statistics(rt, SYSTEM, period="2026-03", group_by="officer")
+    assert after.total == before.total == officer_report.total.finished_late
+    assert after.by_reason.get("coordination") == 1
+    assert after.by_reason.get("not_given", 0) == before.by_reason.get("not_given", 0) - 1
+    step = {name: (n, given) for name, n, given in after.by_step}[late_receive.name]
+    assert step[1] == 1
+
+
+def test_indicators_say_no_data_for_digitised_dossiers(scenario):
+    report = stats.compute_statistics(scenario.rt, SYSTEM, period="2026-03", group_by="commune")
+    found = {i.code: i for i in stats.indicators(report)}
+    assert found["2.1"].value == report.total.indicator_2_1
+    assert found["online"].value == round(100 * report.total.received_by_channel["2"] / report.total.received_new, 1)
+    assert found["digitised"].value is None and "không có dữ liệu" in found["digitised"].note
+
+
+def test_workbook_headings_and_totals(scenario):
+    data = build_workbook(scenario.rt, SYSTEM, period="2026-03")
+    wb = load_workbook(BytesIO(data))
+    assert wb.sheetnames[:2] == ["Theo lĩnh vực", "Theo thủ tục"] and "Lý do quá hạn" in wb.sheetnames
+    ws = wb["Theo lĩnh vực"]
+    assert ws["A1"].value == "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
+    assert "Tháng 03/2026" in ws["A2"].value and "Xã Tri Phú" in ws["A2"].value
+    cells = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert {"Số hồ sơ nhận giải quyết", "Trả quá hạn", "Trực tuyến", "Số kỳ trước chuyển qua"} <= set(cells)
+    assert any(str(r) .startswith(cells["Số hồ sơ nhận giải quyết"].coordinate) for r in ws.merged_cells.ranges)
+    rows = list(ws.iter_rows(values_only=True))
+    total_at = next(i for i, r in enumerate(rows) if r[1] == "Tổng cộng")
+    first = next(i for i, r in enumerate(rows) if r[0] == 1)
+    body = rows[first:total_at]
+    report = stats.compute_statistics(scenario.rt, SYSTEM, period="2026-03", group_by="field")
+    assert len(body) == len(report.rows)
+    for col in range(2, len(rows[total_at]) - 2):  # counts; the last two columns are ratios
+        assert rows[total_at][col] == sum(r[col] for r in body), col
+    assert rows[total_at][2] == report.total.received_total
+    notes = [r[0] for r in rows[total_at + 1:] if r[0]]
+    assert any("CHƯA ĐỐI CHIẾU" in n for n in notes)
