@@ -10,6 +10,7 @@ MODULES = (
     "api.resources.procedures",
     "api.resources.dossiers",
     "api.resources.forms",
+    "api.resources.documents",
     "api.resources.statistics",
     "api.resources.notifications",
     "api.resources.calendar",
