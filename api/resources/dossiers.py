@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, PageOf, Schema, page_of, whole_list
 from engine.errors import NotFound
 from engine.domain.roles import ROLES
 from engine.services import dossiers
@@ -172,7 +172,9 @@ class DossierSchema(Schema):
     applicant_email = fields.String(required=True)
     channel = fields.Integer(required=True)
     status_code = fields.Integer(required=True)
-    status_label = fields.String(required=True)
+    status_label = fields.String(required=True, metadata={"description": "the same as status_vi (kept for clients)"})
+    status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
     state = fields.String(required=True)
     received_at = Instant(required=True)
     due_at = Instant(required=True)
@@ -201,7 +203,9 @@ class DossierSummarySchema(Schema):
     applicant_name = fields.String(required=True)
     channel = fields.Integer(required=True)
     status_code = fields.Integer(required=True)
-    status_label = fields.String(required=True)
+    status_label = fields.String(required=True, metadata={"description": "the same as status_vi (kept for clients)"})
+    status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
     state = fields.String(required=True)
     received_at = Instant(required=True)
     due_at = Instant(required=True)
@@ -227,7 +231,8 @@ class SearchArgs(PageArgs):
     received_to = Day(metadata={"description": "local date, inclusive"})
     state = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue_only = fields.Boolean(load_default=False)
-    sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)))
+    sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)), metadata={
+        "description": "a field name, ascending, or `-field`, descending"})
 
 
 class TimelineRowSchema(Schema):
@@ -252,6 +257,8 @@ class OutcomeSchema(Schema):
     dossier_id = fields.Integer(required=True)
     dossier_code = fields.String(required=True)
     status_code = fields.Integer(required=True)
+    status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
     opened_task_ids = fields.List(fields.Integer(), required=True)
 
 
@@ -327,10 +334,10 @@ def get(ref: str):
 
 
 @blp.get(f"/dossiers/{DOSSIER_REF}/timeline")
-@blp.response(200, TimelineRowSchema(many=True))
+@blp.response(200, PageOf(TimelineRowSchema, "TimelinePage"))
 def timeline(ref: str):
-    """The process control sheet (form 05): one row per hand-over, with step due and result."""
-    return views.timeline(runtime(), current_actor(), _ref(ref))
+    """The process control sheet (form 05): one row per hand-over, with step due and result (the whole sheet)."""
+    return whole_list(views.timeline(runtime(), current_actor(), _ref(ref)))
 
 
 @blp.post(f"/dossiers/{DOSSIER_REF}/supplement")
@@ -390,9 +397,9 @@ def apology(body, ref: str):
 @blp.response(200, TaskPageSchema)
 def inbox(args):
     """My open steps by due instant: assigned to me, and unclaimed ones of my roles."""
-    items = views.inbox(runtime(), current_actor(), limit=args["limit"], offset=args["offset"],
-                        include_pool=args["include_pool"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+    items, total = views.inbox_page(runtime(), current_actor(), limit=args["limit"], offset=args["offset"],
+                                    include_pool=args["include_pool"])
+    return page_of(items, args["limit"], args["offset"], total)
 
 
 @blp.get("/tasks/queue")
@@ -400,9 +407,9 @@ def inbox(args):
 @blp.response(200, TaskPageSchema)
 def queue(args):
     """A commune's open steps by due instant, optionally of one role (commune staff)."""
-    items = views.queue(runtime(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
-                        limit=args["limit"], offset=args["offset"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+    items, total = views.queue_page(runtime(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
+                                    limit=args["limit"], offset=args["offset"])
+    return page_of(items, args["limit"], args["offset"], total)
 
 
 @blp.get("/tasks/<int(min=1, max=2147483647):task_id>")

@@ -491,10 +491,15 @@ class Sweeper:
                     "state": "pending", "attempts": 0, "next_attempt_at": p.deliver_after})
         if deliveries:
             bulk_insert(conn, Delivery.__table__, deliveries)
-        uow.log("scheduler.escalated", "scheduler", "sweep", after={"fired": [
-            {"escalation_id": esc_id, "entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
-             "dossier_code": p.dossier.code, "threshold_at": p.threshold, "skipped": list(p.skipped),
-             "recipients": [r[1] for r in p.recipients]} for esc_id, p in fresh]})
+        # One entry per commune of the batch, under the commune: its chair audits its escalations.
+        by_commune: dict[int, list[tuple[int, _Plan]]] = {}
+        for esc_id, p in fresh:
+            by_commune.setdefault(p.dossier.org_unit_id, []).append((esc_id, p))
+        for org_unit_id, fired in by_commune.items():
+            uow.log("scheduler.escalated", "scheduler", "sweep", org_unit_id=org_unit_id, after={"fired": [
+                {"escalation_id": esc_id, "entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
+                 "dossier_code": p.dossier.code, "threshold_at": p.threshold, "skipped": list(p.skipped),
+                 "recipients": [r[1] for r in p.recipients]} for esc_id, p in fired]})
         for _esc_id, p in fresh:
             report.fired.append(Fired(p.level, p.entity_type, p.entity_id, p.dossier.code,
                                       p.task.name if p.task else p.dossier.applicant_name, p.threshold,

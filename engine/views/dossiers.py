@@ -223,6 +223,12 @@ def _note(task: Task) -> str:
 def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True) -> list[TaskView]:
     """My open steps, most urgent first: those assigned to me, and (if include_pool)
     unclaimed steps of roles I hold in each commune."""
+    return inbox_page(rt, actor, limit=limit, offset=offset, include_pool=include_pool)[0]
+
+
+def inbox_page(rt, actor: Actor, *, limit: int = 50, offset: int = 0,
+               include_pool: bool = True) -> tuple[list[TaskView], int]:
+    """`inbox` and the number of steps it holds in all."""
     limit, offset = check_page(limit, offset)
     with reading(rt, actor) as unit:
         session, now = unit.session, unit.now
@@ -235,13 +241,20 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
                 if step_roles:
                     conditions.append(and_(Task.assignee_id.is_(None), Task.org_unit_id == unit_id,
                                            Task.role.in_(step_roles)))
-        query = (select(Task).where(Task.state == StepState.OPEN, or_(*conditions))
-                 .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset))
-        return _task_views(session, query, now)
+        query = select(Task).where(Task.state == StepState.OPEN, or_(*conditions))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
+        return _task_views(session, query, now), total
 
 
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
     """A commune's open steps (optionally one role's), most urgent first: the chair's view."""
+    return queue_page(rt, actor, unit_code=unit_code, role=role, limit=limit, offset=offset)[0]
+
+
+def queue_page(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[list[TaskView], int]:
+    """`queue` and the number of steps it holds in all."""
     limit, offset = check_page(limit, offset)
     with reading(rt, actor) as unit:
         session, now = unit.session, unit.now
@@ -253,8 +266,9 @@ def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: i
         query = select(Task).where(Task.state == StepState.OPEN, Task.org_unit_id == unit_id)
         if role:
             query = query.where(Task.role == role)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
-        return _task_views(session, query, now)
+        return _task_views(session, query, now), total
 
 
 @dataclass(frozen=True)
@@ -293,12 +307,11 @@ class DossierFilter:
     sort: str = "due_at"  # due_at | received_at | -received_at | code
 
 
-SORTS = {
-    "due_at": (Dossier.due_at, Dossier.id),
-    "received_at": (Dossier.received_at, Dossier.id),
-    "-received_at": (Dossier.received_at.desc(), Dossier.id.desc()),
-    "code": (Dossier.code,),
-}
+_SORT_COLUMNS = {"due_at": Dossier.due_at, "received_at": Dossier.received_at, "code": Dossier.code,
+                 "status_code": Dossier.status_code, "finished_at": Dossier.finished_at}
+# "field" ascending, "-field" descending; ties broken by id the same way, so pages are stable.
+SORTS = {**{name: (column, Dossier.id) for name, column in _SORT_COLUMNS.items()},
+         **{f"-{name}": (column.desc(), Dossier.id.desc()) for name, column in _SORT_COLUMNS.items()}}
 
 
 def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[DossierSummary], int]:
