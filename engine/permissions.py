@@ -50,6 +50,8 @@ POLICY: dict[str, frozenset[str]] = {
     # Reading the people of a unit (users, their role assignments, their open steps):
     # its staff and the province administration, not the ISO consultant.
     "users.view": COMMUNE_STAFF | {"province_admin"},
+    # Integrators' webhook subscriptions and the commune's notice texts to applicants.
+    "integration.manage": frozenset({"province_admin", "chair"}),
 }
 # The actions in the words users read in refusals (English: the action code itself).
 ACTION_VI: dict[str, str] = {
@@ -71,6 +73,7 @@ ACTION_VI: dict[str, str] = {
     "calendar.manage": "điều chỉnh lịch làm việc",
     "users.manage": "quản lý người dùng",
     "users.view": "xem người dùng",
+    "integration.manage": "quản lý kết nối tích hợp và mẫu thông báo",
 }
 # Performing a step is granted by holding the step's own role (see `may_perform_step`).
 

@@ -11,6 +11,7 @@ MODULES = (
     "api.resources.dossiers",
     "api.resources.forms",
     "api.resources.documents",
+    "api.resources.integration",
     "api.resources.statistics",
     "api.resources.notifications",
     "api.resources.calendar",
