@@ -7,7 +7,8 @@ from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Instant, PageMeta, Schema, whole_list
-from engine.services import notices, webhooks
+from engine.adapters.national_portal import OnlineSubmission
+from engine.services import national_portal, notices, webhooks
 
 blp = Blueprint("integration", __name__, url_prefix="/api",
                 description="Webhooks for integrators and notices to applicants")
@@ -111,3 +112,80 @@ def update_template(body, unit_code: str, kind: str):
     """Store the commune's own text of one notice (chair or province admin); placeholders
     as {code}, {applicant}, {procedure}, {unit}, {due_at}, {reason}."""
     return notices.update_template(runtime(), current_actor(), unit_code, kind, **body)
+
+
+# --- the national portal: online dossiers in, statuses out ---------------------------
+
+
+class OnlineSubmissionSchema(Schema):
+    portal_code = fields.String(required=True, validate=validate.Length(1, 64), metadata={
+        "description": "the portal's code of the submission; a second submission with it answers 409"})
+    unit_code = fields.String(required=True, validate=UNIT)
+    procedure_code = fields.String(required=True, validate=validate.Length(1, 32),
+                                   metadata={"description": "the national procedure code, e.g. 1.001193"})
+    applicant_name = fields.String(required=True, validate=validate.Length(1, 200))
+    applicant_id_number = fields.String(load_default="", validate=validate.Length(0, 32))
+    applicant_address = fields.String(load_default="", validate=validate.Length(0, 300))
+    applicant_phone = fields.String(load_default="", validate=validate.Length(0, 32))
+    applicant_email = fields.String(load_default="", validate=validate.Length(0, 254))
+    submitted_at = fields.String(load_default=None, validate=validate.Length(1, 40),
+                                 metadata={"description": "when the portal recorded it (ISO 8601), kept as given"})
+    data = fields.Dict(load_default=dict)
+
+
+class OnlineReceiptSchema(Schema):
+    dossier_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    pin = fields.String(required=True, metadata={"description": "the lookup PIN to pass on to the citizen"})
+    received_at = Instant(required=True)
+    due_at = Instant(required=True)
+    procedure_code = fields.String(required=True)
+    version_no = fields.Integer(required=True)
+
+
+class StatusRecordSchema(Schema):
+    portal_code = fields.String(allow_none=True)
+    dossier_code = fields.String(required=True)
+    unit_code = fields.String(required=True)
+    procedure_code = fields.String(required=True)
+    status_code = fields.Integer(required=True)
+    status_vi = fields.String(required=True)
+    occurred_at = fields.String(required=True, metadata={"format": "date-time"})
+    due_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    received_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    event_id = fields.String(required=True)
+
+
+class StatusPageSchema(Schema):
+    items = fields.List(fields.Nested(StatusRecordSchema), required=True)
+    page = fields.Nested(PageMeta, required=True)
+    cursor = fields.Integer(required=True, metadata={"description": "give it as `after` next time"})
+
+
+class StatusArgs(Schema):
+    unit_code = fields.String(required=True, validate=UNIT)
+    after = fields.Integer(load_default=0, validate=validate.Range(0, 2**62),
+                           metadata={"description": "the cursor of the previous answer (0: from the start)"})
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 500),
+                           metadata={"description": "events looked at (not records answered)"})
+
+
+@blp.post("/online-dossiers")
+@blp.arguments(OnlineSubmissionSchema)
+@blp.response(201, OnlineReceiptSchema)
+def receive_online(body):
+    """A dossier submitted online on the portal, received as channel 2 (an account with
+    the clerk's role in the commune). Idempotent on `portal_code`: a repeat answers 409
+    `already_received` with the dossier's code in `details`."""
+    return national_portal.receive_online(runtime(), current_actor(), OnlineSubmission(**body))
+
+
+@blp.get("/status-changes")
+@blp.arguments(StatusArgs, location="query", unknown=RAISE)
+@blp.response(200, StatusPageSchema)
+def status_changes(args):
+    """Pull the national status changes of a commune's dossiers after a cursor: what the
+    province's one-stop system copies to the portal."""
+    records, cursor = national_portal.status_records(runtime(), current_actor(), args["after"],
+                                                     unit_code=args["unit_code"], limit=args["limit"])
+    return {**whole_list(records), "cursor": cursor}
