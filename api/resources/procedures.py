@@ -38,6 +38,17 @@ class SubmitSchema(UploadSchema):
         "description": "a commune's code for its own local version; leave out for a province-wide version"})
 
 
+VERSION_STATUS_LABELS = {"draft": ("bản dự thảo", "draft"), "approved": ("đã phê duyệt", "approved"),
+                         "retired": ("đã bãi bỏ", "retired")}
+
+
+def _version_label(index: int):
+    def label(obj) -> str:
+        status = obj["status"] if isinstance(obj, dict) else obj.status
+        return VERSION_STATUS_LABELS.get(status, (status, status))[index]
+    return label
+
+
 class ValidationReportSchema(Schema):
     file = fields.String(required=True)
     ok = fields.Boolean(required=True)
@@ -49,6 +60,8 @@ class VersionSchema(Schema):
     procedure_code = fields.String(required=True)
     version_no = fields.Integer(required=True)
     status = fields.String(required=True, metadata={"description": "draft | approved | retired"})
+    status_vi = fields.Function(_version_label(0), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_version_label(1), dump_only=True, metadata={"type": "string"})
     content_hash = fields.String(required=True)
     filename = fields.String(required=True)
     change_note = fields.String(required=True)
@@ -69,6 +82,8 @@ class SubmittedSchema(Schema):
     procedure_code = fields.String(required=True)
     version_no = fields.Integer(required=True)
     status = fields.String(required=True)
+    status_vi = fields.Function(_version_label(0), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_version_label(1), dump_only=True, metadata={"type": "string"})
     content_hash = fields.String(required=True)
     effective_from = Day(allow_none=True, metadata={"description": "first day new dossiers get this version"})
     legal_effective_from = Day(allow_none=True, metadata={"description": "the legal effective date given at publication"})
