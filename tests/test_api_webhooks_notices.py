@@ -135,3 +135,23 @@ def test_notices_to_the_applicant_by_email_and_sms(api):
     assert subjects == [f"Hồ sơ {code} cần bổ sung", f"Kết quả hồ sơ {code}"]
     assert "bản sao giấy khai sinh" in smtp.messages[0][1].get_content()
     assert all(rcpt == ["an@example.vn"] for rcpt, _ in smtp.messages)
+
+
+def test_apology_notice_and_an_ending_tell_status_once(api):
+    from datetime import datetime
+    clerk, chair = api.token_client("clerk"), api.token_client("chair")
+    with WebhookReceiver() as receiver:
+        chair.post("/api/webhooks", json={"unit_code": "TRIPHU", "url": receiver.url, "events": ["status.changed"]})
+        code = clerk.post("/api/dossiers", json=RECEIVE).json["code"]
+        due = datetime.fromisoformat(clerk.get(f"/api/dossiers/{code}").json["due_at"])
+        new_due = (due + timedelta(days=3)).isoformat()
+        assert clerk.post(f"/api/dossiers/{code}/apology",
+                          json={"reason": "Chờ xác minh", "new_due_at": new_due}).status_code == 200
+        assert chair.post(f"/api/dossiers/{code}/stop", json={"reason": "Công dân không bổ sung"}).status_code == 200
+        Sweeper(api.rt, channel_settings=ChannelSettings()).run_once()
+    assert [(p["from_status_code"], p["dossier"]["status_code"]) for p in receiver.payloads()] == [(2, 8)]
+    with api.rt.db.session_factory() as s:
+        notices = s.execute(select(OutboxMessage.event_type, OutboxMessage.channel, OutboxMessage.payload)
+                            .where(OutboxMessage.channel != "webhook").order_by(OutboxMessage.id)).all()
+    assert [(t, c) for t, c, _ in notices] == [("notice.apology_issued", "email"), ("notice.apology_issued", "sms")]
+    assert "Chờ xác minh" in notices[0].payload["body"] and code in notices[1].payload["text"]
