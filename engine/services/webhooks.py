@@ -174,31 +174,37 @@ def emit(uow, dossier: Any, event: str, *, before_status: int | None = None, tas
     if changed and status == Status.RETURNED:
         happened.append((RESULT_RETURNED, f"{dossier.id}:returned", {}))
     conn = uow.connection
-    info = _dossier_info(conn, dossier)
     rows: list[dict[str, Any]] = []
+    notice = None
+    if changed and status == Status.PROCESSED:
+        notice = (notices.RESULT_READY, f"{dossier.id}:result_ready")
+    elif changed and status == Status.SUPPLEMENTATION:
+        notice = (notices.SUPPLEMENTATION_REQUESTED, f"{dossier.id}:supplementation:{instant}")
+    elif event == APOLOGY_ISSUED:
+        notice = (notices.APOLOGY_ISSUED, f"{dossier.id}:apology")
+    subscriptions = []
     if happened:
         subscriptions = conn.execute(select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.events)
                                      .where(WebhookSubscription.org_unit_id == dossier.org_unit_id,
                                             WebhookSubscription.active.is_(True),
                                             WebhookSubscription.deleted_at.is_(None))).all()
-        for event_type, key, extra in happened:
-            payload = {"id": key, "type": event_type, "occurred_at": _utc(now), "dossier": info, **extra}
-            for sub_id, url, events in subscriptions:
-                if event_type in (events or ()):
-                    rows.append({"event_key": key, "event_type": event_type, "channel": "webhook",
-                                 "address": f"{sub_id}:{url}"[:500], "subscription_id": sub_id,
-                                 "dossier_id": dossier.id, "org_unit_id": dossier.org_unit_id, "payload": payload,
-                                 "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now})
-    values = {"code": dossier.code, "applicant": dossier.applicant_name, "procedure": info["procedure_name"],
-              "unit": info["unit_name"], "due_at": dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y"),
-              "reason": reason or ""}
-    if changed and status == Status.PROCESSED:
-        rows += notices.compose(uow.session, notices.RESULT_READY, dossier, values, f"{dossier.id}:result_ready", now)
-    if changed and status == Status.SUPPLEMENTATION:
-        rows += notices.compose(uow.session, notices.SUPPLEMENTATION_REQUESTED, dossier, values,
-                                f"{dossier.id}:supplementation:{instant}", now)
-    if event == APOLOGY_ISSUED:
-        rows += notices.compose(uow.session, notices.APOLOGY_ISSUED, dossier, values, f"{dossier.id}:apology", now)
+        subscriptions = [sub for sub in subscriptions if set(sub.events or ()) & {t for t, _, _ in happened}]
+    if not subscriptions and notice is None:
+        return  # the common case: one statement, nothing owed
+    info = _dossier_info(conn, dossier)
+    for event_type, key, extra in happened:
+        payload = {"id": key, "type": event_type, "occurred_at": _utc(now), "dossier": info, **extra}
+        for sub_id, url, events in subscriptions:
+            if event_type in (events or ()):
+                rows.append({"event_key": key, "event_type": event_type, "channel": "webhook",
+                             "address": f"{sub_id}:{url}"[:500], "subscription_id": sub_id,
+                             "dossier_id": dossier.id, "org_unit_id": dossier.org_unit_id, "payload": payload,
+                             "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now})
+    if notice is not None and ((dossier.applicant_email or "").strip() or (dossier.applicant_phone or "").strip()):
+        values = {"code": dossier.code, "applicant": dossier.applicant_name, "procedure": info["procedure_name"],
+                  "unit": info["unit_name"], "due_at": dossier.due_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y"),
+                  "reason": reason or ""}
+        rows += notices.compose(uow.session, notice[0], dossier, values, notice[1], now)
     if rows:
         bulk_insert(conn, OutboxMessage.__table__, rows, conflict_on=("event_key", "channel", "address"))
 
