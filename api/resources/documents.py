@@ -14,6 +14,7 @@ from api.resources.dossiers import DOSSIER_REF, _ref
 from api.schemas import Day, Schema
 from engine.adapters.documents.dossier_forms import DEFAULT_EDITION, FORM_EDITIONS, render_dossier_form, render_register
 from engine.adapters.documents.printing import render_posting_sheet, render_procedure, render_version
+from engine.domain.calendar import VN_TZ
 from engine.views import library
 
 blp = Blueprint("documents", __name__, url_prefix="/api",
@@ -37,8 +38,8 @@ class DossierFormArgs(FormatArgs):
 
 
 class RegisterArgs(FormatArgs):
-    received_from = Day(required=True, metadata={"description": "local date, inclusive"})
-    received_to = Day(required=True, metadata={"description": "local date, inclusive"})
+    received_from = Day(metadata={"description": "local date, inclusive; default the first day of this month"})
+    received_to = Day(metadata={"description": "local date, inclusive; default today"})
 
 
 def _document(body: bytes, fmt: str, filename: str) -> Response:
@@ -106,6 +107,7 @@ def posting_sheet(args, code: str):
 @blp.doc(responses=DOCUMENT_RESPONSES)
 def register(args, code: str):
     """The commune's dossier register for the days received (commune staff)."""
-    body = render_register(runtime(), current_actor(), code, args["received_from"], args["received_to"],
-                           args["format"])
+    today = runtime().clock.now().astimezone(VN_TZ).date()
+    body = render_register(runtime(), current_actor(), code, args.get("received_from") or today.replace(day=1),
+                           args.get("received_to") or today, args["format"])
     return _document(body, args["format"], f"so-theo-doi-{code}")
