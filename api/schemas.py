@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timezone
 from typing import Any
 
 import marshmallow
@@ -89,10 +90,22 @@ def _in_years(value) -> None:
         raise ValidationError(_YEAR_MESSAGE)
 
 
+class UtcInstant(fields.AwareDateTime):
+    """Answers every instant in UTC with `Z` (2026-03-03T02:00:00Z), whatever the offset it
+    was stored or computed with; reads any ISO 8601 offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def Instant(**kwargs) -> fields.AwareDateTime:
     """An ISO 8601 instant; a time without offset is read in Asia/Ho_Chi_Minh. Input
-    outside the calendar's years is refused."""
-    return fields.AwareDateTime(default_timezone=VN_TZ, validate=_in_years, **kwargs)
+    outside the calendar's years is refused. Answered in UTC with `Z`."""
+    return UtcInstant(default_timezone=VN_TZ, validate=_in_years, **kwargs)
 
 
 def Day(**kwargs) -> fields.Date:
@@ -107,6 +120,25 @@ class PageArgs(Schema):
 
 
 class PageMeta(Schema):
+    """The one paging block of every list: `{"items": [...], "page": {limit, offset, total}}`."""
+
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
-    total = fields.Integer(metadata={"description": "number of matching items, when counted"})
+    total = fields.Integer(required=True, metadata={"description": "number of matching items in all"})
+
+
+def page_of(items, limit: int, offset: int, total: int) -> dict[str, Any]:
+    return {"items": items, "page": {"limit": limit, "offset": offset, "total": total}}
+
+
+def whole_list(items) -> dict[str, Any]:
+    """A list answered whole (short by nature: a dossier's hand-overs, a year's calendar
+    days) in the shape of a page."""
+    items = list(items)
+    return page_of(items, len(items), 0, len(items))
+
+
+def PageOf(item_schema: type[marshmallow.Schema], name: str) -> type[marshmallow.Schema]:
+    """The page schema of a list of `item_schema`."""
+    return type(name, (Schema,), {"items": fields.List(fields.Nested(item_schema), required=True),
+                                  "page": fields.Nested(PageMeta, required=True)})

@@ -57,6 +57,8 @@ POLICY: dict[str, frozenset[str]] = {
     "complaint.record": LEADERS | {"one_stop_clerk"},
     "audit.plan": frozenset({"chair", "iso_consultant", "province_admin"}),
     "audit.conduct": LEADERS | {"iso_consultant", "province_admin"},
+    # Integrators' webhook subscriptions and the commune's notice texts to applicants.
+    "integration.manage": frozenset({"province_admin", "chair"}),
 }
 # The actions in the words users read in refusals (English: the action code itself).
 ACTION_VI: dict[str, str] = {
@@ -84,6 +86,7 @@ ACTION_VI: dict[str, str] = {
     "complaint.record": "ghi nhận khiếu nại, phản ánh",
     "audit.plan": "lập chương trình đánh giá nội bộ",
     "audit.conduct": "thực hiện đánh giá nội bộ",
+    "integration.manage": "quản lý kết nối tích hợp và mẫu thông báo",
 }
 # Performing a step is granted by holding the step's own role (see `may_perform_step`).
 

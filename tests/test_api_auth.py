@@ -100,7 +100,7 @@ def test_login_validation_errors_are_per_field(api):
 def test_bearer_tokens_expire_and_can_be_revoked(api):
     c = api.token_client("chair")
     assert c.get("/api/auth/me").json["username"] == "chair"
-    [token] = c.get("/api/auth/tokens").json
+    [token] = c.get("/api/auth/tokens").json["items"]
     assert token["name"] == "test" and "token" not in token
     # no CSRF for bearer clients; revoking its own token locks the client out
     assert c.delete(f"/api/auth/tokens/{token['token_id']}").json["revoked_at"] is not None
@@ -122,7 +122,7 @@ def test_token_errors(api):
                                                            "expires_in_days": 400}), 422)
     assert body["problems"][0]["field"] == "expires_in_days"
     other = api.token_client("clerk")
-    mine = api.token_client("chair").get("/api/auth/tokens").json[0]["token_id"]
+    mine = api.token_client("chair").get("/api/auth/tokens").json["items"][0]["token_id"]
     assert_problem(other.delete(f"/api/auth/tokens/{mine}"), 404)
 
 

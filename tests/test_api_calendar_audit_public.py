@@ -15,13 +15,13 @@ from tests.api_support import api, assert_problem  # noqa: F401
 
 def test_calendar_year_and_audited_overrides(api):
     admin, clerk = api.token_client("admin"), api.token_client("clerk")
-    year = clerk.get("/api/calendar?year=2026").json
+    year = clerk.get("/api/calendar?year=2026").json["items"]
     assert {"day": "2026-09-02", "kind": "holiday"}.items() <= next(e for e in year if e["day"] == "2026-09-02").items()
     body = {"kind": "makeup_day", "day": "2026-03-07", "reason": "Công văn 123/UBND làm bù"}
     assert_problem(clerk.post("/api/calendar/overrides", json=body), 403)
     r = admin.post("/api/calendar/overrides", json=body)
     assert r.status_code == 201 and r.json["actor"] == "admin" and r.json["after"] == body["reason"]
-    assert any(e["day"] == "2026-03-07" and e["kind"] == "makeup_day" for e in clerk.get("/api/calendar?year=2026").json)
+    assert any(e["day"] == "2026-03-07" and e["kind"] == "makeup_day" for e in clerk.get("/api/calendar?year=2026").json["items"])
     r = admin.post("/api/calendar/overrides/remove", json=dict(body, reason="hủy"))
     assert r.status_code == 200 and r.json["before"] == body["reason"]
     assert_problem(admin.post("/api/calendar/overrides", json=dict(body, kind="party")), 422)
@@ -122,7 +122,7 @@ def test_public_lookup_is_rate_limited(db, clock):
 def test_calendar_lists_the_makeup_working_day_of_a_swap(api):
     """2026: Monday 31/8 is given off and Saturday 22/8 worked in exchange; the list shows
     both, as the deadlines count them."""
-    year = {e["day"]: e for e in api.token_client("clerk").get("/api/calendar?year=2026").json}
+    year = {e["day"]: e for e in api.token_client("clerk").get("/api/calendar?year=2026").json["items"]}
     assert year["2026-08-31"]["kind"] == "holiday" and year["2026-08-31"]["working"] is False
     assert {"kind": "makeup_day", "working": True}.items() <= year["2026-08-22"].items()
     assert "31/08/2026" in year["2026-08-22"]["reason"] and year["2026-08-22"]["source"].startswith("holidays ")
@@ -136,5 +136,5 @@ def test_calendar_lists_the_makeup_working_day_of_a_swap(api):
     admin = api.token_client("admin")
     r = admin.post("/api/calendar/overrides", json={"kind": "day_off", "day": "2026-08-22", "reason": "Quyết định 9/UBND"})
     assert r.status_code == 201, r.json
-    entries = [e for e in admin.get("/api/calendar?year=2026").json if e["day"] == "2026-08-22"]
+    entries = [e for e in admin.get("/api/calendar?year=2026").json["items"] if e["day"] == "2026-08-22"]
     assert [(e["kind"], e["working"], e["created_by"]) for e in entries] == [("day_off", False, "admin")]

@@ -49,7 +49,7 @@ def test_happy_path_through_the_api(api):
     assert (dossier["status_code"], dossier["result"], dossier["classification"]) == (9, "granted", "early")
     r = clerk.post(f"/api/dossiers/{code}/return-result", json={"data": {"receiver": "Nguyễn Văn An"}})
     assert r.json["status_code"] == 10
-    sheet = clerk.get(f"/api/dossiers/{code}/timeline").json
+    sheet = clerk.get(f"/api/dossiers/{code}/timeline").json["items"]
     assert [row["bpmn_id"] for row in sheet] == ["receive", "appraise", "sign", "return_result"]
     assert all(row["result"] in ("early", "on_time") for row in sheet)
     assert sheet[1]["from_role"] == "one_stop_clerk" and sheet[1]["to_role"] == "justice_officer"

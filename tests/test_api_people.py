@@ -16,7 +16,7 @@ def uid(api, name):
 
 
 def test_org_units_are_those_the_caller_holds_roles_in(api):
-    codes = lambda c: [u["code"] for u in c.get("/api/org-units").json]  # noqa: E731
+    codes = lambda c: [u["code"] for u in c.get("/api/org-units").json["items"]]  # noqa: E731
     assert codes(api.token_client("clerk")) == ["TRIPHU"]
     assert codes(api.token_client("admin")) == ["TQ", "NAHANG", "TRIPHU"]
     admin = api.token_client("admin")
@@ -111,7 +111,7 @@ def test_deactivation_lists_open_tasks_and_blocks_access(api):
     receipt = dossiers.receive(rt, api.world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
                                applicant=Applicant("Nguyễn Văn An"))
     clerk_client = api.token_client("clerk")
-    open_tasks = api.token_client("chair").get(f"/api/users/{uid(api, 'clerk')}/open-tasks").json
+    open_tasks = api.token_client("chair").get(f"/api/users/{uid(api, 'clerk')}/open-tasks").json["items"]
     assert [t["dossier_code"] for t in open_tasks] == [receipt.code]
     chair = api.token_client("chair")
     assert_problem(chair.post(f"/api/users/{uid(api, 'clerk')}/deactivate", json={"reason": " "}), 422)
@@ -152,7 +152,7 @@ def test_the_iso_consultant_reads_no_people_and_no_dossier_data(api):
         "chair", "clerk", "clerk2", "officer", "vice"}
     assert_problem(api.token_client("chair").get(f"/api/users/{uid(api, 'nh_clerk')}/open-tasks"), 404)
     assert [t["dossier_code"] for t in api.token_client("admin").get(
-        f"/api/users/{uid(api, 'clerk')}/open-tasks").json] == [receipt.code]
+        f"/api/users/{uid(api, 'clerk')}/open-tasks").json["items"]] == [receipt.code]
     assert api.token_client("admin").get("/api/users").json["page"]["total"] == 10
 
 

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, Schema
+from api.schemas import Instant, PageArgs, PageMeta, Schema, page_of
 from engine.services import audit_log
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="The hash-chained event log")
@@ -18,6 +18,8 @@ class FilterArgs(Schema):
     entity_id = fields.String(validate=validate.Length(1, 64))
     actor_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
     unit_code = fields.String(validate=validate.Length(1, 32))
+    dossier = fields.String(validate=validate.Length(1, 40), metadata={
+        "description": "a dossier's code: the events of the dossier and of its steps"})
     since = Instant(metadata={"description": "inclusive"})
     until = Instant(metadata={"description": "exclusive"})
 
@@ -63,7 +65,8 @@ class VerifySchema(Schema):
 
 def _filter(args) -> audit_log.EventFilter:
     return audit_log.EventFilter(**{k: args.get(k) for k in
-                                    ("kind", "entity_type", "entity_id", "actor_id", "unit_code", "since", "until")})
+                                    ("kind", "entity_type", "entity_id", "actor_id", "unit_code", "since", "until",
+                                              "dossier")})
 
 
 @blp.get("/events")
@@ -71,8 +74,21 @@ def _filter(args) -> audit_log.EventFilter:
 @blp.response(200, EventPageSchema)
 def list_events(args):
     """Events of the units the caller may audit (chair, vice chair, province_admin), newest first."""
-    items = audit_log.list_events(runtime(), current_actor(), _filter(args), limit=args["limit"], offset=args["offset"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+    return _events(args)
+
+
+def _events(args):
+    items, total = audit_log.list_events(runtime(), current_actor(), _filter(args), limit=args["limit"],
+                                         offset=args["offset"], with_total=True)
+    return page_of(items, args["limit"], args["offset"], total)
+
+
+@blp.get("")
+@blp.arguments(ListArgs, location="query", unknown=RAISE)
+@blp.response(200, EventPageSchema)
+def list_audit(args):
+    """The same as /api/audit/events: `GET /api/audit?dossier=CODE` is a dossier's trail."""
+    return _events(args)
 
 
 @blp.get("/verify")

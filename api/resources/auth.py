@@ -15,7 +15,7 @@ from api.auth import (
     source_address,
     start_session,
 )
-from api.schemas import Instant, PageArgs, Schema
+from api.schemas import Instant, PageArgs, PageOf, Schema, page_of
 from engine.audit import Actor
 from engine.services import auth as auth_service
 from engine.services import people
@@ -140,11 +140,11 @@ def issue_token(body):
 
 @blp.get("/tokens")
 @blp.arguments(PageArgs, location="query", unknown=RAISE)
-@blp.response(200, TokenSchema(many=True))
+@blp.response(200, PageOf(TokenSchema, "TokenPage"))
 def list_tokens(args):
     """The calling user's tokens, oldest first (never their secrets)."""
     tokens = auth_service.list_tokens(runtime(), current_actor())
-    return tokens[args["offset"]:args["offset"] + args["limit"]]
+    return page_of(tokens[args["offset"]:args["offset"] + args["limit"]], args["limit"], args["offset"], len(tokens))
 
 
 @blp.delete("/tokens/<int(min=1, max=2147483647):token_id>")

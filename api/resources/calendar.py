@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Day, Instant, Schema
+from api.schemas import Day, Instant, PageOf, Schema, whole_list
 from engine.domain.calendar import OVERRIDE_KINDS
 from engine.services import calendar_admin
 
@@ -46,12 +46,12 @@ class OverrideChangeSchema(Schema):
 
 @blp.get("")
 @blp.arguments(YearArgs, location="query", unknown=RAISE)
-@blp.response(200, EntrySchema(many=True))
+@blp.response(200, PageOf(EntrySchema, "CalendarPage"))
 def year(args):
     """Every day of one year that differs from Monday-Friday, as deadlines count it:
     holidays, swapped days off, the make-up working days worked in exchange, and the
-    overrides (with who made them)."""
-    return calendar_admin.year_calendar(runtime(), current_actor(), args["year"])
+    overrides (with who made them); the whole year in one page."""
+    return whole_list(calendar_admin.year_calendar(runtime(), current_actor(), args["year"]))
 
 
 @blp.post("/overrides")

@@ -5,12 +5,14 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, PageOf, Schema, page_of, whole_list
 from engine.errors import NotFound
 from engine.domain.roles import ROLES
 from engine.services import dossiers
 from engine.views import dossiers as views
 from engine.services.dossiers import Applicant
+from engine.domain.lifecycle import StepState, status_label
+from engine.views import forms as form_views, worklist
 
 blp = Blueprint("dossiers", __name__, url_prefix="/api", description="Dossiers, their steps and the process control sheet")
 
@@ -56,6 +58,23 @@ class ReceiptSchema(Schema):
     version_no = fields.Integer(required=True)
 
 
+def _step_state_label(language: str):
+    def label(task) -> str:
+        state = task["state"] if isinstance(task, dict) else task.state
+        try:
+            return StepState(state).label(language)
+        except ValueError:
+            return str(state)
+    return label
+
+
+def _national_label(language: str):
+    def label(obj) -> str:
+        code = obj["status_code"] if isinstance(obj, dict) else obj.status_code
+        return status_label(code, language)
+    return label
+
+
 class TaskSchema(Schema):
     id = fields.Integer(required=True)
     dossier_id = fields.Integer(required=True)
@@ -80,6 +99,54 @@ class TaskSchema(Schema):
     outcome = fields.String(allow_none=True)
     classification = fields.String(allow_none=True)
     urgency = fields.String(required=True, metadata={"description": "overdue | due_today | due_soon | normal | paused | done"})
+    status = fields.Function(lambda task: task["state"] if isinstance(task, dict) else task.state, dump_only=True,
+                             metadata={"description": "the step's own state: open | completed | cancelled",
+                                       "type": "string"})
+    status_vi = fields.Function(_step_state_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_step_state_label("en"), dump_only=True, metadata={"type": "string"})
+    dossier_status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={
+        "type": "string", "description": "the national status (status_code) of the step's dossier"})
+    dossier_status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
+
+
+class ChoiceSchema(Schema):
+    value = fields.Raw(required=True)
+    label_vi = fields.String(required=True)
+    label_en = fields.String(required=True)
+
+
+class FormFieldHintSchema(Schema):
+    name = fields.String(required=True)
+    label_vi = fields.String(required=True)
+    label_en = fields.String(required=True)
+    label_en_source = fields.String(required=True, metadata={
+        "description": "form: the form's `x-title-en`; field_name: spelled out from the field's name"})
+    type = fields.String(required=True, metadata={"description": "the JSON type, `choice` for a list of constants"})
+    format = fields.String(allow_none=True)
+    required = fields.Boolean(required=True, metadata={"description": "required whatever the outcome"})
+    choices = fields.List(fields.Nested(ChoiceSchema), allow_none=True)
+    multiple = fields.Boolean(required=True)
+
+
+class UiHintsSchema(Schema):
+    title_vi = fields.String(required=True)
+    title_en = fields.String(required=True)
+    order = fields.List(fields.String(), required=True)
+    fields_ = fields.List(fields.Nested(FormFieldHintSchema), required=True, data_key="fields", attribute="fields")
+    outcome_field = fields.String(allow_none=True)
+    outcome_requires = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                                   metadata={"description": "outcome value -> the fields that outcome requires"})
+
+
+class TaskDetailSchema(TaskSchema):
+    form_schema = fields.Dict(allow_none=True, metadata={
+        "description": "JSON Schema (draft 2020-12) of the data `complete` takes; null for a step without a form"})
+    ui = fields.Nested(UiHintsSchema, allow_none=True, metadata={
+        "description": "how to draw the form: field order, labels in both languages, what each outcome requires"})
+    may_perform = fields.Boolean(required=True, metadata={"description": "the caller holds the step's role today"})
+    offers_supplement = fields.Boolean(required=True, metadata={
+        "description": "the form offers the outcome `supplement` (request-supplementation)"})
+    data = fields.Dict(allow_none=True, metadata={"description": "what was submitted, once completed"})
 
 
 class PauseSchema(Schema):
@@ -105,7 +172,9 @@ class DossierSchema(Schema):
     applicant_email = fields.String(required=True)
     channel = fields.Integer(required=True)
     status_code = fields.Integer(required=True)
-    status_label = fields.String(required=True)
+    status_label = fields.String(required=True, metadata={"description": "the same as status_vi (kept for clients)"})
+    status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
     state = fields.String(required=True)
     received_at = Instant(required=True)
     due_at = Instant(required=True)
@@ -134,7 +203,9 @@ class DossierSummarySchema(Schema):
     applicant_name = fields.String(required=True)
     channel = fields.Integer(required=True)
     status_code = fields.Integer(required=True)
-    status_label = fields.String(required=True)
+    status_label = fields.String(required=True, metadata={"description": "the same as status_vi (kept for clients)"})
+    status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
     state = fields.String(required=True)
     received_at = Instant(required=True)
     due_at = Instant(required=True)
@@ -162,7 +233,8 @@ class SearchArgs(PageArgs):
     received_to = Day(metadata={"description": "local date, inclusive"})
     state = fields.String(validate=validate.OneOf(["open", "closed"]))
     overdue_only = fields.Boolean(load_default=False)
-    sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)))
+    sort = fields.String(load_default="due_at", validate=validate.OneOf(sorted(views.SORTS)), metadata={
+        "description": "a field name, ascending, or `-field`, descending"})
 
 
 class TimelineRowSchema(Schema):
@@ -187,6 +259,8 @@ class OutcomeSchema(Schema):
     dossier_id = fields.Integer(required=True)
     dossier_code = fields.String(required=True)
     status_code = fields.Integer(required=True)
+    status_vi = fields.Function(_national_label("vi"), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_national_label("en"), dump_only=True, metadata={"type": "string"})
     opened_task_ids = fields.List(fields.Integer(), required=True)
 
 
@@ -262,10 +336,10 @@ def get(ref: str):
 
 
 @blp.get(f"/dossiers/{DOSSIER_REF}/timeline")
-@blp.response(200, TimelineRowSchema(many=True))
+@blp.response(200, PageOf(TimelineRowSchema, "TimelinePage"))
 def timeline(ref: str):
-    """The process control sheet (form 05): one row per hand-over, with step due and result."""
-    return views.timeline(runtime(), current_actor(), _ref(ref))
+    """The process control sheet (form 05): one row per hand-over, with step due and result (the whole sheet)."""
+    return whole_list(views.timeline(runtime(), current_actor(), _ref(ref)))
 
 
 @blp.post(f"/dossiers/{DOSSIER_REF}/supplement")
@@ -325,9 +399,9 @@ def apology(body, ref: str):
 @blp.response(200, TaskPageSchema)
 def inbox(args):
     """My open steps by due instant: assigned to me, and unclaimed ones of my roles."""
-    items = views.inbox(runtime(), current_actor(), limit=args["limit"], offset=args["offset"],
-                        include_pool=args["include_pool"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+    items, total = views.inbox_page(runtime(), current_actor(), limit=args["limit"], offset=args["offset"],
+                                    include_pool=args["include_pool"])
+    return page_of(items, args["limit"], args["offset"], total)
 
 
 @blp.get("/tasks/queue")
@@ -335,9 +409,20 @@ def inbox(args):
 @blp.response(200, TaskPageSchema)
 def queue(args):
     """A commune's open steps by due instant, optionally of one role (commune staff)."""
-    items = views.queue(runtime(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
-                        limit=args["limit"], offset=args["offset"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+    items, total = views.queue_page(runtime(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
+                                    limit=args["limit"], offset=args["offset"])
+    return page_of(items, args["limit"], args["offset"], total)
+
+
+@blp.get("/tasks/<int(min=1, max=2147483647):task_id>")
+@blp.response(200, TaskDetailSchema)
+def get_task(task_id: int):
+    """One step with its form as JSON Schema and the hints to draw and fill it."""
+    detail = worklist.task_detail(runtime(), current_actor(), task_id)
+    body = dict(vars(detail.task))
+    body.update(may_perform=detail.may_perform, offers_supplement=detail.offers_supplement, data=detail.data,
+                form_schema=detail.schema, ui=form_views.ui_hints(detail.schema) if detail.schema else None)
+    return body
 
 
 @blp.post("/tasks/<int(min=1, max=2147483647):task_id>/claim")

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields
 
 from api.auth import current_actor, runtime
-from api.schemas import Instant, PageArgs, PageMeta, Schema
+from api.schemas import Instant, PageArgs, PageMeta, Schema, page_of
 from engine.services import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", description="Deadline notices")
@@ -38,9 +38,9 @@ class NotificationPageSchema(Schema):
 @blp.response(200, NotificationPageSchema)
 def list_notifications(args):
     """My notices, newest first (each visible from the working instant it is delivered)."""
-    items = notifications.list_notifications(runtime(), current_actor(), unread_only=args["unread_only"],
-                                             limit=args["limit"], offset=args["offset"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"]}}
+    items, total = notifications.list_notifications(runtime(), current_actor(), unread_only=args["unread_only"],
+                                                    limit=args["limit"], offset=args["offset"], with_total=True)
+    return page_of(items, args["limit"], args["offset"], total)
 
 
 @blp.post("/<int(min=1, max=2147483647):notification_id>/read")

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Day, Instant, PageArgs, PageMeta, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, PageOf, Schema, page_of, whole_list
 from engine.domain.roles import ROLES
 from engine.services import people
 
@@ -128,12 +128,12 @@ class DeactivationSchema(Schema):
 
 @blp.get("/org-units")
 @blp.arguments(PageArgs, location="query", unknown=RAISE)
-@blp.response(200, UnitSchema(many=True))
+@blp.response(200, PageOf(UnitSchema, "UnitPage"))
 def list_units(args):
     """The org units the caller holds a role in (a province role covers its communes):
     the province first, then communes by code."""
     units = people.list_units(runtime(), current_actor())
-    return units[args["offset"]:args["offset"] + args["limit"]]
+    return page_of(units[args["offset"]:args["offset"] + args["limit"]], args["limit"], args["offset"], len(units))
 
 
 @blp.post("/org-units")
@@ -203,11 +203,11 @@ def revoke_delegation(delegation_id: int):
 
 
 @blp.get("/users/<int(min=1, max=2147483647):user_id>/open-tasks")
-@blp.response(200, OpenTaskSchema(many=True))
+@blp.response(200, PageOf(OpenTaskSchema, "OpenTaskPage"))
 def open_tasks(user_id: int):
     """Open steps assigned to a user, by due instant (to reassign during leave or after
     departure): only the steps of communes whose dossiers the caller may view."""
-    return people.open_tasks_of(runtime(), current_actor(), user_id)
+    return whole_list(people.open_tasks_of(runtime(), current_actor(), user_id))
 
 
 @blp.post("/users/<int(min=1, max=2147483647):user_id>/deactivate")

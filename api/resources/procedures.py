@@ -2,33 +2,51 @@
 validation report, approve, publish with an effective date, retire, download, diff."""
 from __future__ import annotations
 
-from flask import Response
+import json
+import re
+
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, PageArgs, PageMeta, ProblemItemSchema, Schema
 from engine.services import procedures
-from engine.views import library
+from engine.errors import InvalidInput, Problem
+from engine.views import forms as form_views, library
 
 blp = Blueprint("procedures", __name__, url_prefix="/api", description="Procedure models and their controlled versions")
 
 MAX_SOURCE_CHARS = 2_000_000
+FILENAME_PATTERN = r"^[\w .()-]{1,200}\.bpmn$"
 
 
 class UploadSchema(Schema):
-    filename = fields.String(required=True, validate=validate.Regexp(r"^[\w .()-]{1,200}\.bpmn$",
+    filename = fields.String(required=True, validate=validate.Regexp(FILENAME_PATTERN,
                                                                     error="a file name ending in .bpmn"))
     source = fields.String(required=True, validate=validate.Length(1, MAX_SOURCE_CHARS),
                            metadata={"description": "the BPMN XML text (UTF-8)"})
     forms = fields.Dict(keys=fields.String(validate=validate.Length(1, 128)), values=fields.Dict(), load_default=dict,
-                        metadata={"description": "form id -> JSON Schema of the step forms the model names"})
+                        metadata={"description": "form id -> JSON Schema of the step forms the model names; a form left out "
+                                 "is taken from the newest stored version that has it, else from the library "
+                                 "(GET /api/forms), so a model whose forms exist may be sent alone"})
     change_note = fields.String(load_default="", validate=validate.Length(0, 1000))
 
 
 class SubmitSchema(UploadSchema):
     scope_unit_code = fields.String(load_default=None, validate=validate.Length(1, 32), metadata={
         "description": "a commune's code for its own local version; leave out for a province-wide version"})
+
+
+VERSION_STATUS_LABELS = {"draft": ("bản dự thảo", "draft"), "approved": ("đã phê duyệt", "approved"),
+                         "retired": ("đã bãi bỏ", "retired")}
+
+
+def _version_label(index: int):
+    def label(obj) -> str:
+        status = obj["status"] if isinstance(obj, dict) else obj.status
+        return VERSION_STATUS_LABELS.get(status, (status, status))[index]
+    return label
 
 
 class ValidationReportSchema(Schema):
@@ -42,6 +60,8 @@ class VersionSchema(Schema):
     procedure_code = fields.String(required=True)
     version_no = fields.Integer(required=True)
     status = fields.String(required=True, metadata={"description": "draft | approved | retired"})
+    status_vi = fields.Function(_version_label(0), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_version_label(1), dump_only=True, metadata={"type": "string"})
     content_hash = fields.String(required=True)
     filename = fields.String(required=True)
     change_note = fields.String(required=True)
@@ -62,6 +82,8 @@ class SubmittedSchema(Schema):
     procedure_code = fields.String(required=True)
     version_no = fields.Integer(required=True)
     status = fields.String(required=True)
+    status_vi = fields.Function(_version_label(0), dump_only=True, metadata={"type": "string"})
+    status_en = fields.Function(_version_label(1), dump_only=True, metadata={"type": "string"})
     content_hash = fields.String(required=True)
     effective_from = Day(allow_none=True, metadata={"description": "first day new dossiers get this version"})
     legal_effective_from = Day(allow_none=True, metadata={"description": "the legal effective date given at publication"})
@@ -134,8 +156,9 @@ def list_procedures(args):
 @blp.response(200, ValidationReportSchema)
 def validate_model(body):
     """The validation report of a model, without storing it (iso_consultant)."""
-    report = library.validate_upload(runtime(), current_actor(), body["source"].encode("utf-8"), body["filename"],
-                                     body["forms"])
+    rt, actor = runtime(), current_actor()
+    report = library.validate_upload(rt, actor, body["source"].encode("utf-8"), body["filename"],
+                                     form_views.complete_forms(rt, actor, body["forms"]))
     return report.to_dict()
 
 
@@ -146,10 +169,60 @@ def submit_version(body):
     """Store a valid model as a draft version (iso_consultant): province-wide, or a
     commune's local version with `scope_unit_code`. An invalid model answers 422 with
     every problem (element, line, bilingual message, hint)."""
-    info = procedures.submit_version(runtime(), current_actor(), body["source"].encode("utf-8"), body["filename"],
-                                     forms=body["forms"], change_note=body["change_note"],
-                                     scope_unit_code=body["scope_unit_code"])
-    return info
+    return _submit(body["source"].encode("utf-8"), body["filename"], body["forms"], body["change_note"],
+                   body["scope_unit_code"])
+
+
+def _submit(source: bytes, filename: str, forms: dict, change_note: str, scope_unit_code: str | None):
+    rt, actor = runtime(), current_actor()
+    return procedures.submit_version(rt, actor, source, filename, forms=form_views.complete_forms(rt, actor, forms),
+                                     change_note=change_note, scope_unit_code=scope_unit_code)
+
+
+class MultipartFilesSchema(Schema):
+    bpmn = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "the .bpmn file (UTF-8 XML)"})
+    forms = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), load_default=list, metadata={
+        "description": "JSON Schema files named <form id>.json; forms left out are resolved as for the JSON upload"})
+
+
+class MultipartFieldsSchema(Schema):
+    change_note = fields.String(load_default="", validate=validate.Length(0, 1000))
+    scope_unit_code = fields.String(load_default=None, validate=validate.Length(1, 32))
+
+
+def _upload_problem(field: str, en: str, vi: str) -> InvalidInput:
+    return InvalidInput(f"the upload is invalid: {en}", f"tệp tải lên không hợp lệ: {vi}", code="invalid_input",
+                        hint="send the .bpmn file as `bpmn` and each form as a `forms` file named <form id>.json",
+                        problems=[Problem("invalid", vi, en, field=field)])
+
+
+@blp.post("/procedures/versions/upload")
+@blp.arguments(MultipartFilesSchema, location="files")
+@blp.arguments(MultipartFieldsSchema, location="form")
+@blp.response(201, SubmittedSchema)
+def upload_version(files, form):
+    """The same as `POST /procedures/versions`, as multipart/form-data: the model file
+    `bpmn`, optional `forms` files, `change_note`, `scope_unit_code`."""
+    bpmn = files["bpmn"]
+    filename = getattr(bpmn, "filename", "") or ""
+    if not re.match(FILENAME_PATTERN, filename):
+        raise _upload_problem("bpmn", "a file name ending in .bpmn", "cần một tệp có đuôi .bpmn")
+    source = bpmn.read(MAX_SOURCE_CHARS * 4 + 1)
+    if not source or len(source) > MAX_SOURCE_CHARS * 4:
+        raise _upload_problem("bpmn", "the file is empty or too large", "tệp rỗng hoặc quá lớn")
+    forms: dict = {}
+    for item in request.files.getlist("forms"):
+        name = (getattr(item, "filename", "") or "").rsplit("/", 1)[-1]
+        if not name.endswith(".json"):
+            raise _upload_problem("forms", f"{name!r} is not named <form id>.json",
+                                  f"{name!r} không có tên dạng <mã biểu mẫu>.json")
+        try:
+            schema = json.loads(item.read(512 * 1024 + 1).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise _upload_problem("forms", f"{name} is not UTF-8 JSON", f"{name} không phải JSON UTF-8") from None
+        forms[name.removesuffix(".json")] = schema
+    return _submit(source, filename, forms, form["change_note"], form["scope_unit_code"])
 
 
 @blp.get("/procedure-versions/<int(min=1, max=2147483647):version_id>")

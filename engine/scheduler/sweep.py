@@ -35,15 +35,17 @@ from engine.adapters.db.models import (
     Escalation,
     Notification,
     OrgUnit,
+    OutboxMessage,
     ProcedureVersion,
     RoleAssignment,
     Task,
     User,
+    WebhookSubscription,
     WorkflowState,
 )
 from engine.procedure.model import ProcedureModel
 from engine.adapters.db.bulk import bulk_insert, bulk_update
-from engine.adapters.channels import ChannelSettings, DeliveryFailed, channels_from
+from engine.adapters.channels import ChannelSettings, DeliveryFailed, channels_from, post_signed
 from engine.services.deadlines import (
     Policy,
     PolicyBook,
@@ -243,6 +245,7 @@ class Sweeper:
         self.escalate_dossiers(now, report, caches)
         self.quality_records(now, report)
         self.deliver(now, report)
+        self.deliver_outbox(now, report)
         return report
 
     def _uow(self) -> UnitOfWork:
@@ -506,10 +509,15 @@ class Sweeper:
                     "state": "pending", "attempts": 0, "next_attempt_at": p.deliver_after})
         if deliveries:
             bulk_insert(conn, Delivery.__table__, deliveries)
-        uow.log("scheduler.escalated", "scheduler", "sweep", after={"fired": [
-            {"escalation_id": esc_id, "entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
-             "dossier_code": p.dossier.code, "threshold_at": p.threshold, "skipped": list(p.skipped),
-             "recipients": [r[1] for r in p.recipients]} for esc_id, p in fresh]})
+        # One entry per commune of the batch, under the commune: its chair audits its escalations.
+        by_commune: dict[int, list[tuple[int, _Plan]]] = {}
+        for esc_id, p in fresh:
+            by_commune.setdefault(p.dossier.org_unit_id, []).append((esc_id, p))
+        for org_unit_id, fired in by_commune.items():
+            uow.log("scheduler.escalated", "scheduler", "sweep", org_unit_id=org_unit_id, after={"fired": [
+                {"escalation_id": esc_id, "entity_type": p.entity_type, "entity_id": p.entity_id, "level": p.level,
+                 "dossier_code": p.dossier.code, "threshold_at": p.threshold, "skipped": list(p.skipped),
+                 "recipients": [r[1] for r in p.recipients]} for esc_id, p in fired]})
         for _esc_id, p in fresh:
             report.fired.append(Fired(p.level, p.entity_type, p.entity_id, p.dossier.code,
                                       p.task.name if p.task else p.dossier.applicant_name, p.threshold,
@@ -553,6 +561,63 @@ class Sweeper:
                     else:
                         delivery.state, delivery.sent_at, delivery.last_error = "sent", now, None
                         report.deliveries.append(Sent(delivery.channel, delivery.address, delivery.id, True))
+                uow.commit()
+
+
+    def deliver_outbox(self, now: datetime, report: SweepReport) -> None:
+        """Send the outbox of integrators' webhooks and applicants' notices: a webhook with
+        its subscription's URL and secret, email and SMS on their configured channels
+        (rows of a channel not configured wait for it). Each row is sent and marked in
+        one transaction, rows locked on PostgreSQL (SKIP LOCKED) so two schedulers never
+        send the same row; a failure is retried with the escalation channels' backoff."""
+        broken: set[str] = set()
+        last_id = 0  # a cursor: each row is looked at once per sweep
+        while True:
+            usable = [c for c in ("webhook", "email", "sms")
+                      if c not in broken and (c == "webhook" or c in self.channels)]
+            if not usable:
+                return
+            with self._uow() as uow:
+                session = uow.session
+                query = (select(OutboxMessage).where(OutboxMessage.state == "pending",
+                                                     OutboxMessage.next_attempt_at <= now,
+                                                     OutboxMessage.channel.in_(usable), OutboxMessage.id > last_id)
+                         .order_by(OutboxMessage.id).limit(self.batch_size))
+                if self._is_pg(session):
+                    query = query.with_for_update(skip_locked=True)
+                rows = session.scalars(query).all()
+                if not rows:
+                    return
+                last_id = rows[-1].id
+                for message in rows:
+                    # a failing integrator's endpoint holds back its own rows only
+                    key = f"webhook:{message.subscription_id}" if message.channel == "webhook" else message.channel
+                    if key in broken:
+                        continue
+                    if message.channel == "webhook":
+                        subscription = session.get(WebhookSubscription, message.subscription_id)
+                        if subscription is None or subscription.deleted_at is not None:
+                            message.state, message.last_error = "cancelled", "subscription deleted"
+                            continue
+                    message.attempts += 1
+                    try:
+                        if message.channel == "webhook":
+                            post_signed(subscription.url, message.payload, message.id, subscription.secret,
+                                        self.channel_settings.timeout_seconds)
+                        else:
+                            self.channels[message.channel].send(message.address, message.payload, message.id)
+                    except DeliveryFailed as exc:
+                        broken.add(key)
+                        message.last_error = str(exc)[:1000]
+                        if message.attempts >= MAX_ATTEMPTS:
+                            message.state = "failed"
+                        else:
+                            message.next_attempt_at = now + backoff(message.attempts)
+                        report.deliveries.append(Sent(message.channel, message.address, message.id, False, str(exc)))
+                        log.warning("outbox message %s over %s failed: %s", message.id, message.channel, exc)
+                    else:
+                        message.state, message.sent_at, message.last_error = "sent", now, None
+                        report.deliveries.append(Sent(message.channel, message.address, message.id, True))
                 uow.commit()
 
 

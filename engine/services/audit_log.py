@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 
 from engine.audit import Actor, ChainBreak, verify_chain
 from engine.domain.calendar import VN_TZ
-from engine.adapters.db.models import Event, OrgUnit
+from engine.adapters.db.models import Dossier, Event, OrgUnit, Task
 from engine.errors import InvalidInput, Problem
 from engine.permissions import load_principal, not_found, require, require_anywhere, require_visible
 
@@ -31,6 +31,7 @@ class EventFilter:
     unit_code: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    dossier: str | None = None  # a dossier's code: its own events and its steps'
 
     def check(self) -> None:
         if self.since and self.until and self.until < self.since:
@@ -85,6 +86,8 @@ def _scoped_query(unit, flt: EventFilter):
         provinces = set(session.scalars(select(OrgUnit.id).where(OrgUnit.kind == "province", OrgUnit.id.in_(units))))
         q = q.where(or_(Event.org_unit_id.in_(units), Event.org_unit_id.is_(None)) if provinces
                     else Event.org_unit_id.in_(units))
+    if flt.dossier:
+        q = q.where(_dossier_events(unit, principal, flt.dossier))
     if flt.kind:
         q = q.where(Event.kind == flt.kind)
     if flt.entity_type:
@@ -100,11 +103,30 @@ def _scoped_query(unit, flt: EventFilter):
     return q
 
 
-def list_events(rt, actor: Actor, flt: EventFilter, *, limit: int = 50, offset: int = 0) -> list[EventView]:
-    """Newest first (ids are the chain order)."""
+def _dossier_events(unit, principal, code: str):
+    """The condition of a dossier's events: those of the dossier and of its steps. A
+    dossier of a commune the actor does not audit is not found."""
+    session = unit.session
+    row = session.execute(select(Dossier.id, Dossier.org_unit_id).where(Dossier.code == code.upper())).first()
+    if row is None:
+        raise not_found(f"dossier {code}", f"hồ sơ {code}")
+    require_visible(principal, row.org_unit_id, f"dossier {code}")
+    if principal is not None:
+        require(principal, "audit.view", row.org_unit_id, what=f"dossier {code}")
+    task_ids = [str(t) for t in session.scalars(select(Task.id).where(Task.dossier_id == row.id))]
+    return or_(and_(Event.entity_type == "dossier", Event.entity_id == str(row.id)),
+               and_(Event.entity_type == "task", Event.entity_id.in_(task_ids or ["-"])))
+
+
+def list_events(rt, actor: Actor, flt: EventFilter, *, limit: int = 50, offset: int = 0,
+                with_total: bool = False):
+    """Newest first (ids are the chain order); with their number in all, `with_total`."""
     with rt.read(actor) as unit:
         q = _scoped_query(unit, flt)
-        return [_view(e) for e in unit.session.scalars(q.order_by(Event.id.desc()).limit(limit).offset(offset))]
+        items = [_view(e) for e in unit.session.scalars(q.order_by(Event.id.desc()).limit(limit).offset(offset))]
+        if not with_total:
+            return items
+        return items, unit.session.scalar(select(func.count()).select_from(q.subquery())) or 0
 
 
 def iter_events(rt, actor: Actor, flt: EventFilter) -> Iterator[EventView]:

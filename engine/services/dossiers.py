@@ -30,6 +30,7 @@ from engine.security import hash_pin, new_pin
 from engine.services.calendars import calendar_for
 from engine.services.procedures import effective_version
 from engine.unit_of_work import UnitOfWork
+from engine.services import webhooks
 from engine.services.workflow import DossierFlow
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
         uow.log("dossier.received", "dossier", dossier.id, org_unit_id=unit.id,
                 after={"code": dossier.code, "procedure_code": procedure_code, "version_no": version.version_no,
                        "channel": channel, **dossier.snapshot()})
+        webhooks.emit(uow, dossier, webhooks.DOSSIER_RECEIVED)
         uow.commit()
         return Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
 
@@ -302,6 +304,8 @@ def _complete(ctx: _Context, dossier: DossierRecord, task: StepRecord, data: dic
             after={"task_state": task.state, "bpmn_id": task.bpmn_id, "outcome": task.outcome,
                    "classification": task.classification, "opened": [t.bpmn_id for t in opened],
                    "pause_reason": pause_reason, "dossier": dossier.snapshot()})
+    webhooks.emit(uow, dossier, webhooks.STEP_COMPLETED, before_status=before["status_code"], task=task,
+                  reason=pause_reason)
     uow.commit()
     return _outcome(dossier, opened)
 
@@ -339,6 +343,7 @@ def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any]
         uow.dossiers.save(dossier)
         uow.log("dossier.returned", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
                 before=before, after={**dossier.snapshot(), "data": data})
+        webhooks.emit(uow, dossier, webhooks.STATUS_CHANGED, before_status=before["status_code"])
         uow.commit()
         return _outcome(dossier)
 
@@ -358,6 +363,7 @@ def _end(rt, actor: Actor, dossier_ref, *, action: str, result: Result, reason: 
         flow.save()
         uow.log(f"dossier.{result.value}", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
                 before=before, after={**dossier.snapshot(), "reason": reason})
+        webhooks.emit(uow, dossier, webhooks.DOSSIER_ENDED, before_status=before["status_code"])
         uow.commit()
         return _outcome(dossier)
 
@@ -391,6 +397,8 @@ def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due
         flow.save()
         uow.log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id, before=before,
                 after={**dossier.snapshot(), "reason": dossier.apology_reason, "issued_in_time": in_time})
+        webhooks.emit(uow, dossier, webhooks.APOLOGY_ISSUED, before_status=before["status_code"],
+                      reason=dossier.apology_reason)
         uow.commit()
         return _outcome(dossier)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.audit import Actor
 from engine.runtime import reading
@@ -44,9 +44,9 @@ def _user_id(actor: Actor) -> int:
     return actor.user_id
 
 
-def list_notifications(rt, actor: Actor, *, unread_only: bool = False, limit: int = 50,
-                       offset: int = 0) -> list[NotificationView]:
-    """The actor's notices, newest first."""
+def list_notifications(rt, actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0,
+                       with_total: bool = False):
+    """The actor's notices, newest first (and their number in all, `with_total`)."""
     check_page(limit, offset)
     user_id = _user_id(actor)
     with reading(rt, actor) as uow:  # a read: shares a page's unit when given one
@@ -55,7 +55,12 @@ def list_notifications(rt, actor: Actor, *, unread_only: bool = False, limit: in
                  .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit).offset(offset))
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
-        return [_view(n) for n in uow.session.scalars(query)]
+        items = [_view(n) for n in uow.session.scalars(query)]
+        if not with_total:
+            return items
+        total = uow.session.scalar(select(func.count()).select_from(query.limit(None).offset(None).order_by(None)
+                                                                    .subquery())) or 0
+        return items, total
 
 
 def mark_read(rt, actor: Actor, notification_id: int) -> NotificationView:

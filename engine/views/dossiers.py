@@ -228,6 +228,18 @@ INBOX_ORDER = (Task.due_at.asc().nulls_last(), Task.id)
 def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True) -> list[TaskView]:
     """My open steps, most urgent first: those assigned to me, and (if include_pool)
     unclaimed steps of roles I hold in each commune."""
+    return _inbox(rt, actor, limit, offset, include_pool, count=False)[0]
+
+
+def inbox_page(rt, actor: Actor, *, limit: int = 50, offset: int = 0,
+               include_pool: bool = True) -> tuple[list[TaskView], int]:
+    """`inbox` and the number of steps it holds in all."""
+    views, total = _inbox(rt, actor, limit, offset, include_pool, count=True)
+    return views, total or 0
+
+
+def _inbox(rt, actor: Actor, limit: int, offset: int, include_pool: bool, *,
+           count: bool) -> tuple[list[TaskView], int | None]:
     limit, offset = check_page(limit, offset)
     with reading(rt, actor) as unit:
         session, now = unit.session, unit.now
@@ -251,11 +263,22 @@ def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: b
         merged = union_all(*branches).subquery()
         page = (select(merged.c.id).order_by(merged.c.due_at.asc().nulls_last(), merged.c.id)
                 .limit(limit).offset(offset))
-        return _task_views(session, select(Task).where(Task.id.in_(page)).order_by(*INBOX_ORDER), now)
+        views = _task_views(session, select(Task).where(Task.id.in_(page)).order_by(*INBOX_ORDER), now)
+        total = None
+        if count:  # the conditions are disjoint (mine; unclaimed, per commune and role): one index count each
+            total = sum(session.scalar(select(func.count()).select_from(Task).where(
+                Task.state == StepState.OPEN, condition)) or 0 for condition in conditions)
+        return views, total
 
 
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
     """A commune's open steps (optionally one role's), most urgent first: the chair's view."""
+    return queue_page(rt, actor, unit_code=unit_code, role=role, limit=limit, offset=offset)[0]
+
+
+def queue_page(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50,
+               offset: int = 0) -> tuple[list[TaskView], int]:
+    """`queue` and the number of steps it holds in all."""
     limit, offset = check_page(limit, offset)
     with reading(rt, actor) as unit:
         session, now = unit.session, unit.now
@@ -267,8 +290,9 @@ def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: i
         query = select(Task).where(Task.state == StepState.OPEN, Task.org_unit_id == unit_id)
         if role:
             query = query.where(Task.role == role)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
-        return _task_views(session, query, now)
+        return _task_views(session, query, now), total
 
 
 @dataclass(frozen=True)
@@ -313,12 +337,11 @@ class DossierFilter:
 # the commune and date trigrams, so the trigram index reads long lists for any part.
 WHOLE_CODE = re.compile(r"[A-Za-z0-9_.]+-\d{6}-\d{4,}")
 
-SORTS = {
-    "due_at": (Dossier.due_at, Dossier.id),
-    "received_at": (Dossier.received_at, Dossier.id),
-    "-received_at": (Dossier.received_at.desc(), Dossier.id.desc()),
-    "code": (Dossier.code,),
-}
+_SORT_COLUMNS = {"due_at": Dossier.due_at, "received_at": Dossier.received_at, "code": Dossier.code,
+                 "status_code": Dossier.status_code, "finished_at": Dossier.finished_at}
+# "field" ascending, "-field" descending; ties broken by id the same way, so pages are stable.
+SORTS = {**{name: (column, Dossier.id) for name, column in _SORT_COLUMNS.items()},
+         **{f"-{name}": (column.desc(), Dossier.id.desc()) for name, column in _SORT_COLUMNS.items()}}
 
 
 def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[DossierSummary], int]:

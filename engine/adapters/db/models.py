@@ -748,3 +748,69 @@ class LatenessReason(Base):
     detail: Mapped[str] = mapped_column(String(1000), default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
+
+
+# --- integrators' webhooks and notices to applicants (outbox) -------------------------
+
+
+class WebhookSubscription(Base):
+    """An integrator's endpoint for a commune's dossier events, signed with its own secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(JsonDocument)  # event types, e.g. ["dossier.received"]
+    description: Mapped[str] = mapped_column(String(300), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """One message owed to the outside (an integrator's webhook, an applicant's email or
+    SMS), written in the transaction of the change it tells about and sent by the
+    scheduler's sweep with retries. `event_key` names the change; with the channel and
+    the address it is unique, so a change is told to each receiver once."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("event_key", "channel", "address"),
+        Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | sms
+    address: Mapped[str] = mapped_column(String(500))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    sent_at: Mapped[datetime | None]
+
+
+class NoticeTemplate(Base):
+    """A commune's own Vietnamese text for a notice to applicants (the defaults are in
+    `engine.services.notices`)."""
+
+    __tablename__ = "notice_templates"
+    __table_args__ = (UniqueConstraint("org_unit_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # result_ready | supplementation_requested | apology_issued
+    sms_text: Mapped[str] = mapped_column(String(640))
+    email_subject: Mapped[str] = mapped_column(String(200))
+    email_body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
