@@ -9,6 +9,7 @@ MODULES = (
     "api.resources.people",
     "api.resources.procedures",
     "api.resources.dossiers",
+    "api.resources.attachments",
     "api.resources.statistics",
     "api.resources.notifications",
     "api.resources.calendar",

@@ -13,7 +13,8 @@ from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, 
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers
-from engine.views import diagrams as diagram_views, dossiers as views, worklist
+from engine.permissions import LEADERS
+from engine.views import attachments as papers, diagrams as diagram_views, dossiers as views, worklist
 from engine.domain.lifecycle import Outcome
 
 SUPPLEMENT_ACTION = "supplement"
@@ -84,8 +85,17 @@ def task(task_id: int):
                 else:
                     flash(_("Đã hoàn thành bước và chuyển hồ sơ %(code)s.", code=outcome.dossier_code), "success")
                 return redirect(url_for("web.inbox"))
-        return render("work/task.html", 422, detail=detail, fields=fields, values=values, errors=errors)
-    return render("work/task.html", detail=detail, fields=fields, values=values, errors=errors)
+        return _task_page(detail, fields, values, errors, 422)
+    return _task_page(detail, fields, values, errors)
+
+
+def _task_page(detail, fields, values, errors, status: int = 200):
+    t = detail.task
+    sees_papers = papers.may_see_attachments(page_unit(), actor(), t.dossier_id)
+    files = papers.attachments_of(page_unit(), actor(), t.dossier_id, task_id=t.id) if sees_papers else []
+    return render("work/task.html", status, detail=detail, fields=fields, values=values, errors=errors,
+                  files=files, may_attach=sees_papers and detail.may_perform and t.state == "open",
+                  result_allowed=t.role in LEADERS)
 
 
 @bp.get("/dossiers/<code>")
@@ -102,7 +112,10 @@ def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None
     performable = {t.id for t in view.open_tasks if views.can_perform(page_unit(), who, t)}
     drawn = diagram_views.dossier_diagram(page_unit(), who, view.id, view=view, sheet=sheet)
     diagram = diagrams.payload(drawn.source, diagrams.dossier_marks(drawn.marks, view.open_tasks))
+    sees_papers = papers.may_see_attachments(page_unit(), who, view.id)
+    files = papers.attachments_of(page_unit(), who, view.id) if sees_papers else None
     return render("work/dossier.html", status, dossier=view, sheet=sheet, actions=actions, performable=performable,
+                  files=files,
                   diagram=diagram, diagram_version_id=drawn.version_id,
                   errors=errors or FormErrors(), form_values=form_values or {}, open_action=open_action,
                   print_forms=PRINT_FORMS)
