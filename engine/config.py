@@ -7,6 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = Path("var") / "isoflow.db"
+DEFAULT_ATTACHMENT_DIR = Path("var") / "attachments"
 SECURE_COOKIES_ENV = "ISOFLOW_SECURE_COOKIES"
 
 
@@ -31,6 +32,10 @@ class Settings:
     secret_key: str | None = None
     # Public status lookup page printed as a QR code on receipt slips and posting sheets.
     public_lookup_url: str | None = None
+    # Scanned documents and photos attached to dossiers (engine.services.attachments).
+    attachment_dir: Path = DEFAULT_ATTACHMENT_DIR
+    attachment_max_bytes: int = 5 * 1024 * 1024
+    attachment_max_count: int = 30  # per dossier
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -42,4 +47,17 @@ class Settings:
             trusted_scripts=env.get("ISOFLOW_TRUSTED_SCRIPTS", "").lower() in {"1", "true", "yes"},
             secret_key=env.get("ISOFLOW_SECRET_KEY") or None,
             public_lookup_url=env.get("ISOFLOW_PUBLIC_LOOKUP_URL") or None,
+            attachment_dir=Path(env.get("ISOFLOW_ATTACHMENT_DIR") or DEFAULT_ATTACHMENT_DIR),
+            attachment_max_bytes=_positive(env.get("ISOFLOW_ATTACHMENT_MAX_BYTES"), 5 * 1024 * 1024),
+            attachment_max_count=_positive(env.get("ISOFLOW_ATTACHMENT_MAX_COUNT"), 30),
         )
+
+
+def _positive(raw: str | None, default: int) -> int:
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"expected a positive whole number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"expected a positive whole number, not {raw!r}")
+    return value

@@ -36,6 +36,11 @@ POLICY: dict[str, frozenset[str]] = {
     "dossier.refuse": LEADERS,
     "dossier.stop": LEADERS,
     "dossier.apology": LEADERS | {"one_stop_clerk"},
+    # Scanned documents and photos: the commune's own staff only (the province sees the
+    # dossier, not its papers).
+    "dossier.attach": COMMUNE_STAFF,
+    "dossier.attachments": COMMUNE_STAFF,
+    "dossier.reissue_pin": frozenset({"one_stop_clerk"}),
     "task.view_queue": COMMUNE_STAFF,
     "task.reassign": LEADERS,
     "stats.view": LEADERS | {"province_admin"},
@@ -70,6 +75,9 @@ ACTION_VI: dict[str, str] = {
     "dossier.refuse": "từ chối hồ sơ",
     "dossier.stop": "dừng xử lý hồ sơ",
     "dossier.apology": "lập thư xin lỗi",
+    "dossier.attach": "đính kèm tài liệu vào hồ sơ",
+    "dossier.attachments": "xem tài liệu đính kèm",
+    "dossier.reissue_pin": "cấp lại mã PIN tra cứu",
     "task.view_queue": "xem danh sách công việc",
     "task.reassign": "giao lại công việc",
     "stats.view": "xem thống kê",

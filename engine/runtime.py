@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.adapters.db.models import ProcedureVersion
 from engine.adapters.db.revisions import core_connection
 from engine.adapters.db.session import Database
+from engine.adapters.storage import BlobStorage, storage_for
 from engine.audit import Actor
 from engine.caching import ChangeTokenCache, LruCache
 from engine.config import Settings
@@ -51,6 +52,8 @@ class Runtime:
         self.models_by_version: LruCache[int, ProcedureModel] = LruCache(VERSION_CAPACITY)
         self.reference = ChangeTokenCache(REFERENCE_CAPACITY)
         self.calendars: LruCache[tuple[Any, ...], WorkingCalendar] = LruCache(CALENDAR_CAPACITY)
+        # Attachment files; a deployment may replace it (S3-compatible storage, engine.adapters.storage).
+        self.storage: BlobStorage = storage_for(self.settings.attachment_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> "Runtime":

@@ -103,8 +103,10 @@ def test_navigation_follows_roles_and_home_redirects(web):
 
 def test_receive_form_errors_are_shown_per_field_and_nothing_is_written(web):
     b = web.browser("clerk")
-    page = text(b.get("/desk/receive"))
-    assert "9.000001 · Thủ tục thử nghiệm" in page and 'name="applicant_name"' in page
+    page = text(b.get("/desk/receive"))  # first the procedure, then the rest of the form
+    assert "9.000001 · Thủ tục thử nghiệm" in page and 'name="applicant_name"' not in page
+    page = text(b.get("/desk/receive?unit=TRIPHU&procedure_code=9.000001"))
+    assert 'name="applicant_name"' in page and 'value="9.000001"' in page
     response = b.post("/desk/receive", {"unit": "TRIPHU", "procedure_code": "9.000001", "applicant_name": " ",
                                         "channel": "1"})
     assert response.status_code == 422
@@ -332,6 +334,10 @@ def test_refuse_needs_a_reason_then_ends_the_dossier(web):
     assert 'id="err-reason">Phải ghi lý do.' in page and "<details open>" in page
     assert views.dossier_view(web.rt, web.world.actor("chair"), r.code).result is None
     response = chair.post(f"/dossiers/{r.code}/refuse", {"reason": "Không thuộc thẩm quyền"})
+    page = text(response)  # irreversible: a confirmation page first, nothing changed yet
+    assert response.status_code == 200 and 'name="confirm" value="yes"' in page and "Không thuộc thẩm quyền" in page
+    assert views.dossier_view(web.rt, web.world.actor("chair"), r.code).result is None
+    response = chair.post(f"/dossiers/{r.code}/refuse", {"reason": "Không thuộc thẩm quyền", "confirm": "yes"})
     assert response.status_code == 302
     view = views.dossier_view(web.rt, web.world.actor("chair"), r.code)
     assert view.result == "refused" and view.status_code == 9
@@ -356,7 +362,8 @@ def test_withdraw_by_the_clerk_and_forbidden_for_the_officer(web):
     assert response.status_code == 403 and "vai trò của bạn không được phép" in " ".join(flashes(response))
     clerk = web.browser("clerk")
     clerk.get("/inbox")
-    assert clerk.post(f"/dossiers/{r.code}/withdraw", {"reason": "Công dân xin rút"}).status_code == 302
+    assert clerk.post(f"/dossiers/{r.code}/withdraw", {"reason": "Công dân xin rút"}).status_code == 200  # confirm
+    assert clerk.post(f"/dossiers/{r.code}/withdraw", {"reason": "Công dân xin rút", "confirm": "yes"}).status_code == 302
     assert views.dossier_view(web.rt, web.world.actor("clerk"), r.code).status_code == 7
 
 
@@ -581,7 +588,8 @@ def test_public_lookup_without_personal_data(web):
     assert "Tra cứu tình trạng hồ sơ" in text(public.get(f"/lookup?code={code}"))
     response = public.post("/lookup", {"code": code.lower(), "pin": pin})
     page = text(response)
-    assert response.status_code == 200 and "Đã tiếp nhận" in page and "10:00 06/03/2026" in page
+    # the desk step was completed at receipt (one entry): the dossier is with the officer
+    assert response.status_code == 200 and "Đang xử lý" in page and "10:00 06/03/2026" in page
     assert "Tiếp nhận, chuyển hồ sơ" in page and "Lê Thị Hoa" not in page and "Clerk" not in page
     wrong = public.post("/lookup", {"code": code, "pin": "000000" if pin != "000000" else "111111"})
     unknown = public.post("/lookup", {"code": "TRIPHU-000000-0000", "pin": pin})
@@ -644,7 +652,8 @@ def test_the_english_catalogue_covers_every_message():
 
 
 PAGES = [  # (user, path, Vietnamese text, English text)
-    ("clerk", "/desk/receive", "Tiếp nhận và hẹn trả kết quả", "Receive and give an appointment"),
+    ("clerk", "/desk/receive", "Chọn thủ tục này", "Choose this procedure"),
+    ("clerk", "/desk/receive?procedure_code=9.000001", "Tiếp nhận và in giấy hẹn", "Receive and print the slip"),
     ("clerk", "/desk/returns", "Không có hồ sơ chờ trả kết quả.", "No dossier is waiting to be returned."),
     ("clerk", "/desk/supplements", "Hồ sơ chờ công dân bổ sung", "Dossiers waiting for supplementation"),
     ("clerk", "/inbox", "Việc của tôi", "My work"),

@@ -12,6 +12,7 @@ MODULES = (
     "api.resources.forms",
     "api.resources.documents",
     "api.resources.integration",
+    "api.resources.attachments",
     "api.resources.statistics",
     "api.resources.notifications",
     "api.resources.calendar",

@@ -24,6 +24,7 @@ from api.web.i18n import LANGUAGES, current_language, init_babel, message_of
 from api.web import pages_auth, pages_desk, pages_work, pages_chair, pages_library, pages_public, pages_print  # noqa: E402,F401
 from api.web import pages_quality  # noqa: E402,F401
 from api.web import pages_feedback  # noqa: E402,F401
+from api.web import pages_attachments  # noqa: E402,F401
 
 __all__ = ["register"]
 
@@ -42,6 +43,7 @@ def register(app: Flask) -> None:
                        URGENCY_LABELS=common.URGENCY_LABELS, RESULT_LABELS=common.RESULT_LABELS,
                        CHANNEL_LABELS=common.CHANNEL_LABELS, VERSION_STATUS_LABELS=common.VERSION_STATUS_LABELS,
                        OUTCOME_LABELS=common.OUTCOME_LABELS, END_LABELS=common.END_LABELS,
+                       ATTACHMENT_KINDS=common.ATTACHMENT_KINDS, ATTACHMENT_LIMITS=common.attachment_limits,
                        diagram_assets_built=diagrams.diagram_assets_built, PROPERTY_LABELS=diagrams.PROPERTY_LABELS,
                        DIFF_LABELS=diagrams.DIFF_LABELS, property_value=diagrams.property_value)
 

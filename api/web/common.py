@@ -53,6 +53,7 @@ RESULT_LABELS = {"early": _l("Trước hạn"), "on_time": _l("Đúng hạn"), "
 CHANNEL_LABELS = {1: _l("Trực tiếp"), 2: _l("Trực tuyến"), 3: _l("Bưu chính")}
 VERSION_STATUS_LABELS = {"draft": _l("Bản nháp"), "approved": _l("Đã phê duyệt"), "retired": _l("Đã bãi bỏ")}
 OUTCOME_LABELS = {"approve": _l("Đồng ý"), "supplement": _l("Yêu cầu bổ sung"), "refuse": _l("Từ chối")}
+ATTACHMENT_KINDS = {"document": _l("Giấy tờ (bản quét)"), "photo": _l("Ảnh chụp"), "result": _l("Văn bản kết quả")}
 END_LABELS = {"refused": _l("Từ chối giải quyết"), "withdrawn": _l("Công dân rút hồ sơ"),
               "stopped": _l("Dừng xử lý"), "granted": _l("Giải quyết xong")}
 
@@ -147,3 +148,15 @@ def report(error: IsoflowError, known_fields: set[str] | None = None, *, field_m
 
 def render(template: str, status: int = 200, **context: Any):
     return render_template(template, **context), status
+
+
+@dataclass(frozen=True)
+class AttachmentLimits:
+    max_mb: str
+    max_count: int
+
+
+def attachment_limits() -> AttachmentLimits:
+    settings = rt().settings
+    return AttachmentLimits(f"{settings.attachment_max_bytes / (1024 * 1024):.1f}".rstrip("0").rstrip("."),
+                            settings.attachment_max_count)

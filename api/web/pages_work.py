@@ -13,10 +13,19 @@ from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, 
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers, lateness
-from engine.views import diagrams as diagram_views, dossiers as views, worklist
+from engine.permissions import LEADERS
+from engine.views import attachments as papers, diagrams as diagram_views, dossiers as views, worklist
+from engine.domain.dossier import SUPPLEMENT_REASON_FIELDS, supplementation_reason
 from engine.domain.lifecycle import Outcome
 
 SUPPLEMENT_ACTION = "supplement"
+SUPPLEMENT_REASON = "supplement_reason_text"  # the box for form 02 when the step's form has none of its own
+
+
+def _supplement_field(schema) -> str:
+    """The step form's own field for what to bring, or the page's box."""
+    properties = (schema or {}).get("properties") or {}
+    return next((name for name in SUPPLEMENT_REASON_FIELDS if name in properties), SUPPLEMENT_REASON)
 
 
 @bp.get("/inbox")
@@ -70,12 +79,19 @@ def task(task_id: int):
                                         "This step cannot ask for a supplementation.", field="outcome"))
             data["outcome"] = Outcome.SUPPLEMENT.value
             values["outcome"] = Outcome.SUPPLEMENT.value
+        supplementing = data.get("outcome") == Outcome.SUPPLEMENT
+        pause_reason = request.form.get(SUPPLEMENT_REASON, "").strip() or None
+        values[SUPPLEMENT_REASON] = pause_reason or ""
+        if supplementing and not pause_reason and not supplementation_reason(data):
+            problems.append(Problem("reason_required", "Hãy ghi rõ công dân cần bổ sung giấy tờ, nội dung gì.",
+                                    "Say which papers or details the citizen must bring.",
+                                    field=_supplement_field(detail.schema)))
         if problems:
             for problem in problems:
-                errors.add(problem, names)
+                errors.add(problem, names | {SUPPLEMENT_REASON})
         else:
             try:
-                outcome = dossiers.complete_task(rt(), who, task_id, data)
+                outcome = dossiers.complete_task(rt(), who, task_id, data, pause_reason=pause_reason)
             except IsoflowError as error:
                 errors = report(error, names)
             else:
@@ -86,8 +102,19 @@ def task(task_id: int):
                 if lateness.reason_needed(rt(), who, task_id):  # finished past its due instant: ask why
                     return redirect(url_for("web.lateness_reason", task_id=task_id))
                 return redirect(url_for("web.inbox"))
-        return render("work/task.html", 422, detail=detail, fields=fields, values=values, errors=errors)
-    return render("work/task.html", detail=detail, fields=fields, values=values, errors=errors)
+        return _task_page(detail, fields, values, errors, 422)
+    return _task_page(detail, fields, values, errors)
+
+
+def _task_page(detail, fields, values, errors, status: int = 200):
+    t = detail.task
+    sees_papers = papers.may_see_attachments(page_unit(), actor(), t.dossier_id)
+    files = papers.attachments_of(page_unit(), actor(), t.dossier_id, task_id=t.id) if sees_papers else []
+    return render("work/task.html", status, detail=detail, fields=fields, values=values, errors=errors,
+                  supplement_box=detail.offers_supplement and _supplement_field(detail.schema) == SUPPLEMENT_REASON,
+                  outcome_rules=schema_form.required_by_outcome(detail.schema),
+                  files=files, may_attach=sees_papers and detail.may_perform and t.state == "open",
+                  result_allowed=t.role in LEADERS)
 
 
 @bp.get("/dossiers/<code>")
@@ -104,7 +131,10 @@ def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None
     performable = {t.id for t in view.open_tasks if views.can_perform(page_unit(), who, t)}
     drawn = diagram_views.dossier_diagram(page_unit(), who, view.id, view=view, sheet=sheet)
     diagram = diagrams.payload(drawn.source, diagrams.dossier_marks(drawn.marks, view.open_tasks))
+    sees_papers = papers.may_see_attachments(page_unit(), who, view.id)
+    files = papers.attachments_of(page_unit(), who, view.id) if sees_papers else None
     return render("work/dossier.html", status, dossier=view, sheet=sheet, actions=actions, performable=performable,
+                  files=files,
                   diagram=diagram, diagram_version_id=drawn.version_id,
                   errors=errors or FormErrors(), form_values=form_values or {}, open_action=open_action,
                   print_forms=PRINT_FORMS)
@@ -127,6 +157,11 @@ def end_dossier(code: str, action: str):
     who = actor()
     perform = END_ACTIONS[action]
     reason = request.form.get("reason", "")
+    if request.form.get("confirm") != "yes" and reason.strip() \
+            and f"dossier.{action}" in worklist.dossier_actions(page_unit(), who, code):
+        # irreversible: a confirmation page first (works without JavaScript)
+        view = views.dossier_view(page_unit(), who, code)
+        return render("work/confirm_end.html", dossier=view, action=action, reason=reason.strip())
     try:
         perform(rt(), who, code, reason)
     except IsoflowError as error:

@@ -30,6 +30,7 @@ class FormField:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    required_when: list[str] = field(default_factory=list)  # titles of the outcomes that make it required
 
     @property
     def input_id(self) -> str:
@@ -41,12 +42,47 @@ def fields_of(schema: dict[str, Any] | None) -> list[FormField]:
     if not schema:
         return []
     required = set(schema.get("required") or [])
+    when: dict[str, list[str]] = {}
+    for outcome, names in _conditional_required(schema):
+        for name in names:
+            when.setdefault(name, []).append(outcome)
     out = []
     for name, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, dict):
             continue
-        out.append(_field(name, prop, name in required))
+        f = _field(name, prop, name in required)
+        f.required_when = [] if f.required else when.get(name, [])
+        out.append(f)
     return out
+
+
+def _conditional_required(schema: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(outcome title, property names) for each `if outcome is X then required [...]`
+    of the schema's `allOf` (how the library's forms say what an outcome requires)."""
+    properties = schema.get("properties") or {}
+    outcome = properties.get("outcome") if isinstance(properties.get("outcome"), dict) else {}
+    titles = {str(o.get("const")): str(o.get("title") or o.get("const"))
+              for o in (outcome.get("oneOf") or outcome.get("anyOf") or []) if isinstance(o, dict) and "const" in o}
+    out = []
+    for rule in schema.get("allOf") or []:
+        if not isinstance(rule, dict):
+            continue
+        condition = ((rule.get("if") or {}).get("properties") or {}).get("outcome") or {}
+        names = (rule.get("then") or {}).get("required") or []
+        value = condition.get("const") if isinstance(condition, dict) else None
+        if value is None or not names:
+            continue
+        out.append((titles.get(str(value), str(value)), [n for n in names if isinstance(n, str)]))
+    return out
+
+
+def required_by_outcome(schema: dict[str, Any] | None) -> list[tuple[str, list[str]]]:
+    """What each outcome of a step's form makes required, by the fields' titles."""
+    if not schema:
+        return []
+    properties = schema.get("properties") or {}
+    return [(outcome, [str((properties.get(n) or {}).get("title") or n) for n in names])
+            for outcome, names in _conditional_required(schema)]
 
 
 def _type_of(prop: dict[str, Any]) -> str | None:

@@ -39,6 +39,8 @@ MAX_SUPPLEMENTATION_REQUESTS = 1  # docs/domain.md §3.4: at most one request pe
 # The form fields a deciding step's refusal reason is written in (library forms use
 # `refusal_reason`; the desk's return-refusal form and simpler forms use `reason`).
 REFUSAL_REASON_FIELDS = ("refusal_reason", "reason")
+# Where a step's form says what the citizen must bring (form 02), first found wins.
+SUPPLEMENT_REASON_FIELDS = ("supplement_request", "supplement_reason", "missing_documents", "reason")
 # Dossier actions a screen may offer, each named by its policy action.
 DOSSIER_ACTIONS = ("dossier.supplement", "dossier.return_result", "dossier.withdraw", "dossier.refuse",
                    "dossier.stop", "dossier.apology")
@@ -214,6 +216,30 @@ class Dossier(_Plain):
         if problems:
             raise InvalidInput("the dossier cannot be received as entered",
                                "không thể tiếp nhận hồ sơ với thông tin đã nhập", problems=problems)
+
+    @staticmethod
+    def check_components(papers: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+        """The papers received at the desk (name, kind, number of copies), as form 01 lists
+        them: a name, a kind, and between 1 and 99 copies each."""
+        problems = []
+        checked = []
+        for index, (name, kind, count) in enumerate(papers, start=1):
+            name = (name or "").strip()
+            if not name or len(name) > 500:
+                problems.append(Problem("bad_component", f"Giấy tờ thứ {index}: phải có tên (tối đa 500 ký tự).",
+                                        f"Paper {index}: needs a name (at most 500 characters).",
+                                        field=f"components.{index}"))
+            if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 99:
+                problems.append(Problem("bad_component_count",
+                                        f"Giấy tờ '{name or index}': số bản phải từ 1 đến 99.",
+                                        f"Paper '{name or index}': the number of copies must be 1 to 99.",
+                                        field=f"components.{index}"))
+            checked.append((name, (kind or "original").strip(), count))
+        if problems:
+            raise InvalidInput("the papers received are not listed correctly",
+                               "danh sách giấy tờ đã nhận chưa đúng", code="bad_components", problems=problems,
+                               hint="tick each paper received and give its number of copies")
+        return checked
 
     def receive(self, *, now: datetime, calendar: WorkingCalendar, limit: TimeLimit) -> None:
         """A complete dossier at the desk: received now, due when the limit is used up."""
@@ -440,6 +466,19 @@ class Dossier(_Plain):
         else:
             self.state = DossierState.CLOSED
 
+    # --- the citizen's PIN ------------------------------------------------------------
+
+    def reissue_pin(self, reason: str | None, new_pin_hash: str) -> str:
+        """A new lookup PIN replaces the old one (lost slip, PIN seen by someone else):
+        the old one stops working at once. The reason is required, for the log; a
+        dossier already handed back has nothing left to look up."""
+        reason = require_reason(reason)
+        if self.returned_at is not None:
+            raise Conflict(f"dossier {self.code} was handed back already; its PIN is no longer needed",
+                           f"hồ sơ {self.code} đã trả kết quả; không cần cấp lại mã PIN", code="dossier_returned")
+        self.pin_hash = new_pin_hash
+        return reason
+
     # --- the apology letter ---------------------------------------------------------
 
     def issue_apology(self, reason: str, new_due_at: datetime, *, now: datetime, calendar: WorkingCalendar,
@@ -520,6 +559,18 @@ def require_supplementation_reason(reason: str | None) -> str:
                            code="reason_required", problems=[Problem("required", "Phải ghi nội dung cần bổ sung.",
                                                                       "The reason is required.", field="reason")])
     return reason.strip()
+
+
+def supplementation_reason(data: dict[str, Any]) -> str | None:
+    """What the officer typed for the citizen to bring, from the step's own form (a text,
+    or a list of papers joined with "; ", the items form 02 numbers); None when nothing."""
+    for name in SUPPLEMENT_REASON_FIELDS:
+        value = data.get(name)
+        if isinstance(value, list):
+            value = "; ".join(str(item).strip() for item in value if str(item).strip())
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:1000]
+    return None
 
 
 def _refusal_reason(data: dict[str, Any]) -> str | None:

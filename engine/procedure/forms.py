@@ -110,7 +110,8 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
     cached = _VALIDATORS.get(id(schema))
     if cached is not None and cached[0] is schema:
         return cached[1]
-    validator = Draft202012Validator(schema)
+    # formats (date, email...) are checked too: a date box must hold a real date
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     _VALIDATORS.put(id(schema), (schema, validator))
     return validator
 
@@ -135,17 +136,89 @@ def validate_submission(schema: dict[str, Any], data: Any, *, form_id: str | Non
         if error.validator == "additionalProperties":
             extra = ", ".join(sorted(set(error.instance) - set(error.schema.get("properties", {}))))
             path = "/".join(filter(None, [path, extra]))
-        title = _field_title(schema, path) or path or "(form)"
-        problems.append(Problem(
-            f"form_{error.validator}", f"Trường '{title}': dữ liệu không hợp lệ ({error.message}).",
-            f"Field '{path or '(form)'}': {error.message}.",
-            hint=_hint(error), field=path or None,
-        ))
+        title = _field_title(schema, path) or (path.rsplit("/", 1)[-1] if path else "")
+        vi, en = _words(error, title, _field_node(schema, path))
+        problems.append(Problem(f"form_{error.validator}", vi, en, hint=_hint(error), field=path or None))
     raise InvalidInput(
-        f"the data does not fit form {form_id or ''} ({len(problems)} problem(s))",
-        f"dữ liệu không khớp biểu mẫu {form_id or ''} ({len(problems)} lỗi)",
+        f"some of the form's data is not right ({len(problems)} problem(s)); see the messages at the fields",
+        f"một số thông tin trong biểu mẫu chưa đúng ({len(problems)} lỗi); xem thông báo tại từng ô",
         code="form_invalid", problems=problems,
     )
+
+
+# JSON types in the words of the desk: (Vietnamese, English).
+_TYPE_WORDS = {"string": ("chữ", "text"), "integer": ("số nguyên", "a whole number"), "number": ("số", "a number"),
+               "boolean": ("có hoặc không", "yes or no"), "array": ("danh sách", "a list"),
+               "object": ("nhóm thông tin", "a group of details"), "null": ("để trống", "empty")}
+_FORMAT_WORDS = {"date": ("một ngày hợp lệ (ngày/tháng/năm)", "a valid date (day/month/year)"),
+                 "date-time": ("ngày và giờ hợp lệ", "a valid date and time"),
+                 "email": ("địa chỉ thư điện tử hợp lệ", "a valid email address"),
+                 "time": ("giờ hợp lệ (giờ:phút)", "a valid time (hours:minutes)")}
+
+
+def _field_node(schema: dict[str, Any], path: str) -> dict[str, Any]:
+    node: Any = schema
+    for part in filter(None, path.split("/")):
+        node = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
+        if node is None:
+            return {}
+    return node if isinstance(node, dict) else {}
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _words(error, title: str, node: dict[str, Any]) -> tuple[str, str]:
+    """jsonschema's error as a clerk reads it, in Vietnamese and English, naming the field
+    by its label; never a schema path, a form id or jsonschema's own English."""
+    v, field_vi, field_en = error.validator, f"Trường “{title}”", f"The field “{title}”"
+    limit = error.validator_value
+    if v == "required":
+        return f"{field_vi} là bắt buộc: hãy nhập.", f"{field_en} is required: fill it in."
+    if v == "type":
+        kinds = limit if isinstance(limit, list) else [limit]
+        vi = " hoặc ".join(_TYPE_WORDS.get(k, (k, k))[0] for k in kinds if k != "null")
+        en = " or ".join(_TYPE_WORDS.get(k, (k, k))[1] for k in kinds if k != "null")
+        return f"{field_vi} phải là {vi}.", f"{field_en} must be {en}."
+    if v in ("enum", "const", "oneOf", "anyOf"):
+        options = node.get("oneOf") or node.get("anyOf") or []
+        titles = [str(o.get("title") or o.get("const")) for o in options if isinstance(o, dict) and "const" in o]
+        if not titles and v == "enum":
+            titles = [str(x) for x in limit]
+        if titles:
+            return (f"{field_vi} phải là một trong: {', '.join(titles)}.",
+                    f"{field_en} must be one of: {', '.join(titles)}.")
+        return f"{field_vi}: hãy chọn một giá trị mà biểu mẫu cho phép.", f"{field_en}: choose a value the form offers."
+    if v == "minLength":
+        if limit <= 1:
+            return f"{field_vi} không được để trống.", f"{field_en} must not be empty."
+        return f"{field_vi} phải có ít nhất {limit} ký tự.", f"{field_en} needs at least {limit} characters."
+    if v == "maxLength":
+        have = len(error.instance) if isinstance(error.instance, str) else 0
+        return (f"{field_vi} dài tối đa {limit} ký tự (đang có {have}).",
+                f"{field_en} takes at most {limit} characters (it has {have}).")
+    if v == "pattern":
+        return (f"{field_vi} không đúng định dạng; hãy kiểm tra lại (ví dụ chỉ gồm chữ số).",
+                f"{field_en} is not in the expected format; check it (for example digits only).")
+    if v == "format":
+        vi, en = _FORMAT_WORDS.get(limit, ("đúng định dạng", "in the expected format"))
+        return f"{field_vi} phải là {vi}.", f"{field_en} must be {en}."
+    if v == "minimum":
+        return f"{field_vi} phải từ {_number(limit)} trở lên.", f"{field_en} must be at least {_number(limit)}."
+    if v == "exclusiveMinimum":
+        return f"{field_vi} phải lớn hơn {_number(limit)}.", f"{field_en} must be more than {_number(limit)}."
+    if v in ("maximum", "exclusiveMaximum"):
+        word_vi, word_en = ("không được lớn hơn", "at most") if v == "maximum" else ("phải nhỏ hơn", "less than")
+        return f"{field_vi} {word_vi} {_number(limit)}.", f"{field_en} must be {word_en} {_number(limit)}."
+    if v == "minItems":
+        return f"{field_vi} cần ít nhất {limit} mục.", f"{field_en} needs at least {limit} item(s)."
+    if v == "maxItems":
+        return f"{field_vi} có tối đa {limit} mục.", f"{field_en} takes at most {limit} item(s)."
+    if v == "additionalProperties":
+        return (f"Biểu mẫu không có trường “{title}”; hãy bỏ thông tin này.",
+                f"The form has no field “{title}”; leave it out.")
+    return f"{field_vi}: giá trị chưa đúng; hãy kiểm tra lại.", f"{field_en}: the value is not right; check it."
 
 
 def _field_title(schema: dict[str, Any], path: str) -> str | None:

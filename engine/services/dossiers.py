@@ -20,7 +20,8 @@ from engine.adapters.db.dossier_store import DossierRecord, StepRecord, UnitReco
 from engine.adapters.db.models import Dossier, DossierSequence, User
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ, WorkingCalendar
-from engine.domain.dossier import Dossier as DossierRules, require_reason, require_supplementation_reason
+from engine.domain.dossier import (Dossier as DossierRules, require_reason, require_supplementation_reason,
+                                   supplementation_reason)
 from engine.domain.lifecycle import Outcome, Result, StepState
 from engine.domain.roles import role_label
 from engine.errors import InvalidInput, NotFound, PermissionDenied
@@ -163,31 +164,107 @@ def _outcome(dossier: DossierRecord, opened: list[StepRecord] = ()) -> StepOutco
 # --- receipt ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReceivedComponent:
+    """One paper of the procedure's components the citizen handed in (form 01 lists them)."""
+
+    name: str
+    kind: str = "original"  # original | copy | certified_copy | presented (table_facts.COMPONENT_KINDS)
+    count: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "count": self.count}
+
+
 def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant: Applicant, channel: int = 1,
-            data: dict[str, Any] | None = None) -> Receipt:
+            data: dict[str, Any] | None = None, components: list[ReceivedComponent] | None = None,
+            first_step: dict[str, Any] | None = None) -> Receipt:
     """Register a complete dossier: code, appointment (due instant) and PIN; start its
-    workflow; the clerk who received it owns the desk's first step."""
+    workflow; the clerk who received it owns the desk's first step.
+
+    One entry: with `first_step` (the desk step's own fields, as typed at receipt) the
+    desk's first step is completed in the same transaction with those fields plus what
+    the receipt already says (applicant, channel, the papers received), so the clerk
+    never types the applicant twice; a problem in them stores nothing. `components`:
+    the papers received, kept on the dossier (`components_received`) for form 01."""
     DossierRules.check_receipt(applicant.name, channel)
+    data = dict(data or {})
+    if components:
+        data["components_received"] = [
+            {"name": name, "kind": kind, "count": count}
+            for name, kind, count in DossierRules.check_components([(c.name, c.kind, c.count) for c in components])]
+        data.setdefault("documents", [_paper_line(c) for c in data["components_received"]])
     with rt.unit_of_work(actor) as uow:
         ctx = _Context(rt, uow)
         unit = ctx.unit(unit_code, "dossier.receive")
         version = effective_version(ctx.session, procedure_code, ctx.today, org_unit_id=unit.id)
         pin = new_pin()
-        dossier = _new_dossier(ctx, unit, version.id, applicant, channel, hash_pin(pin), data or {})
+        dossier = _new_dossier(ctx, unit, version.id, applicant, channel, hash_pin(pin), data)
         flow = DossierFlow(uow, dossier, rt.model(version), ctx.calendar(unit))
         dossier.receive(now=uow.now, calendar=flow.calendar, limit=flow.limit)
         uow.dossiers.insert(dossier)
         flow.start()
+        mine = []
         for step in flow.project(handed_over_by=actor.user_id):
             if ctx.may_perform(step):
                 step.assignee_id = actor.user_id
+                mine.append(step)
         flow.save()
         uow.log("dossier.received", "dossier", dossier.id, org_unit_id=unit.id,
                 after={"code": dossier.code, "procedure_code": procedure_code, "version_no": version.version_no,
                        "channel": channel, **dossier.snapshot()})
         webhooks.emit(uow, dossier, webhooks.DOSSIER_RECEIVED)
+        receipt = Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
+        if first_step is not None and mine:
+            desk = mine[0]
+            step_data = receipt_step_data(flow.model.forms.get(desk.form) if desk.form else None, applicant, channel,
+                                          data.get("documents"), first_step)
+            _complete(ctx, dossier, desk, step_data)  # validates, logs and commits
+            return receipt
         uow.commit()
-        return Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
+        return receipt
+
+
+# Fields a desk step's form may share with the receipt, filled from what the clerk typed
+# there: form property -> (applicant attribute | "channel" | "documents").
+RECEIPT_FIELDS: dict[str, str] = {
+    "applicant_name": "name", "requester_full_name": "name", "identity_number": "id_number",
+    "id_number": "id_number", "applicant_id_number": "id_number", "phone": "phone", "applicant_phone": "phone",
+    "address": "address", "applicant_address": "address", "email": "email", "applicant_email": "email",
+    "channel": "channel", "documents": "documents",
+}
+
+
+def receipt_fields(schema: dict[str, Any] | None) -> set[str]:
+    """The properties of a desk step's form the receipt itself fills (the page leaves them out)."""
+    properties = (schema or {}).get("properties") or {}
+    return {name for name in properties if name in RECEIPT_FIELDS and name != "requester_full_name"}
+
+
+def receipt_step_data(schema: dict[str, Any] | None, applicant: Applicant, channel: int,
+                      documents: list[str] | None, typed: dict[str, Any]) -> dict[str, Any]:
+    """The desk step's data: what the clerk typed for the step, plus the receipt's own
+    facts for the properties the step's form shares with the receipt."""
+    out = dict(typed)
+    for name in receipt_fields(schema):
+        source = RECEIPT_FIELDS[name]
+        if source == "channel":
+            out[name] = channel
+        elif source == "documents":
+            if documents:
+                out[name] = list(documents)
+        else:
+            value = getattr(applicant, source)
+            if value:
+                out[name] = value
+    return out
+
+
+def _paper_line(component: dict[str, Any]) -> str:
+    from engine.procedure.table_facts import COMPONENT_KINDS
+
+    kind = COMPONENT_KINDS.get(component["kind"], (component["kind"],))[0]
+    return f"{component['name']} ({kind}, {component['count']:02d} bản)"
 
 
 def _new_dossier(ctx: _Context, unit: UnitRecord, version_id: int, applicant: Applicant, channel: int,
@@ -296,6 +373,9 @@ def _complete(ctx: _Context, dossier: DossierRecord, task: StepRecord, data: dic
     schema = flow.model.forms.get(task.form) if task.form else None
     if schema is not None:
         validate_submission(schema, data, form_id=task.form)
+    if data.get("outcome") == Outcome.SUPPLEMENT.value and not pause_reason:
+        # form 02 and the dossier page show what the officer asked for, never the step's name
+        pause_reason = supplementation_reason(data)
     before = dossier.snapshot()
     opened = flow.complete(task, data, user_id=uow.actor.user_id, pause_reason=pause_reason)
     flow.save()
@@ -401,6 +481,27 @@ def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due
                       reason=dossier.apology_reason)
         uow.commit()
         return _outcome(dossier)
+
+
+@dataclass(frozen=True)
+class ReissuedPin:
+    dossier_code: str
+    pin: str  # shown once, on the reprinted slip; only its hash is stored
+
+
+def reissue_pin(rt, actor: Actor, dossier_ref: int | str, reason: str) -> ReissuedPin:
+    """The desk gives the citizen a new lookup PIN (`Dossier.reissue_pin`); the old one
+    stops working. The log keeps who, when and why, never the PIN."""
+    with rt.unit_of_work(actor) as uow:
+        ctx = _Context(rt, uow)
+        dossier = ctx.locked_dossier(dossier_ref, "dossier.reissue_pin")
+        pin = new_pin()
+        reason = dossier.reissue_pin(reason, hash_pin(pin))
+        uow.dossiers.save(dossier)
+        uow.log("dossier.pin_reissued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                after={"reason": reason})
+        uow.commit()
+        return ReissuedPin(dossier.code, pin)
 
 
 def get_dossier(rt, actor: Actor, dossier_ref: int | str) -> Dossier:

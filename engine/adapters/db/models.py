@@ -325,6 +325,27 @@ class Task(Base):
     handed_over_by: Mapped[User | None] = relationship(foreign_keys=[handed_over_by_id])
 
 
+class Attachment(Base):
+    """A scanned document or photo of a dossier (optionally of one step); the file itself
+    lives in the runtime's storage under `storage_key`, its SHA-256 here and in the log."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # document | photo | result
+    at_receipt: Mapped[bool] = mapped_column(Boolean, default=False)  # taken in at the desk on receipt
+    uploaded_at: Mapped[datetime]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class WorkflowState(Base):
     """A dossier's serialized SpiffWorkflow instance, without its spec.
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from engine.domain.lifecycle import Outcome, Result, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
+from engine.procedure.table_facts import COMPONENT_KINDS
 from engine.adapters.db.models import Dossier, Event, OrgUnit, User
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.domain.roles import role_label
@@ -130,6 +131,8 @@ class SlipData:
     pin: str | None = None
     lookup_url: str | None = None  # the public lookup page for this dossier (QR code)
     documents: list[str] = field(default_factory=list)
+    # the papers actually received (name, kind as printed, copies), ticked at the desk
+    papers: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -243,9 +246,12 @@ def slip_data(rt, actor: Actor, dossier_ref: int | str, *, pin: str | None = Non
     view = views.dossier_view(rt, actor, dossier_ref)
     base = lookup_url or rt.settings.public_lookup_url
     documents = view.data.get("documents") if isinstance(view.data.get("documents"), list) else []
+    received = view.data.get("components_received") if isinstance(view.data.get("components_received"), list) else []
+    papers = [(str(p.get("name", "")), COMPONENT_KINDS.get(str(p.get("kind")), (str(p.get("kind", "")),))[0],
+               int(p.get("count") or 1)) for p in received if isinstance(p, dict) and p.get("name")]
     return SlipData(_header(rt, view), form_spec("receipt", edition), pin=pin,
                     lookup_url=lookup_url_for(base, view.code) if base else None,
-                    documents=[str(d) for d in documents])
+                    documents=[str(d) for d in documents], papers=papers)
 
 
 def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> SupplementationData:
