@@ -106,8 +106,12 @@ def test_clerk_receives_a_dossier_and_completes_the_desk_step(web, server, page,
     page.wait_for_url(re.compile(r".*/tasks/\d+$"))
     page.fill("#f-note", "Hồ sơ đủ thành phần, chuyển công chức tư pháp")
     page.click("button[name=action][value=complete]")
-    page.wait_for_url(f"{server}/inbox")
+    # the step was overdue: its officer is asked why before going back to the inbox
+    page.wait_for_url(re.compile(r".*/tasks/\d+/lateness-reason$"))
     assert "Đã hoàn thành bước và chuyển hồ sơ" in page.locator(".flash-success").inner_text()
+    page.check("input[name=reason][value=coordination]")
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{server}/inbox")
     assert page.locator("table.inbox tr", has_text=forgotten_code).count() == 0  # now with the justice officer
 
     page.goto(f"{server}/dossiers/{code}")
