@@ -551,16 +551,9 @@ class Sweeper:
                         self.channels[delivery.channel].send(delivery.address, delivery.payload, delivery.id)
                     except DeliveryFailed as exc:
                         broken.add(delivery.channel)
-                        delivery.last_error = str(exc)[:1000]
-                        if delivery.attempts >= MAX_ATTEMPTS:
-                            delivery.state = "failed"
-                        else:
-                            delivery.next_attempt_at = now + backoff(delivery.attempts)
-                        report.deliveries.append(Sent(delivery.channel, delivery.address, delivery.id, False, str(exc)))
-                        log.warning("delivery %s over %s failed: %s", delivery.id, delivery.channel, exc)
+                        _failed(delivery, exc, now, report)
                     else:
-                        delivery.state, delivery.sent_at, delivery.last_error = "sent", now, None
-                        report.deliveries.append(Sent(delivery.channel, delivery.address, delivery.id, True))
+                        _sent(delivery, now, report)
                 uow.commit()
 
 
@@ -608,17 +601,27 @@ class Sweeper:
                             self.channels[message.channel].send(message.address, message.payload, message.id)
                     except DeliveryFailed as exc:
                         broken.add(key)
-                        message.last_error = str(exc)[:1000]
-                        if message.attempts >= MAX_ATTEMPTS:
-                            message.state = "failed"
-                        else:
-                            message.next_attempt_at = now + backoff(message.attempts)
-                        report.deliveries.append(Sent(message.channel, message.address, message.id, False, str(exc)))
-                        log.warning("outbox message %s over %s failed: %s", message.id, message.channel, exc)
+                        _failed(message, exc, now, report)
                     else:
-                        message.state, message.sent_at, message.last_error = "sent", now, None
-                        report.deliveries.append(Sent(message.channel, message.address, message.id, True))
+                        _sent(message, now, report)
                 uow.commit()
+
+
+def _failed(row, exc: DeliveryFailed, now: datetime, report: SweepReport) -> None:
+    """A delivery or outbox row that could not be sent: retried with backoff, failed for good
+    after MAX_ATTEMPTS (the two outboxes keep the same columns for this)."""
+    row.last_error = str(exc)[:1000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.state = "failed"
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
+    report.deliveries.append(Sent(row.channel, row.address, row.id, False, str(exc)))
+    log.warning("%s %s over %s failed: %s", type(row).__name__, row.id, row.channel, exc)
+
+
+def _sent(row, now: datetime, report: SweepReport) -> None:
+    row.state, row.sent_at, row.last_error = "sent", now, None
+    report.deliveries.append(Sent(row.channel, row.address, row.id, True))
 
 
 def run_once(rt, *, channel_settings: ChannelSettings | None = None) -> SweepReport:
