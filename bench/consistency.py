@@ -17,11 +17,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text  # noqa: E402
 
 from engine.adapters.db.session import Database  # noqa: E402
+from engine.adapters.spiff import CLOSED_STATE_JSON  # noqa: E402
 
 # rule -> a query returning the ids that break it
 RULES: dict[str, str] = {
     "every dossier has its workflow state":
         "SELECT d.id FROM dossiers d LEFT JOIN workflow_states w ON w.dossier_id = d.id WHERE w.dossier_id IS NULL",
+    "a closed dossier keeps the compact workflow record, an open one its instance":
+        "SELECT d.id FROM dossiers d JOIN workflow_states w ON w.dossier_id = d.id "
+        f"WHERE (d.state = 'closed') <> (w.state_json = '{CLOSED_STATE_JSON}')",
     "an open dossier being processed (status 2-4) has an open step":
         "SELECT d.id FROM dossiers d WHERE d.state = 'open' AND d.status_code BETWEEN 2 AND 4 "
         "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.dossier_id = d.id AND t.state = 'open')",

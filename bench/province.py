@@ -21,13 +21,13 @@ over generate_series with foreign-key triggers off (`session_replication_role =
 replica`: the rows are consistent by construction) and the secondary indexes built
 after the load, which is how a restore or a migration of this size would run.
 Workflow state: open dossiers carry a real serialized instance (taken from a dossier
-received through the service); closed ones a compact record (see `CLOSED_STATE`).
+received through the service); closed ones the engine's compact record
+(`engine.adapters.spiff.CLOSED_STATE_JSON`, what the store writes when a dossier closes).
 The event log is not bulk-seeded (its rows are hash-chained one after another);
 its size per dossier is measured by `bench/load_bench.py` on real traffic.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,6 +39,7 @@ from sqlalchemy import text
 from engine.adapters.db.migrate import upgrade
 from engine.adapters.db.models import folded_name
 from engine.adapters.db.session import Database
+from engine.adapters.spiff import CLOSED_STATE_JSON
 from engine.audit import Actor
 from engine.domain.clock import FixedClock
 from engine.domain.text import fold
@@ -53,9 +54,6 @@ OPEN_SHARE = 0.15
 STEPS_PER_DOSSIER = 4
 PASSWORD = "bench-password"
 SYSTEM = Actor.system("province-seed")
-# What a closed dossier keeps of its workflow: the instance is finished, nothing will
-# load it again; the ISO records (steps, times, outcomes, log) are in tasks and events.
-CLOSED_STATE = json.dumps({"closed": True})
 
 # Share of receipts per procedure code (the rest share what is left equally).
 MIX = {"2.000815": 30, "2.000884": 14, "1.001193": 12, "2.000635": 8, "1.004873": 8, "1.000656": 5,
@@ -323,7 +321,7 @@ def seed_province(url: str, *, dossiers: int, communes: int = 120, log=print) ->
             "INSERT INTO workflow_states (dossier_id, state_json, version, next_timer_at, updated_at) "
             "SELECT id, CASE WHEN state = 'open' THEN :open_state ELSE :closed_state END, 1, NULL, "
             "coalesce(returned_at, received_at) FROM dossiers"),
-            {"open_state": open_state, "closed_state": CLOSED_STATE})
+            {"open_state": open_state, "closed_state": CLOSED_STATE_JSON})
         seconds["workflow states"] = time.perf_counter() - t
         log(f"  workflow states inserted in {seconds['workflow states']:.0f} s")
         for table in ("bench_units", "bench_days", "bench_staff", "bench_steps"):

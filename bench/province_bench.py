@@ -37,12 +37,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from engine.adapters.db.session import Database  # noqa: E402
+from engine.adapters.spiff import CLOSED_STATE_JSON  # noqa: E402
 from engine.audit import Actor  # noqa: E402
 from engine.domain.clock import FixedClock  # noqa: E402
 from engine.runtime import Runtime  # noqa: E402
 from engine.views import dossiers as views  # noqa: E402
 from engine.views.statistics import compute_statistics  # noqa: E402
-from bench.province import CLOSED_STATE, T0, seed_province  # noqa: E402
+from bench.province import T0, seed_province  # noqa: E402
 
 TABLES = ("dossiers", "tasks", "workflow_states", "dossier_pauses", "events", "escalations", "notifications",
           "users", "role_assignments", "org_units")
@@ -115,10 +116,10 @@ def sizes(db: Database) -> None:
         # What the workflow state would weigh if closed dossiers kept their full instance:
         # measured on 20,000 copies of a real open instance in a scratch table.
         open_state = conn.execute(text("SELECT state_json FROM workflow_states WHERE state_json <> :c LIMIT 1"),
-                                  {"c": CLOSED_STATE}).scalar()
+                                  {"c": CLOSED_STATE_JSON}).scalar()
         if open_state is not None:
             conn.execute(text("CREATE TEMP TABLE state_probe (LIKE workflow_states INCLUDING ALL)"))
-            for label, state in (("full", open_state), ("compact", CLOSED_STATE)):
+            for label, state in (("full", open_state), ("compact", CLOSED_STATE_JSON)):
                 conn.execute(text("TRUNCATE state_probe"))
                 conn.execute(text(
                     "INSERT INTO state_probe (dossier_id, state_json, version, updated_at) "

@@ -26,6 +26,21 @@ from engine.procedure.serializer import instance_from_json, instance_to_json, ne
 from engine.procedure.spiff_clock import spiff_now
 
 
+# What a closed dossier keeps of its workflow instance (docs/scaling.md, "Closed dossiers"):
+# once a dossier is closed (result returned, withdrawn, stopped, or its refusal letter
+# handed over) no use case runs its instance again, and every record of what happened
+# (steps, times, outcomes, the log) lives in `tasks`, `dossier_pauses` and `events`. The
+# full instance is about 1 KB per dossier; this record about 20 bytes, so the table grows
+# with what is open. The one definition: the store writes it (`DossierStore.save`), the
+# data migration 0012 and bench/province.py write it for existing or seeded rows.
+CLOSED_STATE_JSON = '{"closed": true}'
+
+
+def is_closed_state(state_json: str) -> bool:
+    """Whether a stored workflow state is the compact record of a closed dossier."""
+    return state_json == CLOSED_STATE_JSON
+
+
 @dataclass(frozen=True)
 class WorkflowChanges:
     """What the engine did since the instance was loaded (or started)."""
@@ -50,7 +65,11 @@ class WorkflowEngine:
 
     def load(self, state_json: str, open_ids: Iterable[str]) -> "WorkflowInstance":
         """A stored instance; `open_ids` are the workflow task ids of the steps the
-        projection shows open, against which `changes` reports."""
+        projection shows open, against which `changes` reports. A closed dossier's
+        compact record has no instance to load (nothing may run it again)."""
+        if is_closed_state(state_json):
+            raise Conflict("this dossier is closed; its workflow no longer runs",
+                           "hồ sơ đã kết thúc, quy trình của hồ sơ không còn chạy", code="dossier_closed")
         return WorkflowInstance(self.model, instance_from_json(state_json, self.model), open_ids=open_ids)
 
 

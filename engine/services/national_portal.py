@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from engine.audit import Actor
 from engine.adapters.db.models import Dossier, Event, OrgUnit, Procedure, ProcedureVersion, Task
+from engine.adapters.db.name_search import name_keys_match, search_words
 from engine.adapters.national_portal import CHANNEL_ONLINE, NationalPortal, OnlineSubmission, StatusRecord
 from engine.domain.calendar import VN_TZ
 from engine.domain.lifecycle import status_label
@@ -40,10 +41,17 @@ def _utc(instant: datetime | None) -> str | None:
 def existing_online(rt, actor: Actor, submission: OnlineSubmission) -> str | None:
     """The code of the dossier this submission already became, if any."""
     with rt.read(actor) as unit:
-        rows = unit.session.execute(
-            select(Dossier.code, Dossier.data).join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
-            .where(OrgUnit.code == submission.unit_code, Dossier.channel == CHANNEL_ONLINE,
-                   Dossier.applicant_name_folded == fold(submission.applicant_name))).all()
+        session = unit.session
+        unit_id = session.scalar(select(OrgUnit.id).where(OrgUnit.code == submission.unit_code))
+        if unit_id is None:
+            return None
+        conditions = [Dossier.org_unit_id == unit_id, Dossier.channel == CHANNEL_ONLINE,
+                      Dossier.applicant_name_folded == fold(submission.applicant_name)]
+        words = search_words(submission.applicant_name)
+        if words and session.get_bind().dialect.name == "postgresql":
+            # the commune's name keys find the few candidates (engine.adapters.db.name_search)
+            conditions.append(name_keys_match(words, [unit_id]))
+        rows = session.execute(select(Dossier.code, Dossier.data).where(*conditions)).all()
     return next((code for code, data in rows if (data or {}).get(PORTAL_CODE) == submission.portal_code), None)
 
 

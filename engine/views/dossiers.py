@@ -17,9 +17,9 @@ from sqlalchemy import Select, and_, func, select, union_all
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
+from engine.adapters.db.name_search import applicant_condition
 from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
-from engine.domain.text import fold
 from engine.domain.vocabulary import status_label
 from engine.domain.paging import check_page
 from engine.views.reading import reading, user_principal, visible_dossier
@@ -369,8 +369,11 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
             else:
                 query = query.where(Dossier.code.ilike(f"%{_escape_like(code)}%", escape="\\"))
         if f.applicant:
-            # accent- and case-insensitive on every database, on the indexed folded key
-            query = query.where(Dossier.applicant_name_folded.like(f"%{_escape_like(fold(f.applicant))}%", escape="\\"))
+            # whole words in order, the last a prefix, accent- and case-insensitive
+            # (engine.adapters.db.name_search); indexed per commune on PostgreSQL
+            condition = applicant_condition(session.get_bind().dialect.name, f.applicant, visible)
+            if condition is not None:
+                query = query.where(condition)
         if f.id_number:
             query = query.where(Dossier.applicant_id_number == f.id_number.strip())
         if f.status_code is not None:

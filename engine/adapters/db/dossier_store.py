@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
 from engine.adapters.db.revisions import TOKEN_KINDS
+from engine.adapters.spiff import CLOSED_STATE_JSON
 from engine.domain import dossier as domain
 from engine.domain.lifecycle import StepClock
 
@@ -249,7 +250,8 @@ class DossierStore:
 
     def save(self, dossier: DossierRecord) -> None:
         """Write what changed: new steps, then new pauses (they point at steps), then
-        changed rows, then the workflow state under its version check."""
+        changed rows, then the workflow state under its version check (a closed
+        dossier's state as the compact record)."""
         for step in dossier.tasks:
             if not step.stored:
                 step.id = self.connection.execute(_INSERT_STEP, _insertable(step)).inserted_primary_key[0]
@@ -272,6 +274,10 @@ class DossierStore:
         state = dossier.workflow_state
         if state is None:
             return
+        if not dossier.is_open:
+            # A closed dossier's instance never runs again: keep the compact record
+            # (engine.adapters.spiff.CLOSED_STATE_JSON), whichever use case closed it.
+            state.state_json, state.next_timer_at = CLOSED_STATE_JSON, None
         if not state.stored:
             state.dossier_id, state.version = dossier.id, 1
             self.connection.execute(_INSERT_STATE, state.values())

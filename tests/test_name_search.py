@@ -1,0 +1,109 @@
+"""Applicant-name search by whole words, the last one a prefix (engine.adapters.db.name_search):
+the same answers on SQLite and PostgreSQL, and on PostgreSQL from the commune's word keys."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from engine.adapters.db.models import Dossier, OrgUnit
+from engine.adapters.db.name_search import name_keys_query, search_words
+from engine.runtime import Runtime
+from engine.services import dossiers
+from engine.services.dossiers import Applicant
+from engine.views import dossiers as views
+from tests.support import build_world
+
+NAMES = ["Đặng Thị Thu Hà", "Trần Thu Hải", "Nguyễn Thị Ánh Dương", "Lê Văn Thanh", "Dương Văn Ánh",
+         "Nguyễn Văn An", "Ma Thị Hà", "Hà Văn Hùng", "Lò Văn O'Pa", "Thị Thu Hà Đặng"]
+
+
+@pytest.fixture
+def world(db, clock):
+    world = build_world(Runtime(db, clock))
+    for name in NAMES:
+        dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                         applicant=Applicant(name))
+    dossiers.receive(world.rt, world.actor("nh_clerk"), unit_code="NAHANG", procedure_code="9.000001",
+                     applicant=Applicant("Đặng Thị Thu Hà"))
+    return world
+
+
+def found(world, who: str, typed: str) -> list[str]:
+    rows, total = views.search_dossiers(world.rt, world.actor(who), views.DossierFilter(applicant=typed, sort="code"))
+    assert total == len(rows)
+    return sorted(r.applicant_name for r in rows)
+
+
+@pytest.mark.parametrize("typed, names", [
+    ("thu ha", ["Trần Thu Hải", "Thị Thu Hà Đặng", "Đặng Thị Thu Hà"]),  # Hà and Hải: the last word is a prefix
+    ("THU HÀ", ["Trần Thu Hải", "Thị Thu Hà Đặng", "Đặng Thị Thu Hà"]),  # no case, no diacritics
+    ("đặng thị thu hà", ["Đặng Thị Thu Hà"]),  # words in the order typed
+    ("dang thi thu h", ["Đặng Thị Thu Hà"]),  # the last word unfinished
+    ("ánh dương", ["Nguyễn Thị Ánh Dương"]),  # not "Dương Văn Ánh": order matters
+    ("anh", ["Dương Văn Ánh", "Nguyễn Thị Ánh Dương"]),  # one word: any word starting with it
+    ("an", ["Dương Văn Ánh", "Nguyễn Thị Ánh Dương", "Nguyễn Văn An"]),
+    ("thanh", ["Lê Văn Thanh"]),
+    ("hanh", []),  # a word's inside is not a word: "thanh" does not hold the word "hanh"
+    ("uong", []),
+    ("van  an", ["Dương Văn Ánh", "Nguyễn Văn An"]),  # spaces collapse
+    ("thi ha", ["Ma Thị Hà"]),  # adjacent words: "Thị Thu Hà" has no "thị hà"
+    ("o'pa", ["Lò Văn O'Pa"]),  # quotes are text, for LIKE and for the index query alike
+    ("%", []), ("_", []), ("\\", []), ("a:*|b", []), ("' & '", []),
+])
+def test_whole_words_in_order_the_last_one_a_prefix(world, typed, names):
+    assert found(world, "clerk", typed) == sorted(names)
+
+
+def test_only_the_actors_communes_and_everywhere_for_the_province(world):
+    assert found(world, "nh_clerk", "dang thi thu ha") == ["Đặng Thị Thu Hà"]  # Na Hang's own
+    assert found(world, "admin", "dang thi thu ha") == ["Đặng Thị Thu Hà", "Đặng Thị Thu Hà"]
+
+
+def test_nothing_typed_filters_nothing(world):
+    assert len(found(world, "clerk", "   ")) == len(NAMES)
+
+
+def test_the_index_query_asks_for_neighbouring_pairs_within_the_communes():
+    assert search_words("  Đặng THỊ  thu hà ") == ["dang", "thi", "thu", "ha"]
+    assert name_keys_query(["dang", "thi", "thu", "ha"], [7]) == "('@7 dang thi' & '@7 thi thu' & '@7 thu ha':*)"
+    assert name_keys_query(["anh"], [1, 2]) == "('@1 anh':*) | ('@2 anh':*)"
+    assert name_keys_query(["o'pa", "a\\b"], None) == "'o''pa a\\\\b':*"
+
+
+@pytest.mark.postgres
+def test_postgresql_keys_are_the_names_words_and_pairs_per_commune(world, db):
+    with db.engine.connect() as conn:
+        unit = conn.scalar(select(OrgUnit.id).where(OrgUnit.code == "TRIPHU"))
+        keys = conn.execute(text("SELECT isoflow_name_keys(:u, 'dang thi thu ha')::text"), {"u": unit}).scalar_one()
+        assert set(keys.replace("' '", "'|'").strip("'").split("'|'")) == {
+            *(k for k in ("dang", "thi", "thu", "ha", "dang thi", "thi thu", "thu ha")),
+            *(f"@{unit} {k}" for k in ("dang", "thi", "thu", "ha", "dang thi", "thi thu", "thu ha"))}
+        # every stored name's keys answer the query built for it (the function and the query agree)
+        for name, in conn.execute(select(Dossier.applicant_name_folded)).all():
+            words = name.split()
+            for scoped in ([unit], None):
+                query = name_keys_query(words, scoped)
+                hit = conn.execute(text("SELECT count(*) FROM dossiers WHERE org_unit_id = :u AND "
+                                        "isoflow_name_keys(org_unit_id, applicant_name_folded) @@ CAST(:q AS tsquery) "
+                                        "AND applicant_name_folded = :n"), {"u": unit, "q": query, "n": name}).scalar()
+                assert hit >= 1, (name, query)
+
+
+@pytest.mark.postgres
+def test_postgresql_answers_from_the_word_keys_index(world, db):
+    with db.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))  # the table is tiny: make the planner show its index
+        plan = "\n".join(conn.execute(text(
+            "EXPLAIN SELECT id FROM dossiers WHERE isoflow_name_keys(org_unit_id, applicant_name_folded) "
+            "@@ CAST(:q AS tsquery)"), {"q": name_keys_query(["anh", "duong"], [1])}).scalars())
+    assert "ix_dossiers_applicant_keys" in plan, plan
+
+
+def test_many_communes_are_asked_in_the_whole_province_keys(world, monkeypatch):
+    """Beyond SCOPED_UNITS communes the query uses the unscoped keys: same answers."""
+    import engine.adapters.db.name_search as name_search
+
+    monkeypatch.setattr(name_search, "SCOPED_UNITS", 0)
+    assert found(world, "admin", "dang thi thu ha") == ["Đặng Thị Thu Hà", "Đặng Thị Thu Hà"]
+    assert found(world, "clerk", "thu ha") == (
+        sorted(["Thị Thu Hà Đặng", "Trần Thu Hải", "Đặng Thị Thu Hà"]))
