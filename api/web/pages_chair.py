@@ -79,6 +79,7 @@ CELL_LABELS = {
     "finished_total": _l("Đã giải quyết"), "finished_early": _l("Trước hạn"), "finished_on_time": _l("Đúng hạn"),
     "finished_late": _l("Quá hạn"), "ended_without_result": _l("Rút, dừng"), "pending_total": _l("Đang giải quyết"),
     "pending_within_limit": _l("Trong hạn"), "pending_overdue": _l("Quá hạn (đang giải quyết)"),
+    "received_digitised": _l("Mới tiếp nhận, được số hóa"),
 }
 TREND_LENGTH = 12
 
