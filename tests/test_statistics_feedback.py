@@ -229,3 +229,14 @@ def test_workbook_headings_and_totals(scenario):
     assert rows[total_at][2] == report.total.received_total
     notes = [r[0] for r in rows[total_at + 1:] if r[0]]
     assert any("CHƯA ĐỐI CHIẾU" in n for n in notes)
+
+
+def test_periods_are_named_in_english_for_english_pages():
+    from engine.domain.periods import period_label
+
+    names = {text: period_label(stats.parse_period(text), "en") for text in
+             ("2026-03", "2026-Q2", "2026-H1", "2026-9M", "2026", "2026-03-03..2026-03-05")}
+    assert names == {"2026-03": "Month 03/2026", "2026-Q2": "Quarter II/2026", "2026-H1": "First 6 months of 2026",
+                     "2026-9M": "First 9 months of 2026", "2026": "Year 2026",
+                     "2026-03-03..2026-03-05": "From 03/03/2026 to 05/03/2026"}
+    assert period_label(stats.parse_period("2026-03"), "vi") == "Tháng 03/2026"
