@@ -84,7 +84,8 @@ class ReceiptFormComponentSchema(Schema):
 
 
 class ReceiptFormArgs(Schema):
-    unit_code = fields.String(required=True, validate=validate.Length(1, 32))
+    unit_code = fields.String(load_default=None, validate=validate.Length(1, 32), metadata={
+        "description": "the receiving commune (its own local version wins); without it, the province-wide version"})
 
 
 class ReceiptSchema(Schema):
@@ -394,7 +395,7 @@ def receive(body):
 def receipt_form(args, code: str):
     """What `POST /api/dossiers` takes for this procedure in a commune today: the papers to
     check (`components`) and the desk's first step (`first_step`: its JSON Schema and UI hints)."""
-    form = desk_views.receipt_form(runtime(), current_actor(), unit_code=args["unit_code"], procedure_code=code)
+    form = desk_views.receipt_form(runtime(), current_actor(), unit_code=args["unit_code"] or "", procedure_code=code)
     typed = dossiers.desk_step_schema(form.step_schema)
     return {"procedure_code": form.procedure_code, "procedure_name": form.procedure_name,
             "version_no": form.version_no, "components": form.components,
