@@ -24,6 +24,7 @@ COLUMNS: list[tuple[str, str, object]] = [
     ("TT", "of which in person (channel 1)", lambda r: r.received_by_channel["1"]),
     ("TTuyến", "of which online (channel 2)", lambda r: r.received_by_channel["2"]),
     ("BC", "of which by post (channel 3)", lambda r: r.received_by_channel["3"]),
+    ("Số hóa", "of the new ones, digitised: papers scanned at the desk on receipt", lambda r: r.received_digitised),
     ("Trước hạn", "finished early within the period", lambda r: r.finished_early),
     ("Đúng hạn", "finished on time", lambda r: r.finished_on_time),
     ("Quá hạn", "finished late (or after more than one supplementation request)", lambda r: r.finished_late),
@@ -32,6 +33,8 @@ COLUMNS: list[tuple[str, str, object]] = [
     ("Còn quá hạn", "open at the period end, overdue", lambda r: r.pending_overdue),
     ("2.1 (%)", "indicator 2.1: share finished early or on time", lambda r: _num(r.indicator_2_1)),
     ("2.2 (ngày)", "indicator 2.2: average processing time in working days", lambda r: _num(r.indicator_2_2_days)),
+    ("Số hóa (%)", "share of new dossiers digitised at receipt (Decision 766 digitisation)",
+     lambda r: _num(r.digitised_percent)),
 ]
 GROUP_NAMES_VI = {"commune": "xã", "field": "lĩnh vực", "procedure": "thủ tục", "officer": "cán bộ xử lý"}
 LABEL_WIDTH = 40

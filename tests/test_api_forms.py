@@ -139,8 +139,19 @@ def test_a_dossier_driven_only_by_what_the_api_returns(api):
     roles = {name: {(r["role"], r["unit_code"]) for r in c.get("/api/auth/me").json["roles"]}
              for name, c in clients.items()}
     clerk = clients["clerk"]
-    receipt = clerk.post("/api/dossiers", json=RECEIVE).json
-    code, filled = receipt["code"], []
+    # one entry: the checklist and the desk's first step come from the receipt form
+    form = clerk.get(f"/api/procedures/{RECEIVE['procedure_code']}/receipt-form",
+                     query_string={"unit_code": RECEIVE["unit_code"]}).json
+    entry = {**RECEIVE, "components": [{"name": c["name"], "kind": c["kind"], "count": c["count"]}
+                                       for c in form["components"]]}
+    if form["step_name"]:  # the procedure begins at the desk: fill that step at receipt
+        entry["first_step"] = fill({"ui": form["ui"], "form_schema": form["form_schema"]})
+    receipt = clerk.post("/api/dossiers", json=entry).json
+    assert receipt["first_step_completed"] is True
+    code = receipt["code"]
+    [desk] = [r for r in clerk.get(f"/api/dossiers/{code}/timeline").json["items"] if r["step"] == form["step_name"]]
+    assert desk["state"] == "completed"
+    filled = [desk["bpmn_id"]]
     for _ in range(20):
         dossier = clerk.get(f"/api/dossiers/{code}").json
         if dossier["status_code"] == 10:

@@ -17,6 +17,8 @@ from engine.services.attachments import Upload, attach, clean_filename, sniff
 from engine.services.dossiers import Applicant
 from engine.views import attachments as papers
 from engine.views import dossiers as views
+from engine.views import statistics
+from engine.domain.calendar import VN_TZ
 from tests.support import build_world
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -123,4 +125,6 @@ def test_digitised_dossiers_count_papers_taken_in_at_receipt(world):
     attach(rt, clerk, first.code, [Upload("a.pdf", PDF)], at_receipt=True)
     attach(rt, clerk, first.code, [Upload("b.pdf", PDF)], at_receipt=True)
     attach(rt, world.actor("officer"), second.code, [Upload("c.pdf", PDF)], at_receipt=True)  # not the desk
-    assert papers.digitised_dossiers(rt, chair, unit_code="TRIPHU") == (1, 3)
+    month = f"{rt.clock.now().astimezone(VN_TZ):%Y-%m}"
+    report = statistics.compute_statistics(rt, chair, period=month, group_by="commune", unit_code="TRIPHU")
+    assert (report.total.received_digitised, report.total.received_new) == (1, 3)

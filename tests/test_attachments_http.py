@@ -7,6 +7,7 @@ import io
 import pytest
 
 from engine.adapters.storage import FileSystemStorage
+from engine.domain.calendar import VN_TZ
 from tests.api_support import api, assert_problem  # noqa: F401
 from tests.web_support import text, web  # noqa: F401
 
@@ -19,6 +20,21 @@ def _storage(request, tmp_path):
     for name in ("api", "web"):
         if name in request.fixturenames:
             request.getfixturevalue(name).rt.storage = FileSystemStorage(tmp_path / "files")
+
+
+def test_the_statistics_api_counts_dossiers_digitised_at_receipt(api):
+    clerk, chair, admin = api.token_client("clerk"), api.token_client("chair"), api.token_client("admin")
+    body = {"unit_code": "TRIPHU", "procedure_code": "9.000001", "applicant": {"name": "An"}}
+    scanned, _plain = (clerk.post("/api/dossiers", json=body).json["code"] for _ in range(2))
+    clerk.post(f"/api/dossiers/{scanned}/attachments", content_type="multipart/form-data",
+               data={"files": [(io.BytesIO(PDF), "cccd.pdf")], "at_receipt": "true"})
+    month = api.world.rt.clock.now().astimezone(VN_TZ).strftime("%Y-%m")
+    total = chair.get(f"/api/statistics?period={month}").json["total"]
+    assert (total["received_digitised"], total["received_new"], total["digitised_percent"]) == (1, 2, 50.0)
+    items = admin.get(f"/api/statistics/items?period={month}&key=total&cell=received_digitised").json
+    assert items["total"] == 1 and [i["dossier_code"] for i in items["items"]] == [scanned]
+    row = api.client().get("/api/openapi.json").json["components"]["schemas"]["Row"]["properties"]
+    assert {"received_digitised", "digitised_percent"} <= set(row)
 
 
 def test_the_api_uploads_lists_and_downloads(api):

@@ -7,17 +7,21 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from cli.stats import render_table
 from engine.adapters.db.models import Dossier, Task
+from engine.adapters.storage import FileSystemStorage
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.security import hash_pin
 from engine.services import lateness, satisfaction
+from engine.services.attachments import Upload, attach
 from engine.views import statistics as stats
 from engine.views.statistics_workbook import build_workbook
 from tests.support import SYSTEM
 from tests.test_statistics_scenario import at, scenario  # noqa: F401  (the module-scoped fixture)
 
+PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 PERIODS = ("2026-03", "2026-Q1", "2026-03-03..2026-03-05")
 
 
@@ -139,12 +143,69 @@ def test_lateness_reason_by_the_responsible_officer(scenario):
     assert step[1] == 1
 
 
-def test_indicators_say_no_data_for_digitised_dossiers(scenario):
+def test_indicators_from_the_report_total(scenario):
     report = stats.compute_statistics(scenario.rt, SYSTEM, period="2026-03", group_by="commune")
     found = {i.code: i for i in stats.indicators(report)}
     assert found["2.1"].value == report.total.indicator_2_1
     assert found["online"].value == round(100 * report.total.received_by_channel["2"] / report.total.received_new, 1)
-    assert found["digitised"].value is None and "không có dữ liệu" in found["digitised"].note
+
+
+def test_digitised_dossiers_are_the_new_ones_with_papers_taken_in_at_receipt(scenario, tmp_path, monkeypatch):
+    """Decision 766's digitisation share: of the dossiers received in the period, those
+    with a paper the desk took in at receipt; same period rule (received in it) and the
+    same communes as every other figure."""
+    rt = scenario.rt
+    monkeypatch.setattr(rt, "storage", FileSystemStorage(tmp_path / "papers"))
+    clerk, nh_clerk, officer = scenario.actor("clerk"), scenario.actor("nh_clerk"), scenario.actor("officer")
+    code = {name: code_of(scenario, name) for name in ("A", "B", "C", "D", "H")}
+    attach(rt, clerk, code["B"], [Upload("cccd.pdf", PDF)], at_receipt=True)
+    attach(rt, clerk, code["B"], [Upload("to-khai.pdf", PDF)], at_receipt=True)  # one dossier, counted once
+    attach(rt, clerk, code["A"], [Upload("cccd.pdf", PDF)], at_receipt=True)  # received in February
+    attach(rt, clerk, code["C"], [Upload("bo-sung.pdf", PDF)])  # a paper, but not taken in at receipt
+    attach(rt, officer, code["D"], [Upload("x.pdf", PDF)], at_receipt=True)  # not the desk: not at receipt
+    attach(rt, nh_clerk, code["H"], [Upload("cccd.pdf", PDF)], at_receipt=True)  # the other commune
+
+    march = stats.compute_statistics(rt, SYSTEM, period="2026-03", group_by="commune")
+    triphu, nahang = (next(r for r in march.rows if r.key == k) for k in ("TRIPHU", "NAHANG"))
+    assert (triphu.received_digitised, triphu.received_new, triphu.digitised_percent) == (1, 8, 12.5)
+    assert (nahang.received_digitised, nahang.received_new, nahang.digitised_percent) == (1, 1, 100.0)
+    assert (march.total.received_digitised, march.total.received_new, march.total.digitised_percent) == (2, 9, 22.2)
+    found = {i.code: i for i in stats.indicators(march)}
+    assert found["digitised"].value == 22.2 and found["digitised"].note.startswith("2/9 ")
+    assert "chưa đối chiếu" in found["digitised"].note  # the users see that the rule is unconfirmed
+    # the figure opens exactly its dossiers, like every other one
+    items, total = stats.cell_items(rt, SYSTEM, period="2026-03", group_by="commune", key="total",
+                                    cell="received_digitised")
+    assert total == 2 and {i.dossier_code for i in items} == {code["B"], code["H"]}
+    # the period rule: A counts in February, when it was received
+    february = stats.compute_statistics(rt, SYSTEM, period="2026-02", group_by="procedure")
+    assert (february.total.received_digitised, february.total.received_new) == (1, 2)
+    # the commune rule: Tri Phú's chair sees Tri Phú's share only
+    chair = stats.compute_statistics(rt, scenario.actor("chair"), period="2026-03", group_by="field")
+    assert (chair.total.received_digitised, chair.total.received_new, chair.total.digitised_percent) == (1, 8, 12.5)
+    assert {i.code: i.value for i in stats.indicators(chair)}["digitised"] == 12.5
+    # officers: the steps begun in March of digitised dossiers (A's, B's and H's)
+    steps = stats.compute_statistics(rt, SYSTEM, period="2026-03", group_by="officer")
+    with rt.db.session_factory() as s:
+        begun = s.scalar(select(func.count()).select_from(Task).where(
+            Task.dossier_id.in_([scenario.ids[n] for n in ("A", "B", "H")]), Task.state != "cancelled",
+            Task.clock != "paused", Task.created_at >= at(2026, 3, 1), Task.created_at < at(2026, 4, 1)))
+    assert steps.total.received_digitised == begun > 3
+    # the workbook's indicator sheet and the CLI table show it
+    sheet = load_workbook(BytesIO(build_workbook(rt, SYSTEM, period="2026-03")))["Chỉ số 766"]
+    [digitised_row] = [r for r in sheet.iter_rows(values_only=True) if r[0] == "digitised"]
+    assert digitised_row[2] == 22.2 and digitised_row[3] == "%"
+    table = render_table(march).splitlines()
+    headers = table[1].split("  ")
+    assert "Số hóa" in [h.strip() for h in headers]
+    assert table[-len(march.notes) - 2].split()[-1] == "22.2"  # the total line ends with the share
+
+
+def test_a_month_without_new_dossiers_has_no_digitised_share(scenario):
+    report = stats.compute_statistics(scenario.rt, SYSTEM, period="2026-05", group_by="commune")
+    found = {i.code: i for i in stats.indicators(report)}
+    assert report.total.received_new == 0 and found["digitised"].value is None
+    assert "không có hồ sơ tiếp nhận mới" in found["digitised"].note
 
 
 def test_workbook_headings_and_totals(scenario):
@@ -168,3 +229,14 @@ def test_workbook_headings_and_totals(scenario):
     assert rows[total_at][2] == report.total.received_total
     notes = [r[0] for r in rows[total_at + 1:] if r[0]]
     assert any("CHƯA ĐỐI CHIẾU" in n for n in notes)
+
+
+def test_periods_are_named_in_english_for_english_pages():
+    from engine.domain.periods import period_label
+
+    names = {text: period_label(stats.parse_period(text), "en") for text in
+             ("2026-03", "2026-Q2", "2026-H1", "2026-9M", "2026", "2026-03-03..2026-03-05")}
+    assert names == {"2026-03": "Month 03/2026", "2026-Q2": "Quarter II/2026", "2026-H1": "First 6 months of 2026",
+                     "2026-9M": "First 9 months of 2026", "2026": "Year 2026",
+                     "2026-03-03..2026-03-05": "From 03/03/2026 to 05/03/2026"}
+    assert period_label(stats.parse_period("2026-03"), "vi") == "Tháng 03/2026"

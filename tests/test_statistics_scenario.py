@@ -178,12 +178,14 @@ def test_by_commune_march(scenario):
         "ended_without_result": 1, "pending_within_limit": 2, "pending_overdue": 1, "pending_total": 3,
         "indicator_2_1": 60.0,
         # B 3 h, C 23 h, D 39 h - 16 h paused, A 33 h, K 17 h: 99 h / 5 = 2.475 working days
-        "indicator_2_2_days": 2.48, "late_percent": 40.0, "ratings_total": 0, "ratings_satisfied": 0, "satisfaction_percent": None}
+        "indicator_2_2_days": 2.48, "late_percent": 40.0, "ratings_total": 0, "ratings_satisfied": 0, "satisfaction_percent": None,
+        "received_digitised": 0, "digitised_percent": 0.0}
     assert counts(row_of(report, "NAHANG")) == {
         "carried_over": 0, "received_new": 1, "received_by_channel": {"1": 1, "2": 0, "3": 0}, "received_total": 1,
         "finished_early": 1, "finished_on_time": 0, "finished_late": 0, "finished_total": 1,
         "ended_without_result": 0, "pending_within_limit": 0, "pending_overdue": 0, "pending_total": 0,
-        "indicator_2_1": 100.0, "indicator_2_2_days": 0.88, "late_percent": 0.0, "ratings_total": 0, "ratings_satisfied": 0, "satisfaction_percent": None}
+        "indicator_2_1": 100.0, "indicator_2_2_days": 0.88, "late_percent": 0.0, "ratings_total": 0, "ratings_satisfied": 0, "satisfaction_percent": None,
+        "received_digitised": 0, "digitised_percent": 0.0}
     total = report.total
     assert (total.carried_over, total.received_new, total.received_by_channel) == (1, 9, {"1": 3, "2": 4, "3": 2})
     assert (total.finished_early, total.finished_on_time, total.finished_late, total.ended_without_result) == (2, 2, 2, 1)

@@ -17,7 +17,9 @@ from openpyxl import load_workbook
 
 from cli.main import cli
 from engine.domain.calendar import VN_TZ
+from engine.adapters.storage import FileSystemStorage
 from engine.services import dossiers
+from engine.services.attachments import Upload, attach
 from tests.test_web_browser import page, screenshot_dir, server  # noqa: F401  (fixtures)
 from tests.web_support import web  # noqa: F401  (fixture)
 
@@ -44,6 +46,9 @@ def march_of_dossiers(web):
         web.step("chair", receipts[name], {"outcome": "approve"})
         dossiers.return_result(web.rt, web.world.actor("clerk"), receipts[name].code)
     web.step("clerk", receipts["Cường"])
+    # An's identity card was scanned at the desk on receipt: one digitised dossier of five
+    attach(web.rt, web.world.actor("clerk"), receipts["An"].code, [Upload("cccd.pdf", b"%PDF-1.4\n%%EOF\n")],
+           at_receipt=True)
     clock.advance(timedelta(days=9))  # Thu 12/3: Cường's appraisal, Dung's and Em's desk steps are overdue
     return receipts
 
@@ -55,6 +60,7 @@ def web_applicant(name):
 
 
 def test_chair_reads_the_statistics_of_a_month(web, server, page, tmp_path, database_url):
+    web.rt.storage = FileSystemStorage(tmp_path / "papers")
     receipts = march_of_dossiers(web)
     shots = screenshot_dir(tmp_path)
 
@@ -124,7 +130,9 @@ def test_chair_reads_the_statistics_of_a_month(web, server, page, tmp_path, data
     assert (total["received_new"], total["finished_early"], total["ratings_total"], total["satisfaction_percent"]) == \
         (5, 2, 1, 100.0)
     assert page.inner_text("#lateness-reasons tr[data-reason=coordination] td.num") == "1"
-    assert "không có dữ liệu" in page.inner_text("#indicators tr[data-indicator=digitised]")
+    assert total["received_digitised"] == 1 and total["digitised_percent"] == 20.0
+    digitised = page.inner_text("#indicators tr[data-indicator=digitised]")
+    assert f"{total['digitised_percent']} %" in digitised and "1/5" in digitised
 
     # the figure opens exactly its dossiers
     page.click("#stats-table tr[data-key=total] td[data-cell=pending_overdue] a")

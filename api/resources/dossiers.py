@@ -1,16 +1,20 @@
 """Dossiers at the one-stop desk and in the back office (docs/domain.md §3), and their steps."""
 from __future__ import annotations
 
+from dataclasses import asdict, replace
+
 from flask_smorest import Blueprint
-from marshmallow import RAISE, fields, validate
+from marshmallow import RAISE, ValidationError, fields, validate
 
 from api.auth import current_actor, runtime
 from api.schemas import Day, Instant, PageArgs, PageMeta, PageOf, Schema, page_of, whole_list
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
+from engine.procedure.table_facts import COMPONENT_KINDS
 from engine.domain.roles import ROLES
 from engine.services import dossiers
 from engine.views import dossiers as views
-from engine.services.dossiers import Applicant
+from engine.services.dossiers import Applicant, ReceivedComponent
+from engine.views import desk as desk_views
 from engine.domain.lifecycle import StepState, status_label
 from engine.views import forms as form_views, worklist
 
@@ -39,6 +43,19 @@ class ApplicantSchema(Schema):
     email = fields.String(load_default="", validate=validate.Length(0, 254))
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+class ComponentSchema(Schema):
+    name = fields.String(required=True, validate=[validate.Length(1, 500), _not_blank],
+                         metadata={"description": "the paper, as the procedure's checklist names it (form 01 lists it)"})
+    kind = fields.String(load_default="original", validate=validate.OneOf(sorted(COMPONENT_KINDS)), metadata={
+        "description": "; ".join(f"{code}: {vi} ({en})" for code, (vi, en) in COMPONENT_KINDS.items())})
+    count = fields.Integer(load_default=1, validate=validate.Range(1, 99), metadata={"description": "copies"})
+
+
 class ReceiveSchema(Schema):
     unit_code = fields.String(required=True, validate=validate.Length(1, 32))
     procedure_code = fields.String(required=True, validate=validate.Length(1, 32))
@@ -46,10 +63,35 @@ class ReceiveSchema(Schema):
     channel = fields.Integer(load_default=1, validate=validate.OneOf([1, 2, 3]),
                              metadata={"description": "1 in person, 2 online, 3 postal"})
     data = fields.Dict(load_default=dict, metadata={"description": "dossier data the procedure's gateways read"})
+    components = fields.List(fields.Nested(ComponentSchema), load_default=None, validate=validate.Length(0, 100),
+                             metadata={"description": "the papers received (the checklist of "
+                                                      "`GET /api/procedures/{code}/receipt-form`); kept on the "
+                                                      "dossier (`data.components_received`) and listed on form 01"})
+    first_step = fields.Dict(load_default=None, metadata={
+        "description": "one entry: the desk's first step's own fields (`form_schema` of "
+                       "`GET /api/procedures/{code}/receipt-form`); the step is completed in the same transaction, "
+                       "with the applicant, channel and papers filled from the receipt. A problem in them stores "
+                       "nothing (422, problems named `first_step.<field>`)."})
+
+
+class ReceiptFormComponentSchema(Schema):
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    kind_vi = fields.String(required=True)
+    kind_en = fields.String(required=True)
+    count = fields.Integer(required=True)
+    note = fields.String(required=True)
+
+
+class ReceiptFormArgs(Schema):
+    unit_code = fields.String(load_default=None, validate=validate.Length(1, 32), metadata={
+        "description": "the receiving commune (its own local version wins); without it, the province-wide version"})
 
 
 class ReceiptSchema(Schema):
     dossier_id = fields.Integer(required=True)
+    first_step_completed = fields.Boolean(required=True, metadata={
+        "description": "the desk's first step was completed at receipt (`first_step` given)"})
     code = fields.String(required=True)
     pin = fields.String(required=True, metadata={"description": "print it on the slip; it is not stored in clear"})
     received_at = Instant(required=True)
@@ -147,6 +189,24 @@ class TaskDetailSchema(TaskSchema):
     offers_supplement = fields.Boolean(required=True, metadata={
         "description": "the form offers the outcome `supplement` (request-supplementation)"})
     data = fields.Dict(allow_none=True, metadata={"description": "what was submitted, once completed"})
+
+
+class ReceiptFormSchema(Schema):
+    procedure_code = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    version_no = fields.Integer(required=True, metadata={"description": "the version a dossier received today runs on"})
+    components = fields.List(fields.Nested(ReceiptFormComponentSchema), required=True,
+                             metadata={"description": "the papers the procedure asks for (the desk's checklist)"})
+    components_unconfirmed = fields.String(required=True, metadata={
+        "description": "why the checklist is not confirmed against the legal source, when it is not (else empty)"})
+    step_name = fields.String(allow_none=True, metadata={
+        "description": "the desk's first step, filled at receipt with `first_step`; null: the procedure does not "
+                       "begin at the desk, so `first_step` is refused"})
+    form_schema = fields.Dict(allow_none=True, metadata={
+        "description": "JSON Schema of `first_step`: the step's form without the fields the receipt fills"})
+    receipt_fields = fields.List(fields.String(), required=True, metadata={
+        "description": "the step's fields filled from the receipt (applicant, channel, papers)"})
+    ui = fields.Nested(UiHintsSchema, allow_none=True)
 
 
 class PauseSchema(Schema):
@@ -310,11 +370,38 @@ class ReassignSchema(Schema):
 @blp.arguments(ReceiveSchema)
 @blp.response(201, ReceiptSchema)
 def receive(body):
-    """Receive a complete dossier at the desk: code, appointment (due instant) and slip PIN."""
+    """Receive a complete dossier at the desk: code, appointment (due instant) and slip PIN;
+    with `components` the papers received (form 01), with `first_step` the desk's first
+    step completed in the same transaction (one entry)."""
     applicant = Applicant(**body["applicant"])
-    return dossiers.receive(runtime(), current_actor(), unit_code=body["unit_code"],
-                            procedure_code=body["procedure_code"], applicant=applicant, channel=body["channel"],
-                            data=body["data"])
+    components = [ReceivedComponent(c["name"].strip(), c["kind"], c["count"]) for c in body["components"] or []]
+    first_step = body["first_step"]
+    try:
+        receipt = dossiers.receive(runtime(), current_actor(), unit_code=body["unit_code"],
+                                   procedure_code=body["procedure_code"], applicant=applicant,
+                                   channel=body["channel"], data=body["data"], components=components or None,
+                                   first_step=first_step)
+    except InvalidInput as error:
+        if first_step is not None and error.code == "form_invalid":  # the step's form: name the fields as sent
+            error.problems = [replace(p, field=f"first_step.{p.field}" if p.field else "first_step")
+                              for p in error.problems]
+        raise
+    return {**asdict(receipt), "first_step_completed": first_step is not None}
+
+
+@blp.get("/procedures/<string(maxlength=64):code>/receipt-form")
+@blp.arguments(ReceiptFormArgs, location="query", unknown=RAISE)
+@blp.response(200, ReceiptFormSchema)
+def receipt_form(args, code: str):
+    """What `POST /api/dossiers` takes for this procedure in a commune today: the papers to
+    check (`components`) and the desk's first step (`first_step`: its JSON Schema and UI hints)."""
+    form = desk_views.receipt_form(runtime(), current_actor(), unit_code=args["unit_code"] or "", procedure_code=code)
+    typed = dossiers.desk_step_schema(form.step_schema)
+    return {"procedure_code": form.procedure_code, "procedure_name": form.procedure_name,
+            "version_no": form.version_no, "components": form.components,
+            "components_unconfirmed": form.components_unconfirmed, "step_name": form.step_name,
+            "form_schema": typed, "receipt_fields": sorted(dossiers.receipt_fields(form.step_schema)),
+            "ui": form_views.ui_hints(typed) if typed else None}
 
 
 @blp.get("/dossiers")

@@ -38,6 +38,9 @@ class RowSchema(Schema):
     received_by_channel = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
                                       metadata={"description": '{"1": in person, "2": online, "3": postal}'})
     received_total = fields.Integer(required=True)
+    received_digitised = fields.Integer(required=True, metadata={
+        "description": "of the new ones, dossiers with papers taken in (scanned) at the desk on receipt; "
+                       "for the officer grouping, new steps of such dossiers"})
     finished_early = fields.Integer(required=True)
     finished_on_time = fields.Integer(required=True)
     finished_late = fields.Integer(required=True)
@@ -52,6 +55,9 @@ class RowSchema(Schema):
     ratings_total = fields.Integer(required=True, metadata={"description": "citizen ratings given in the period"})
     ratings_satisfied = fields.Integer(required=True, metadata={"description": "of which very satisfied or satisfied"})
     satisfaction_percent = fields.Float(allow_none=True, metadata={"description": "satisfied / rated"})
+    digitised_percent = fields.Float(allow_none=True, metadata={
+        "description": "received_digitised / received_new: Decision 766/QĐ-TTg's share of digitised dossiers "
+                       "(docs/statistics.md)"})
 
 
 class StatisticsReportSchema(Schema):

@@ -37,7 +37,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_error_handler(404, _page_not_found)
     env = app.jinja_env
-    env.filters.update(instant=common.fmt_instant, day=common.fmt_day, role=common.role_name,
+    env.filters.update(instant=common.fmt_instant, day=common.fmt_day, role=common.role_name, period=common.period_name,
                        working_time=diagrams.working_time, field=diagrams.field_name)
     env.globals.update(csrf_token=generate_csrf, LANGUAGES=LANGUAGES, STATUS_LABELS=common.STATUS_LABELS,
                        URGENCY_LABELS=common.URGENCY_LABELS, RESULT_LABELS=common.RESULT_LABELS,

@@ -104,6 +104,16 @@ def fmt_day(day: date | datetime | None) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def period_name(period) -> str:
+    """A period (engine.domain.periods.Period, or its text such as 2026-Q1) named in the
+    reader's language: "Tháng 03/2026" or "Month 03/2026"."""
+    from engine.domain.periods import Period, parse_period, period_label
+
+    if period is None or period == "":
+        return ""
+    return period_label(period if isinstance(period, Period) else parse_period(str(period)), current_language())
+
+
 def role_name(code: str | None) -> str:
     return role_label(code, current_language()) if code else ""
 

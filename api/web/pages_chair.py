@@ -79,6 +79,7 @@ CELL_LABELS = {
     "finished_total": _l("Đã giải quyết"), "finished_early": _l("Trước hạn"), "finished_on_time": _l("Đúng hạn"),
     "finished_late": _l("Quá hạn"), "ended_without_result": _l("Rút, dừng"), "pending_total": _l("Đang giải quyết"),
     "pending_within_limit": _l("Trong hạn"), "pending_overdue": _l("Quá hạn (đang giải quyết)"),
+    "received_digitised": _l("Mới tiếp nhận, được số hóa"),
 }
 TREND_LENGTH = 12
 
@@ -141,7 +142,7 @@ def statistics_page():
     points = stats.trend(rt(), who, period=text, unit_code=unit_code, count=TREND_LENGTH)
     finished_chart = stacked_bars(
         _("Kết quả giải quyết và hồ sơ đang giải quyết"),
-        [(r.label, [Segment(r.finished_early, "c-early", _("Trước hạn")),
+        [(_row_label(r, group_by), [Segment(r.finished_early, "c-early", _("Trước hạn")),
                     Segment(r.finished_on_time, "c-on_time", _("Đúng hạn")),
                     Segment(r.finished_late, "c-late", _("Quá hạn")),
                     Segment(r.pending_within_limit, "c-within", _("Đang giải quyết, trong hạn")),
@@ -156,6 +157,14 @@ def statistics_page():
                   cells=CELL_LABELS, finished_chart=finished_chart, trend_svg=trend_svg,
                   trend_rows=[(p, stats.period_text(p.period)) for p in points],
                   indicators=stats.indicators(report_), late=late, reason_labels=reason_labels)
+
+
+def _row_label(row, group_by: str) -> str:
+    """A row's name in the reader's language (fields have both; communes, procedures and
+    people are names)."""
+    from api.web.diagrams import field_name
+
+    return field_name(row.key) if group_by == "field" else row.label
 
 
 def _short_label(period) -> str:

@@ -93,11 +93,7 @@ def receive():
 def _typed_step_schema(schema):
     """The desk step's form without what the receipt already asks (applicant, channel,
     papers): those are filled from the receipt (`dossiers.receipt_step_data`)."""
-    if not schema:
-        return None
-    shared = dossiers.receipt_fields(schema)
-    properties = {k: v for k, v in (schema.get("properties") or {}).items() if k not in shared}
-    return {**schema, "properties": properties, "required": [r for r in schema.get("required") or [] if r not in shared]}
+    return dossiers.desk_step_schema(schema)
 
 
 def _received_components(form, ticked: set[str], posted, errors: FormErrors) -> list[ReceivedComponent]:

@@ -94,6 +94,16 @@ def _custom_period(text: str, raw: str) -> Period:
     return Period(start, end, f"Từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}", "custom")
 
 
+def period_label(period: Period, language: str = "vi") -> str:
+    """The period's name for a reader: `period.label` in Vietnamese, or in English."""
+    if language != "en":
+        return period.label
+    start, end = period.start, period.end
+    return {"month": f"Month {start:%m/%Y}", "quarter": f"Quarter {_ROMAN[(start.month + 2) // 3]}/{start.year}",
+            "six_months": f"First 6 months of {start.year}", "nine_months": f"First 9 months of {start.year}",
+            "year": f"Year {start.year}"}.get(period.kind, f"From {start:%d/%m/%Y} to {end:%d/%m/%Y}")
+
+
 def period_text(period: Period) -> str:
     """The text `parse_period` reads back into `period` (for links and trends)."""
     if period.kind == "month":

@@ -24,7 +24,7 @@ from engine.domain.dossier import (Dossier as DossierRules, require_reason, requ
                                    supplementation_reason)
 from engine.domain.lifecycle import Outcome, Result, StepState
 from engine.domain.roles import role_label
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import InvalidInput, NotFound, PermissionDenied, Problem
 from engine.permissions import Principal, load_principal, may_perform_step, require
 from engine.procedure.forms import REFUSAL_RETURN_FORM, refusal_return_form, validate_submission
 from engine.security import hash_pin, new_pin
@@ -215,7 +215,14 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
                        "channel": channel, **dossier.snapshot()})
         webhooks.emit(uow, dossier, webhooks.DOSSIER_RECEIVED)
         receipt = Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
-        if first_step is not None and mine:
+        if first_step is not None and not mine:  # nothing to fill: say so rather than drop what was typed
+            raise InvalidInput(
+                "first_step: the receipt opens no step of the desk that you may complete",
+                "first_step: bước đầu tiên của thủ tục không phải bước của bộ phận một cửa mà bạn thực hiện được",
+                code="no_desk_step", hint="leave first_step out and complete the first step as a task",
+                problems=[Problem("no_desk_step", "Thủ tục này không có bước tiếp nhận để điền ngay khi nhận hồ sơ.",
+                                  "This procedure has no desk step to fill at receipt.", field="first_step")])
+        if first_step is not None:
             desk = mine[0]
             step_data = receipt_step_data(flow.model.forms.get(desk.form) if desk.form else None, applicant, channel,
                                           data.get("documents"), first_step)
@@ -239,6 +246,16 @@ def receipt_fields(schema: dict[str, Any] | None) -> set[str]:
     """The properties of a desk step's form the receipt itself fills (the page leaves them out)."""
     properties = (schema or {}).get("properties") or {}
     return {name for name in properties if name in RECEIPT_FIELDS and name != "requester_full_name"}
+
+
+def desk_step_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The desk step's form as the clerk (or an integrator) fills it at receipt: without
+    the properties the receipt itself fills (`receipt_fields`: applicant, channel, papers)."""
+    if not schema:
+        return None
+    shared = receipt_fields(schema)
+    properties = {k: v for k, v in (schema.get("properties") or {}).items() if k not in shared}
+    return {**schema, "properties": properties, "required": [r for r in schema.get("required") or [] if r not in shared]}
 
 
 def receipt_step_data(schema: dict[str, Any] | None, applicant: Applicant, channel: int,

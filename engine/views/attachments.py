@@ -1,18 +1,17 @@
-"""Reading a dossier's attachments: the list, one file, and the digitised-dossier count.
+"""Reading a dossier's attachments: the list, one file, and the rule of a digitised dossier.
 
 Only the dossier's own commune sees its papers (`dossier.attachments`): to anyone else,
 the province included, the dossier's attachments do not exist (NotFound)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, select
 
-from engine.adapters.db.models import Attachment, Dossier, OrgUnit, Task, User
+from engine.adapters.db.models import Attachment, Dossier, Task, User
 from engine.audit import Actor
-from engine.domain.calendar import VN_TZ
-from engine.permissions import not_found, require
+from engine.permissions import not_found
 from engine.views.reading import principal_of, reading, visible_dossier
 
 
@@ -78,24 +77,12 @@ def attachment_file(rt, actor: Actor, dossier_ref: int | str, attachment_id: int
         return found[0], unit.runtime.storage.get(key)
 
 
-def digitised_dossiers(rt, actor: Actor, *, unit_code: str, received_from: date | None = None,
-                       received_to: date | None = None) -> tuple[int, int]:
-    """(dossiers with at least one paper taken in at the desk on receipt, dossiers
-    received) in a commune, by local receipt day (inclusive); for the statistics."""
-    with reading(rt, actor) as unit:
-        session = unit.session
-        org = session.scalar(select(OrgUnit).where(OrgUnit.code == unit_code))
-        if org is None:
-            raise not_found(f"org unit {unit_code}")
-        principal = principal_of(unit)
-        if principal is not None:
-            require(principal, "stats.view", org.id, what="org unit")
-        conditions = [Dossier.org_unit_id == org.id]
-        if received_from is not None:
-            conditions.append(Dossier.received_at >= datetime.combine(received_from, time(), VN_TZ))
-        if received_to is not None:
-            conditions.append(Dossier.received_at < datetime.combine(received_to + timedelta(days=1), time(), VN_TZ))
-        digitised = select(Attachment.dossier_id).where(Attachment.at_receipt.is_(True))
-        total, with_papers = session.execute(
-            select(func.count(), func.count().filter(Dossier.id.in_(digitised))).where(*conditions)).one()
-        return int(with_papers or 0), int(total or 0)
+def digitised(dossier_id) -> ColumnElement[bool]:
+    """The one rule of a digitised dossier (Decision 766/QĐ-TTg's digitisation group,
+    docs/statistics.md): at least one paper was taken in at the desk on receipt
+    (`engine.services.attachments.attach(..., at_receipt=True)`). A predicate on a
+    dossier id column; the statistics count it over their period and communes
+    (`engine.views.statistics`, cell `received_digitised`), so the rule and the count
+    live in one place each. Written as `IN (subquery)`: PostgreSQL hashes the subquery
+    once per report instead of probing per dossier, SQLite materialises it."""
+    return dossier_id.in_(select(Attachment.dossier_id).where(Attachment.at_receipt.is_(True)))

@@ -49,6 +49,7 @@ from engine.domain.fields import field_label
 from engine.domain.periods import Period, parse_period, period_text, previous_periods
 from engine.permissions import load_principal, require, require_visible
 from engine.unit_calendars import calendar_for, load_overrides
+from engine.views.attachments import digitised
 from engine.views.reading import reading, today
 
 GroupBy = Literal["commune", "field", "procedure", "officer"]
@@ -64,6 +65,11 @@ SATISFACTION_NOTE = (
     "% with complaint) needs complaints, which are not recorded yet."
 )
 
+DIGITISED_UNCONFIRMED = (
+    "; cách tính của isoflow, chưa đối chiếu với phụ lục Quyết định 766/QĐ-TTg / isoflow's rule, not confirmed "
+    "against the annex of Decision 766/QĐ-TTg"
+)
+
 # --- report -------------------------------------------------------------------------
 
 
@@ -77,6 +83,9 @@ class StatisticsRow:
     received_new: int = 0
     received_by_channel: dict[str, int] = field(default_factory=lambda: {k: 0 for k in CHANNEL_KEYS})
     received_total: int = 0
+    # of the new ones, dossiers with papers taken in at the desk on receipt (for the officer
+    # grouping: new steps of such dossiers); engine.views.attachments.digitised is the rule
+    received_digitised: int = 0
     finished_early: int = 0
     finished_on_time: int = 0
     finished_late: int = 0
@@ -91,6 +100,7 @@ class StatisticsRow:
     ratings_total: int = 0  # citizen ratings given within the period (dossier groupings only)
     ratings_satisfied: int = 0  # of which "very satisfied" or "satisfied"
     satisfaction_percent: float | None = None  # satisfied / rated (ISO 9001 clause 9.1.2)
+    digitised_percent: float | None = None  # received_digitised / received_new (Decision 766 digitisation)
     # working microseconds summed for 2.2 (kept to aggregate the total exactly; not shown)
     _processing_us: int = field(default=0, repr=False)
 
@@ -104,6 +114,7 @@ class StatisticsRow:
         self.late_percent = _percent(self.finished_late, done)
         self.indicator_2_2_days = _ratio(self._processing_us, done * (WORKING_DAY // _MICROSECOND), "0.01")
         self.satisfaction_percent = _percent(self.ratings_satisfied, self.ratings_total)
+        self.digitised_percent = _percent(self.received_digitised, self.received_new)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -212,7 +223,7 @@ def _scope(unit, period: Period, unit_code: str | None) -> _Scope:
 
 
 def _add_into(total: StatisticsRow, row: StatisticsRow) -> None:
-    for name in ("carried_over", "received_new", "finished_early", "finished_on_time", "finished_late",
+    for name in ("carried_over", "received_new", "received_digitised", "finished_early", "finished_on_time", "finished_late",
                  "ended_without_result", "pending_within_limit", "pending_overdue", "_processing_us",
                  "ratings_total", "ratings_satisfied"):
         setattr(total, name, getattr(total, name) + getattr(row, name))
@@ -310,7 +321,7 @@ def _paused_at_judging(dossier_id_col, due_col, judge, created_col=None) -> Colu
 # query (as conditional sums) and by `cell_items` (the dossiers or steps behind a figure),
 # so a figure and the list it opens can never disagree.
 DOSSIER_CELLS = ("carried_over", "received_new", "received_channel_1", "received_channel_2", "received_channel_3",
-                 "finished_early", "finished_on_time", "finished_late", "ended_without_result",
+                 "received_digitised", "finished_early", "finished_on_time", "finished_late", "ended_without_result",
                  "pending_within_limit", "pending_overdue")
 # figures that are sums of cells, and the cells they sum
 COMPOSITE_CELLS = {"received_total": ("carried_over", "received_new"),
@@ -335,6 +346,7 @@ def _dossier_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnEle
         "carried_over": d.received_at < S,
         "received_new": received_in,
         **{f"received_channel_{k}": and_(received_in, d.channel == int(k)) for k in CHANNEL_KEYS},
+        "received_digitised": and_(received_in, digitised(d.id)),
         "finished_early": and_(finished_in, classification == "early"),
         "finished_on_time": and_(finished_in, classification == "on_time"),
         "finished_late": and_(finished_in, classification == "late"),
@@ -360,6 +372,7 @@ def _step_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnElemen
         "carried_over": t.created_at < S,
         "received_new": received_in,
         **{f"received_channel_{k}": and_(received_in, Dossier.channel == int(k)) for k in CHANNEL_KEYS},
+        "received_digitised": and_(received_in, digitised(t.dossier_id)),
         "finished_early": and_(finished_in, t.classification == "early"),
         "finished_on_time": and_(finished_in, t.classification == "on_time"),
         "finished_late": and_(finished_in, t.classification == "late"),
@@ -395,6 +408,7 @@ def _row_from_counts(code: str, label: str, counts) -> StatisticsRow:
     c = dict(zip(DOSSIER_CELLS, (int(x) for x in counts)))
     return StatisticsRow(code, label, carried_over=c["carried_over"], received_new=c["received_new"],
                          received_by_channel={k: c[f"received_channel_{k}"] for k in CHANNEL_KEYS},
+                         received_digitised=c["received_digitised"],
                          finished_early=c["finished_early"], finished_on_time=c["finished_on_time"],
                          finished_late=c["finished_late"], ended_without_result=c["ended_without_result"],
                          pending_within_limit=c["pending_within_limit"], pending_overdue=c["pending_overdue"])
@@ -464,6 +478,7 @@ def _officer_rows(session: Session, w: _Window, calendars: dict[int, WorkingCale
         c = dict(zip(step_cells, (int(x) for x in counts)))
         row.carried_over += c["carried_over"]
         row.received_new += c["received_new"]
+        row.received_digitised += c["received_digitised"]
         for k in CHANNEL_KEYS:
             row.received_by_channel[k] += c[f"received_channel_{k}"]
         row.finished_early += c["finished_early"]
@@ -714,8 +729,10 @@ def indicators(report: StatisticsReport) -> list[Indicator]:
         Indicator("satisfaction", "Tỷ lệ người dân hài lòng", "Share of satisfied citizens", t.satisfaction_percent,
                   "%", f"{t.ratings_satisfied}/{t.ratings_total} đánh giá" if t.ratings_total else
                   "chưa có đánh giá nào trong kỳ / no rating in the period"),
-        Indicator("digitised", "Tỷ lệ hồ sơ được số hóa", "Share of digitised dossiers", None, "%",
-                  "không có dữ liệu: hệ thống chưa lưu thành phần hồ sơ điện tử / no data: attachments are not stored"),
+        Indicator("digitised", "Tỷ lệ hồ sơ được số hóa", "Share of digitised dossiers", t.digitised_percent, "%",
+                  (f"{t.received_digitised}/{t.received_new} hồ sơ mới tiếp nhận có giấy tờ số hóa khi tiếp nhận / "
+                   f"new dossiers with papers scanned at receipt" if t.received_new else
+                   "không có hồ sơ tiếp nhận mới trong kỳ / no new dossier in the period") + DIGITISED_UNCONFIRMED),
     ]
 
 
