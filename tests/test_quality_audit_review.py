@@ -13,7 +13,7 @@ from engine.domain import quality as rules
 from engine.domain.calendar import VN_TZ
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.runtime import Runtime
-from engine.services import dossiers, quality, quality_audit, quality_review
+from engine.services import dossiers, quality, quality_audit, quality_review, satisfaction
 from engine.services.dossiers import Applicant
 from engine.views import quality as views
 from engine.views import statistics
@@ -221,3 +221,19 @@ def test_the_review_pack_lists_what_the_quarter_produced_and_tracks_the_previous
     with pytest.raises(InvalidInput):
         quality_review.create_review(rt, chair, unit_code="TRIPHU", period="2026-Q5", held_on=date(2026, 4, 10),
                                      chaired_by="x")
+
+
+def test_the_satisfaction_objective_measures_the_ratings_of_the_period(world, quarter):
+    rt, chair = world.rt, world.actor("chair")
+    quality.set_objective(rt, chair, unit_code="TRIPHU", year=2026, title="Hài lòng ≥ 95%",
+                          measure="satisfaction_percent", target=95)
+    for name, rating, day in (("t1", "very_satisfied", 2), ("t2", "satisfied", 3), ("late1", "not_satisfied", 10)):
+        rt.clock.set(at(2026, 3, day, 9, 0))
+        satisfaction.rate_at_desk(rt, world.actor("clerk"), quarter.codes[name], rating)
+    rt.clock.set(at(2026, 4, 6, 9, 0))
+    stats = statistics.compute_statistics(rt, SYSTEM_STATS, period="2026-Q1", group_by="commune", unit_code="TRIPHU")
+    measured = {m.measure: m for m in views.measure_objectives(rt, chair, unit_code="TRIPHU", period="2026-Q1")}
+    assert stats.total.satisfaction_percent == 66.7
+    assert measured["satisfaction_percent"].value == 66.7 and measured["satisfaction_percent"].verdict == "not_met"
+    assert measured["satisfaction_percent"].note is None
+    assert views.measure_objectives(rt, chair, unit_code="TRIPHU", period="2026-01")[0].note.startswith("Chưa có số liệu")

@@ -45,8 +45,8 @@ MEASURES: dict[str, Measure] = {m.code: m for m in (
             "Hồ sơ quá hạn của kỳ (giải quyết quá hạn, hoặc đang quá hạn) chưa có phiếu xin lỗi (mẫu 04)",
             "the period's late dossiers (finished late, or open and overdue) with no apology letter (form 04)"),
     Measure("satisfaction_percent", "Mức độ hài lòng của người dân", "Citizen satisfaction", "%", ">=",
-            "Thống kê: chưa đo được (chưa ghi nhận mức độ hài lòng)",
-            "statistics: not measured yet (satisfaction is not captured)"),
+            "Thống kê: số đánh giá rất hài lòng và hài lòng / số đánh giá của kỳ",
+            "statistics: ratings very satisfied or satisfied / ratings in the period"),
 )}
 
 Verdict = Literal["met", "not_met", "no_data"]

@@ -148,8 +148,9 @@ def _measure(rt, unit: OrgUnit, objectives: list[QualityObjective], the_period: 
         "on_time_percent": (total.indicator_2_1, None),
         "late_percent": (total.late_percent, None),
         "avg_processing_days": (total.indicator_2_2_days, None),
-        "satisfaction_percent": (total.satisfaction_percent, "Chưa có số liệu: hệ thống chưa ghi nhận mức độ hài lòng. "
-                                 "/ No data: satisfaction is not captured yet."),
+        "satisfaction_percent": (total.satisfaction_percent, None if total.satisfaction_percent is not None else
+                                 "Chưa có số liệu: chưa có người dân nào đánh giá trong kỳ. "
+                                 "/ No data: no citizen rated a dossier in the period."),
     }
     if any(o.measure == "late_without_apology" for o in objectives):
         values["late_without_apology"] = (float(_late_without_apology(rt, unit, the_period, report.as_of)), None)
