@@ -264,7 +264,7 @@ def test_cli_posting_sheet_and_form(world, database_url, tmp_path):
     assert "9.000001" in text and "05 ngày làm việc" in text and LOOKUP in text
     r = receive(world)
     sheet = tmp_path / "phieu-05.html"
-    result = invoke("form", r.code, "--form", "05", "--user", "clerk", "--format", "html", "-o", str(sheet),
+    result = invoke("form", r.code, "--form", "05", "--edition", OLD, "--user", "clerk", "--format", "html", "-o", str(sheet),
                     "--database-url", database_url)
     assert result.exit_code == 0, result.output
     assert "Tiếp nhận, chuyển hồ sơ" in page_text(sheet.read_bytes())
@@ -277,7 +277,7 @@ def test_cli_posting_sheet_and_form(world, database_url, tmp_path):
     (["posting-sheet", "--unit", "NOWHERE", "--lookup-url", LOOKUP], "unknown_unit"),
     (["posting-sheet", "--unit", "TRIPHU", "--lookup-url", " "], "lookup_url_required"),
     (["form", "TRIPHU-260303-0001", "--user", "nobody"], "unknown_user"),
-    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--form", "06"], "unknown_form"),
+    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--form", "08"], "unknown_form"),
     (["form", "TRIPHU-260303-0001", "--user", "clerk", "--edition", "1999"], "unknown_edition"),
 ])
 def test_cli_bad_input_exits_2_with_a_clear_message(world, database_url, tmp_path, args, code):

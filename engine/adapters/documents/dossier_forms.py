@@ -1,8 +1,9 @@
 """The forms the one-stop desk prints for a dossier (docs/domain.md §3, §5).
 
 01 receipt and appointment slip, 02 supplementation request, 03 refusal, 04 apology
-letter with a new appointment, 05 process control sheet (Circular 01/2018 numbers), and
-the commune's dossier register (06). Each form is rendered from a
+letter with a new appointment, 05 stop notice, 06 process control sheet, and the
+commune's dossier register (07) in the numbers of Circular 03/2025/TT-VPCP, the default
+edition (the 2018 edition numbers the control sheet 05 and the register 06). Each form is rendered from a
 plain data class; the builders read those from the database through the read models
 (`engine.views.dossiers`), so the permission policy applies: another commune's dossier
 answers NotFound. Printed numbers are data (`FORM_EDITIONS`): Circular 03/2025/TT-VPCP
