@@ -56,7 +56,9 @@ def documents():
 def test_one_stop_forms_default_to_the_circular_guiding_decree_118():
     assert DEFAULT_EDITION == "03/2025/TT-VPCP"
     edition = EDITIONS[DEFAULT_EDITION]
-    assert edition.confirmed and edition.sources
+    assert edition.confirmed and edition.decree_sources and edition.circular_sources
+    assert all("thong-tu-03-2025" not in url for url in edition.decree_sources)
+    assert all("thong-tu-03-2025" in url or "thuviennhadat" in url for url in edition.circular_sources)
     assert "118/2025/NĐ-CP ngày 09/6/2025" in edition.decree
     assert "03/2025/TT-VPCP ngày 15/9/2025" in edition.circular
 

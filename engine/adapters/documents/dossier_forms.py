@@ -79,7 +79,8 @@ class Edition:
 
     decree: str
     circular: str
-    sources: tuple[str, ...]
+    decree_sources: tuple[str, ...]
+    circular_sources: tuple[str, ...]
     confirmed: bool  # number, date and the forms annex read from a page; False: printed "chưa kiểm chứng"
     superseded: tuple[str, ...] = ()  # one-stop documents this edition replaces (not cited beside it)
 
@@ -89,7 +90,7 @@ EDITIONS: dict[str, Edition] = {
         decree="Nghị định số 61/2018/NĐ-CP về thực hiện cơ chế một cửa, một cửa liên thông trong giải quyết thủ tục "
                "hành chính (sửa đổi, bổ sung bởi Nghị định số 107/2021/NĐ-CP)",
         circular="Thông tư số 01/2018/TT-VPCP của Văn phòng Chính phủ hướng dẫn thi hành Nghị định số 61/2018/NĐ-CP",
-        sources=(), confirmed=False,
+        decree_sources=(), circular_sources=(), confirmed=False,
     ),
     # The circular's text (number, date, scope: "các biểu mẫu trong giải quyết thủ tục hành chính") on
     # hethongphapluat.com; Thanh Hóa's Decision 128/2025/QĐ-UBND cites it with the same date; the list
@@ -102,15 +103,17 @@ EDITIONS: dict[str, Edition] = {
         circular="Thông tư số 03/2025/TT-VPCP ngày 15/9/2025 của Bộ trưởng, Chủ nhiệm Văn phòng Chính phủ hướng dẫn "
                  "thi hành một số nội dung của Nghị định số 118/2025/NĐ-CP (Phụ lục I: biểu mẫu giải quyết thủ tục "
                  "hành chính)",
-        sources=(
+        decree_sources=(
             "https://www.hethongphapluat.vn/nghi-dinh-118-2025-nd-cp-thuc-hien-thu-tuc-hanh-chinh-theo-co-che-mot-cua-"
             "mot-cua-lien-thong-tai-bo-phan-mot-cua-va-cong-dich-vu-cong-quoc-gia.html",
+            "https://ngaynay.vn/sua-doi-quy-dinh-lien-quan-den-to-chuc-bo-phan-mot-cua-tai-cac-dia-phuong-post168118.html",
+        ),
+        circular_sources=(
             "https://hethongphapluat.com/thong-tu-03-2025-tt-vpcp-huong-dan-nghi-dinh-118-2025-nd-cp-thuc-hien-thu-tuc-"
             "hanh-chinh-theo-co-che-mot-cua-mot-cua-lien-thong-tai-bo-phan-mot-cua-va-cong-dich-vu-cong-quoc-gia-do-van-"
             "phong-chinh-phu-ban-hanh.html",
             "https://thuviennhadat.vn/phap-luat/tai-file-word-bieu-mau-thong-tu-03-2025-tt-vpcp-ve-giai-quyet-thu-tuc-"
             "hanh-chinh-tai-bo-phan-mot-cua-708489.html",
-            "https://ngaynay.vn/sua-doi-quy-dinh-lien-quan-den-to-chuc-bo-phan-mot-cua-tai-cac-dia-phuong-post168118.html",
         ),
         confirmed=True,
         superseded=("61/2018/NĐ-CP", "107/2021/NĐ-CP", "01/2018/TT-VPCP"),

@@ -350,9 +350,8 @@ def _legal_bases(legal_basis: str, edition: str) -> list[str]:
 def _one_stop_references(edition: str) -> list[Reference]:
     info = EDITIONS[edition]
     unconfirmed = not info.confirmed
-    decree_sources = tuple(u for u in info.sources if "nghi-dinh-118" in u or "ngaynay" in u)
-    circular_sources = tuple(u for u in info.sources if u not in decree_sources)
-    return [Reference(info.decree, decree_sources, unconfirmed), Reference(info.circular, circular_sources, unconfirmed)]
+    return [Reference(info.decree, info.decree_sources, unconfirmed),
+            Reference(info.circular, info.circular_sources, unconfirmed)]
 
 
 def document_data(model: ProcedureModel, version_records: list[VersionRecord] | None = None, *,
