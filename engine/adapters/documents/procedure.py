@@ -238,7 +238,11 @@ def _is_result(record: str, results: list[str]) -> bool:
     key = fold(_PARENTHESES.sub(" ", record))
     if not key or key.startswith("so ") or one_stop_kind(record):
         return False
-    return any(r and (r in key or key in r) for r in results)
+    words = key.split()
+    # the same document in other words ("Trích lục thay đổi, cải chính, bổ sung hộ tịch" for
+    # the result "Trích lục thay đổi, cải chính, bổ sung thông tin hộ tịch"): same first three words
+    return any(r and (r in key or key in r or (len(r.split()) >= 3 and words[:3] == r.split()[:3]))
+               for r in results)
 
 
 def _documentation(model: ProcedureModel) -> list[str]:
