@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from cli._runtime import open_runtime
+from engine.adapters.documents.dossier_forms import DEFAULT_EDITION
 from engine.audit import Actor
 from engine.errors import InvalidInput, NotFound, Problem
 
@@ -143,10 +144,10 @@ def posting_sheet_command(unit_code: str, lookup_url: str, fmt: str, output: Pat
 
 @command.command("form")
 @click.argument("dossier")
-@click.option("--form", "form", default="01", show_default=True, help="number in the edition (01/2018: 01 slip, "
-              "02 supplementation, 03 refusal, 04 apology, 05 control sheet; 03/2025: 05 stop notice, 06 control "
+@click.option("--form", "form", default="01", show_default=True, help="number in the edition (03/2025: 01 slip, "
+              "02 supplementation, 03 refusal, 04 apology, 05 stop notice, 06 control sheet; 01/2018: 05 control "
               "sheet) or kind: receipt, supplementation, refusal, apology, stop, control_sheet")
-@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form numbers to print")
+@click.option("--edition", default=DEFAULT_EDITION, show_default=True, help="circular whose form numbers to print")
 @click.option("--user", "username", required=True, help="print as this user (their commune's dossiers only)")
 @click.option("--lookup-url", envvar="ISOFLOW_PUBLIC_LOOKUP_URL", help="public lookup page for the slip's QR code")
 @click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
@@ -173,7 +174,7 @@ def form_command(dossier: str, form: str, edition: str, username: str, lookup_ur
 @click.option("--from", "received_from", type=click.DateTime(["%Y-%m-%d"]), required=True, help="first day of receipt")
 @click.option("--to", "received_to", type=click.DateTime(["%Y-%m-%d"]), required=True, help="last day of receipt")
 @click.option("--user", "username", required=True, help="print as this user (their communes only)")
-@click.option("--edition", default="01/2018/TT-VPCP", show_default=True, help="circular whose form number to print")
+@click.option("--edition", default=DEFAULT_EDITION, show_default=True, help="circular whose form number to print")
 @click.option("--format", "fmt", type=FORMATS, default="pdf", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--database-url", envvar="ISOFLOW_DATABASE_URL", help="default: $ISOFLOW_DATABASE_URL")

@@ -16,11 +16,11 @@ def test_dossier_forms_as_html_and_pdf(api):
     assert code in slip.get_data(as_text=True) and "Giấy tiếp nhận" in slip.get_data(as_text=True)
     pdf = clerk.get(f"/api/dossiers/{code}/forms/01?format=pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
-    sheet = clerk.get(f"/api/dossiers/{code}/forms/06?edition=03/2025/TT-VPCP")
+    sheet = clerk.get(f"/api/dossiers/{code}/forms/06")  # the default edition is 03/2025/TT-VPCP
     assert sheet.status_code == 200 and "Phiếu kiểm soát" in sheet.get_data(as_text=True)
     assert_problem(clerk.get(f"/api/dossiers/{code}/forms/04"), 409)  # no apology issued
     assert_problem(clerk.get(f"/api/dossiers/{code}/forms/01?format=doc"), 422)
-    assert_problem(clerk.get(f"/api/dossiers/{code}/forms/06"), 422)  # 01/2018 has no form 06
+    assert_problem(clerk.get(f"/api/dossiers/{code}/forms/06?edition=01/2018/TT-VPCP"), 422)  # 01/2018 has no form 06
     assert clerk.get(f"/api/dossiers/{code}/forms/07").status_code == 404
     assert_problem(api.token_client("nh_clerk").get(f"/api/dossiers/{code}/forms/01"), 404)
 

@@ -87,7 +87,7 @@ def test_birth_registration_reads_exactly_as_written(rendered):
                      "Công chức Tư pháp - Hộ tịch", "Chủ tịch UBND", "15 phút", "45 phút", "30 phút",
                      "5 ngày làm việc", "Mã hiệu: QT-HT-01", "Trong ngày làm việc",
                      "Tổng thời gian giải quyết (theo đường xử lý dài nhất) 1 giờ 45 phút", "TCVN ISO 9001:2015",
-                     "Nghị định 123/2015/NĐ-CP", "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (mẫu 02)"):
+                     "Nghị định 123/2015/NĐ-CP", "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu số 02)"):
         assert expected in text, expected
     # the steps table in HTML: Step | What | Responsible | Time | Form/result
     tree = lxml_html.fromstring(page)

@@ -18,6 +18,10 @@ from engine.domain.calendar import VN_TZ
 from engine.adapters.db.models import Task, User
 from engine.adapters.documents import qr_svg
 from engine.adapters.documents.dossier_forms import control_sheet_data, form_spec, render_dossier_form
+
+# These tests read the 2018 numbering (05 = control sheet); the default is the 2025 edition
+# (test_the_2025_edition_renumbers_the_control_sheet_and_adds_the_stop_notice, tests/test_documents_iso.py).
+OLD = "01/2018/TT-VPCP"
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime import Runtime
 from engine.services import dossiers
@@ -86,7 +90,7 @@ def worked(world):
 
 def test_slip_at_receipt_shows_code_pin_appointment_and_qr(world):
     r = receive(world)
-    html = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01", pin=r.pin, lookup_url=LOOKUP)
+    html = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01", pin=r.pin, lookup_url=LOOKUP, edition=OLD)
     text = page_text(html)
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text.upper()
     for expected in (r.code, r.pin, "Nguyễn Văn An", "008090001234", "Thủ tục thử nghiệm (mã thủ tục 9.000001)",
@@ -102,9 +106,9 @@ def test_slip_at_receipt_shows_code_pin_appointment_and_qr(world):
 
 def test_a_reprinted_slip_never_shows_a_pin_and_has_no_qr_without_a_lookup_page(world):
     r = receive(world)
-    text = page_text(render_dossier_form(world.rt, world.actor("clerk2"), r.code, "receipt"))
+    text = page_text(render_dossier_form(world.rt, world.actor("clerk2"), r.code, "receipt", edition=OLD))
     assert r.pin not in text and "bản in lại không hiển thị mã PIN" in text
-    assert not lxml_html.fromstring(render_dossier_form(world.rt, world.actor("clerk2"), r.code).decode()).xpath("//svg")
+    assert not lxml_html.fromstring(render_dossier_form(world.rt, world.actor("clerk2"), r.code, edition=OLD).decode()).xpath("//svg")
 
 
 def test_configured_lookup_page_is_used_for_the_qr_code(db, clock):
@@ -114,7 +118,7 @@ def test_configured_lookup_page_is_used_for_the_qr_code(db, clock):
     world = build_world(rt)
     r = receive(world)
     assert "https://tracuu.example.vn/hs?x=1&code=" + r.code in page_text(
-        render_dossier_form(rt, world.actor("clerk"), r.code, "01"))
+        render_dossier_form(rt, world.actor("clerk"), r.code, "01", edition=OLD))
 
 
 def test_every_form_of_a_worked_dossier_renders_to_html_and_pdf(world, worked):
@@ -133,8 +137,8 @@ def test_every_form_of_a_worked_dossier_renders_to_html_and_pdf(world, worked):
     expectations["04"].append(f"hẹn trả kết quả vào {view.apology_due_at.astimezone(VN_TZ):%H:%M} ngày "
                               f"{view.apology_due_at.astimezone(VN_TZ):%d/%m/%Y}")
     for form, expected in expectations.items():
-        html_text = page_text(render_dossier_form(rt, world.actor("clerk"), worked.code, form))
-        pdf = pdf_text(render_dossier_form(rt, world.actor("clerk"), worked.code, form, "pdf"))
+        html_text = page_text(render_dossier_form(rt, world.actor("clerk"), worked.code, form, edition=OLD))
+        pdf = pdf_text(render_dossier_form(rt, world.actor("clerk"), worked.code, form, "pdf", edition=OLD))
         for item in expected + [worked.code, f"Mẫu số {form}"]:
             assert item.upper() in html_text.upper(), (form, item)
             assert item.upper() in pdf.upper(), (form, item)
@@ -143,7 +147,7 @@ def test_every_form_of_a_worked_dossier_renders_to_html_and_pdf(world, worked):
 def test_control_sheet_has_one_row_per_task(world, worked):
     rt = world.rt
     world.rt.clock.set(at(2026, 3, 4, 10, 0))
-    sheet = control_sheet_data(rt, world.actor("vice"), worked.code)
+    sheet = control_sheet_data(rt, world.actor("vice"), worked.code, edition=OLD)
     with rt.db.session_factory() as s:
         tasks = s.scalars(select(Task).where(Task.dossier_id == worked.dossier_id).order_by(Task.created_at, Task.id)).all()
         names = {u.id: u.full_name for u in s.scalars(select(User))}
@@ -165,31 +169,31 @@ def test_control_sheet_has_one_row_per_task(world, worked):
     assert sheet.rows[2].result == "Xong (không tính hạn)"
     assert sheet.rows[3].result == "Trong hạn (đang xử lý)"
     world.rt.clock.set(at(2026, 3, 20, 10, 0))
-    assert control_sheet_data(rt, world.actor("vice"), worked.code).rows[3].result == "Quá hạn (đang xử lý)"
-    table = lxml_html.fromstring(render_dossier_form(rt, world.actor("vice"), worked.code, "05").decode())
+    assert control_sheet_data(rt, world.actor("vice"), worked.code, edition=OLD).rows[3].result == "Quá hạn (đang xử lý)"
+    table = lxml_html.fromstring(render_dossier_form(rt, world.actor("vice"), worked.code, "05", edition=OLD).decode())
     assert len(table.xpath("//table[contains(@class,'control')]//tbody/tr")) == len(tasks)
 
 
 def test_another_communes_dossier_is_not_found(world, worked):
     for form in ("01", "02", "03", "04", "05"):
         with pytest.raises(NotFound):
-            render_dossier_form(world.rt, world.actor("nh_clerk"), worked.code, form)
+            render_dossier_form(world.rt, world.actor("nh_clerk"), worked.code, form, edition=OLD)
     # the province administrator sees every commune
-    assert worked.code in page_text(render_dossier_form(world.rt, world.actor("admin"), worked.code, "05"))
+    assert worked.code in page_text(render_dossier_form(world.rt, world.actor("admin"), worked.code, "05", edition=OLD))
 
 
 def test_forms_that_do_not_apply_are_conflicts(world):
     r = receive(world)
     for form in ("02", "03", "04"):
         with pytest.raises(Conflict) as err:
-            render_dossier_form(world.rt, world.actor("clerk"), r.code, form)
+            render_dossier_form(world.rt, world.actor("clerk"), r.code, form, edition=OLD)
         assert err.value.code == "form_not_applicable"
 
 
 def test_refusal_letter_states_the_reason(world):
     r = receive(world)
     dossiers.refuse(world.rt, world.actor("chair"), r.code, "Không thuộc thẩm quyền giải quyết của UBND xã")
-    text = page_text(render_dossier_form(world.rt, world.actor("clerk"), r.code, "03"))
+    text = page_text(render_dossier_form(world.rt, world.actor("clerk"), r.code, "03", edition=OLD))
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in text.upper()
     assert "Không thuộc thẩm quyền giải quyết của UBND xã" in text
 
@@ -207,17 +211,17 @@ def test_the_2025_edition_renumbers_the_control_sheet_and_adds_the_stop_notice(w
     assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in text.upper()
     assert "Người yêu cầu không đến thực hiện nghĩa vụ tài chính" in text
     with pytest.raises(InvalidInput):  # the 2018 edition has no stop notice
-        render_dossier_form(world.rt, world.actor("clerk"), r.code, "stop")
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "stop", edition=OLD)
 
 
 def test_form_numbers_are_data_and_bad_requests_are_refused(world):
-    assert form_spec("1").kind == "receipt" and form_spec("control_sheet").number == "05"
+    assert form_spec("1", edition=OLD).kind == "receipt" and form_spec("control_sheet", edition=OLD).number == "05"
     r = receive(world)
     with pytest.raises(InvalidInput) as err:
-        render_dossier_form(world.rt, world.actor("clerk"), r.code, "07")
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "07", edition=OLD)
     assert err.value.code == "unknown_form"
     with pytest.raises(InvalidInput):
-        render_dossier_form(world.rt, world.actor("clerk"), r.code, "01", "docx")
+        render_dossier_form(world.rt, world.actor("clerk"), r.code, "01", "docx", edition=OLD)
     with pytest.raises(InvalidInput):
         form_spec("01", edition="99/2099/TT-VPCP")
 
@@ -260,7 +264,7 @@ def test_cli_posting_sheet_and_form(world, database_url, tmp_path):
     assert "9.000001" in text and "05 ngày làm việc" in text and LOOKUP in text
     r = receive(world)
     sheet = tmp_path / "phieu-05.html"
-    result = invoke("form", r.code, "--form", "05", "--user", "clerk", "--format", "html", "-o", str(sheet),
+    result = invoke("form", r.code, "--form", "05", "--edition", OLD, "--user", "clerk", "--format", "html", "-o", str(sheet),
                     "--database-url", database_url)
     assert result.exit_code == 0, result.output
     assert "Tiếp nhận, chuyển hồ sơ" in page_text(sheet.read_bytes())
@@ -273,7 +277,7 @@ def test_cli_posting_sheet_and_form(world, database_url, tmp_path):
     (["posting-sheet", "--unit", "NOWHERE", "--lookup-url", LOOKUP], "unknown_unit"),
     (["posting-sheet", "--unit", "TRIPHU", "--lookup-url", " "], "lookup_url_required"),
     (["form", "TRIPHU-260303-0001", "--user", "nobody"], "unknown_user"),
-    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--form", "06"], "unknown_form"),
+    (["form", "TRIPHU-260303-0001", "--user", "clerk", "--form", "08"], "unknown_form"),
     (["form", "TRIPHU-260303-0001", "--user", "clerk", "--edition", "1999"], "unknown_edition"),
 ])
 def test_cli_bad_input_exits_2_with_a_clear_message(world, database_url, tmp_path, args, code):
@@ -325,7 +329,7 @@ def test_stored_procedure_document_follows_its_version_history(world):
 def test_what_people_typed_is_printed_as_text_never_as_markup(world):
     r = dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
                          applicant=Applicant('<img src="http://example.invalid/x.png"> Lê "Bá" & Con'), channel=1)
-    payload = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01").decode()
+    payload = render_dossier_form(world.rt, world.actor("clerk"), r.code, "01", edition=OLD).decode()
     assert "<img" not in payload and "&lt;img src=" in payload
     assert '<img src="http://example.invalid/x.png"> Lê "Bá" & Con' in page_text(payload.encode())
 
@@ -345,7 +349,7 @@ def test_register_lists_the_communes_dossiers_of_the_period(world):
     later = receive(world, "Lê Văn Cường")  # outside the period below
     nh = dossiers.receive(rt, world.actor("nh_clerk"), unit_code="NAHANG", procedure_code="9.000001",
                           applicant=Applicant("Hà Thị Dung"), channel=1)
-    data = register_data(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(), at(2026, 3, 4, 0, 0).date())
+    data = register_data(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(), at(2026, 3, 4, 0, 0).date(), edition=OLD)
     assert [r.dossier_code for r in data.rows] == [first.code, second.code]
     assert (data.spec.number, data.rows[0].applicant_contact) == ("06", "Thôn Đồng Tâm, xã Tri Phú, 0912345678")
     assert data.rows[0].result == "Đã tiếp nhận" and data.rows[1].note == "Từ chối"
@@ -354,9 +358,9 @@ def test_register_lists_the_communes_dossiers_of_the_period(world):
     assert [tr.get("data-code") for tr in tree.xpath("//tr[@data-code]")] == [first.code, second.code, later.code]
     assert nh.code not in flat(tree.text_content()) and "Mẫu số 07" in flat(tree.text_content())
     with pytest.raises(NotFound):
-        register_data(rt, world.actor("nh_clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(), at(2026, 3, 31, 0, 0).date())
+        register_data(rt, world.actor("nh_clerk"), "TRIPHU", at(2026, 3, 1, 0, 0).date(), at(2026, 3, 31, 0, 0).date(), edition=OLD)
     with pytest.raises(InvalidInput):
-        register_data(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 31, 0, 0).date(), at(2026, 3, 1, 0, 0).date())
+        register_data(rt, world.actor("clerk"), "TRIPHU", at(2026, 3, 31, 0, 0).date(), at(2026, 3, 1, 0, 0).date(), edition=OLD)
 
 
 def test_cli_register(world, database_url, tmp_path):

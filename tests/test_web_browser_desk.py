@@ -209,3 +209,33 @@ def test_inbox_and_lookup_fit_a_390_px_phone(desk, browser):
     assert phone.evaluate("document.activeElement.className") == "skip-link"
     phone.screenshot(path=str(shots() / "phone-lookup.png"), full_page=True)
     phone.context.close()
+
+
+def test_procedure_picker_narrows_as_the_clerk_types(desk, browser):
+    web, server = desk
+    for name in ("1.000656-death-registration.bpmn", "1.000894-marriage-registration.bpmn"):
+        publish_file(web.rt, SYSTEM, REPO / "bpmn" / name, effective_from=date(2020, 1, 1))
+    context, page = logged_in(browser, server, "clerk")
+    page.goto(f"{server}/desk/receive")
+
+    def shown() -> list[str]:
+        return page.eval_on_selector_all("#f-procedure_code option:not([hidden])[value]:not([value=''])",
+                                         "options => options.map(o => o.value)")
+
+    assert set(shown()) >= {"1.000656", "1.000894", "1.001193"}
+    page.fill("#f-procedure-q", "khai tu")  # no accents
+    assert shown() == ["1.000656"]
+    assert page.input_value("#f-procedure_code") == "1.000656"  # the only match is chosen
+    page.fill("#f-procedure-q", "Khai sinh")
+    assert shown() == ["1.001193"]
+    page.fill("#f-procedure-q", "000894")  # part of the code
+    assert shown() == ["1.000894"]
+    page.fill("#f-procedure-q", "đăng ký")
+    assert len(shown()) == 3
+    page.fill("#f-procedure-q", "kết hôn")
+    page.press("#f-procedure-q", "Enter")  # picks, does not send the form
+    page.click("form[method=get] button.primary")
+    page.wait_for_load_state()
+    assert "1.000894 · Đăng ký kết hôn" in page.inner_text("p.chosen")
+    page.screenshot(path=str(shots() / "desk-procedure-picker.png"), full_page=True)
+    context.close()

@@ -3,7 +3,8 @@ switching, forms with field messages, permissions (another commune is 404), CSRF
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -695,3 +696,27 @@ def test_an_unexpected_error_is_a_page_not_a_traceback(web, monkeypatch):
     response = web.browser("clerk").get("/inbox")
     assert response.status_code == 500 and response.mimetype == "text/html"
     assert "Lỗi hệ thống; sự cố đã được ghi lại." in text(response) and "boom" not in text(response)
+
+
+def test_receive_picker_finds_a_procedure_by_part_of_its_name_with_or_without_accents_or_its_code(web):
+    from engine.services.procedures import publish_file
+    from tests.support import SYSTEM
+
+    root = Path(__file__).resolve().parent.parent / "bpmn"
+    for name in ("1.000656-death-registration.bpmn", "1.000894-marriage-registration.bpmn"):
+        publish_file(web.rt, SYSTEM, root / name, effective_from=date(2020, 1, 1))
+    b = web.browser("clerk")
+
+    def offered(query: str) -> list[str]:
+        page = text(b.get("/desk/receive", query_string={"q": query}))
+        return re.findall(r'<option value="([0-9.]+)"', page)
+
+    assert offered("khai tử") == ["1.000656"]
+    assert offered("KHAI TU") == ["1.000656"]  # without accents, any case
+    assert offered("ket hon") == ["1.000894"]
+    assert offered("000894") == ["1.000894"]  # part of the code
+    assert set(offered("đăng ký")) >= {"1.000656", "1.000894"}
+    assert offered("không có thủ tục này") == []
+    page = text(b.get("/desk/receive", query_string={"q": "khai tu"}))
+    assert re.search(r'<option value="1.000656"[^>]*selected', page)  # the only match is preselected
+    assert 'data-search="1 000656 dang ky khai tu"' in page  # what the script narrows on as one types

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from api.web import schema_form
 from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, report, rt
 from api.web.pages_attachments import FILES_FIELD, uploads_of
+from engine.domain.textmatch import fold
 from engine.errors import IsoflowError, NotFound
 from engine.services import attachments, dossiers
 from engine.views import desk as desk_views, dossiers as views, worklist
@@ -29,6 +30,10 @@ def receive():
     if not units:
         return render("error.html", 403, error=None, message=_("Chỉ công chức tiếp nhận và trả kết quả mới tiếp nhận hồ sơ."))
     procedures = worklist.receivable_procedures(page_unit())
+    search = {p.code: fold(f"{p.code} {p.name}") for p in procedures}
+    query = fold(request.args.get("q", "")) if request.method == "GET" else ""
+    if query:  # typed part of the name (with or without accents) or of the code, without script
+        procedures = [p for p in procedures if query in search[p.code]]
     source = request.form if request.method == "POST" else request.args
     values = {"channel": "1", "unit": units[0].code}
     values.update({name: source.get(name, "").strip() for name in RECEIVE_FIELDS - {FILES_FIELD} if source.get(name)})
@@ -46,8 +51,10 @@ def receive():
     ticked = set(request.form.getlist("component")) if request.method == "POST" else set()
     counts = {key: request.form.get(key, "") for key in request.form if key.startswith("count-")} \
         if request.method == "POST" else {}
+    if query and len(procedures) == 1 and not values.get("procedure_code"):
+        values["procedure_code"] = procedures[0].code  # preselected; the clerk still confirms it
     context = dict(units=units, procedures=procedures, form=form, step_fields=step_fields, step_values=step_values,
-                   ticked=ticked, counts=counts)
+                   ticked=ticked, counts=counts, search=search, query=request.args.get("q", "").strip())
     if request.method == "GET":
         return render("desk/receive.html", 422 if errors else 200, values=values, errors=errors, **context)
     if request.form.get("action") == CHECK_ACTION:  # Enter pressed in a box: show the form again, receive nothing

@@ -13,6 +13,10 @@ from api.web.common import actor, bp, rt
 from engine.adapters.documents.dossier_forms import render_dossier_form
 
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+# The web pages still number the forms as Circular 01/2018/TT-VPCP does (05 = control sheet,
+# PRINT_FORMS in pages_work.py); the API and the CLI default to 03/2025/TT-VPCP. Moving the
+# pages to the 2025 numbers (05 stop notice, 06 control sheet) is a change of its own.
+WEB_EDITION = "01/2018/TT-VPCP"
 
 
 @bp.route("/dossiers/<code>/print/<any('01', '02', '03', '04', '05'):form>", methods=["GET", "POST"])
@@ -21,7 +25,7 @@ def print_form(code: str, form: str):
     if fmt not in FORMATS:
         fmt = "html"
     pin = request.form.get("pin", "").strip() or None if request.method == "POST" and form == "01" else None
-    body = render_dossier_form(rt(), actor(), code, form=form, fmt=fmt, pin=pin,
+    body = render_dossier_form(rt(), actor(), code, form=form, fmt=fmt, pin=pin, edition=WEB_EDITION,
                                lookup_url=rt().settings.public_lookup_url or url_for("web.lookup", _external=True))
     if fmt == "html":
         body = _with_print_button(body, autoprint=bool(request.values.get("print")))

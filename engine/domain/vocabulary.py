@@ -34,9 +34,10 @@ COMPONENTS = "components"  # thành phần hồ sơ: [{"name", "kind", "count", 
 RESULT = "result"  # kết quả thực hiện
 CONDITIONAL_LIMITS = "conditional_limits"  # [{"condition", "limit", "basis"}]
 PROVENANCE = "provenance"  # {fact: source, or "unconfirmed: why"}
+LEGAL_FORMS = "legal_forms"  # the procedure's own legal forms: [{"code", "name", "issued_by", "evidence"}]
 PROCESS_PROPERTIES = frozenset(
     {PROCEDURE_CODE, FIELD, TIME_LIMIT, TIME_BASIS, LEGAL_BASIS, FEE, ISO_DOCUMENT_CODE, REVISION, NAME_EN,
-     COMPONENTS, RESULT, CONDITIONAL_LIMITS, PROVENANCE}
+     COMPONENTS, RESULT, CONDITIONAL_LIMITS, PROVENANCE, LEGAL_FORMS}
 )
 # `time_limit.<category>`: a limit for communes of that category (docs/domain.md §2).
 CATEGORY_LIMIT_PREFIX = TIME_LIMIT + "."

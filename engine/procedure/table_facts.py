@@ -60,6 +60,24 @@ class Component:
 
 
 @dataclass(frozen=True)
+class LegalForm:
+    """A form the law prescribes for the procedure (e.g. the declaration annexed to a
+    ministry's circular): what the ISO document prints in section 6, never a software id."""
+
+    name: str
+    code: str = ""  # as the issuing document numbers it ("Mẫu số 01"); empty when not known
+    issued_by: str = ""  # the document that issues it (number and date)
+    evidence: str = ""  # where this was read, or "unconfirmed: why"
+
+    @property
+    def unconfirmed(self) -> bool:
+        return not self.evidence or is_unconfirmed(self.evidence)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "code": self.code, "issued_by": self.issued_by, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
 class ConditionalLimit:
     condition: str
     limit: str  # the limit that applies in that case (ISO duration, or `same-day`)
@@ -148,9 +166,58 @@ def read_conditional_limits(raw: Any, basis: str, bad: Report) -> tuple[Conditio
     return tuple(out)
 
 
-def read_evidence(raw: Any, bad: Report) -> dict[str, str]:
+def read_legal_forms(raw: Any, bad: Report) -> tuple[LegalForm, ...]:
+    """`legal_forms:` is a list of {code, name, issued_by, evidence}: the procedure's own forms
+    as the law numbers them. `evidence` is the page or document read, or `unconfirmed: why`."""
+    if raw in (None, "", []):
+        return ()
+    if not isinstance(raw, list):
+        bad("legal_forms", "Biểu mẫu pháp định (legal_forms) phải là danh sách", "legal_forms must be a list",
+            "- code: Mẫu số 01\n  name: Tờ khai ...\n  issued_by: Thông tư ...\n  evidence: <page or 'unconfirmed: why'>")
+        return ()
+    out: list[LegalForm] = []
+    for index, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or not cell_text(item.get("name")):
+            bad("legal_forms", f"Biểu mẫu thứ {index} thiếu tên (name)", f"legal form #{index} has no name",
+                "- name: Tờ khai đăng ký khai sinh")
+            continue
+        evidence = cell_text(item.get("evidence"))
+        if not evidence:
+            bad("legal_forms", f"Biểu mẫu thứ {index} thiếu nguồn (evidence)", f"legal form #{index} has no evidence",
+                "name the page or document it was read from, or write 'unconfirmed: <why>'")
+            continue
+        unknown = set(item) - {"name", "code", "issued_by", "evidence"}
+        if unknown:
+            bad("legal_forms", f"Biểu mẫu thứ {index}: khóa không được hỗ trợ {', '.join(sorted(unknown))}",
+                f"legal form #{index}: unknown keys {', '.join(sorted(unknown))}", "keys: code, name, issued_by, evidence")
+            continue
+        out.append(LegalForm(cell_text(item["name"]), cell_text(item.get("code")), cell_text(item.get("issued_by")),
+                             evidence))
+    return tuple(out)
+
+
+def legal_forms_from_json(text: str) -> tuple[LegalForm, ...]:
+    try:
+        items = json.loads(text) if text else []
+    except ValueError:
+        return ()
+    return tuple(LegalForm(str(i.get("name", "")), str(i.get("code", "")), str(i.get("issued_by", "")),
+                           str(i.get("evidence", ""))) for i in items if isinstance(i, dict) and i.get("name"))
+
+
+def split_via(value: Any) -> tuple[str, str]:
+    """A table entry that is either text, or {text|note: what documents print, via: how it was
+    read (a secondary channel such as a public cross-check table)}. `via` stays in the table
+    and docs/library-sources.md; it is never written into a model or a document."""
+    if isinstance(value, dict):
+        return cell_text(value.get("text", value.get("note"))), cell_text(value.get("via"))
+    return cell_text(value), ""
+
+
+def read_evidence(raw: Any, bad: Report, via: dict[str, str] | None = None) -> dict[str, str]:
     """`evidence:` maps a fact (code, time_limit, fee, legal_basis, components, result...) to
-    where it was read (document number and date, or a page address) or to `unconfirmed: why`."""
+    where it was read (document number and date, or a page address) or to `unconfirmed: why`;
+    a value may also be {text: ..., via: ...} (see `split_via`), whose `via` goes to `via`."""
     if raw in (None, "", {}):
         return {}
     if not isinstance(raw, dict):
@@ -159,7 +226,10 @@ def read_evidence(raw: Any, bad: Report) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for key, value in raw.items():
-        key, text = cell_text(key), cell_text(value)
+        key = cell_text(key)
+        text, how = split_via(value)
+        if how and via is not None:
+            via[key] = how
         if key not in FACT_LABELS:
             bad("evidence", f"evidence: dữ kiện '{key}' không được hỗ trợ", f"evidence: unknown fact '{key}'",
                 "facts: " + ", ".join(FACT_LABELS))

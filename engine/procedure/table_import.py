@@ -213,6 +213,8 @@ def _process_properties(meta: ProcedureMeta) -> list[tuple[str, str]]:
         props.append((v.CONDITIONAL_LIMITS, facts.to_json([c.as_dict() for c in meta.conditional_limits])))
     if meta.evidence:
         props.append((v.PROVENANCE, facts.to_json(meta.evidence)))
+    if meta.legal_forms:
+        props.append((v.LEGAL_FORMS, facts.to_json([f.as_dict() for f in meta.legal_forms])))
     return props
 
 
@@ -228,8 +230,9 @@ def _task_properties(step: StepRow) -> list[tuple[str, str]]:
 
 def _process_documentation(meta: ProcedureMeta) -> str:
     parts = [meta.description] if meta.description else []
-    for source in meta.sources:
-        parts.append("Nguồn / source: " + " - ".join(x for x in (source.title, source.url, source.note) if x))
+    for source in meta.sources:  # primary sources only: how they were reached (`via`) stays in the table
+        if not source.secondary:
+            parts.append("Nguồn / source: " + " - ".join(x for x in (source.title, source.url, source.note) if x))
     for note in meta.unverified:
         parts.append("Chưa kiểm chứng / unverified: " + note)
     for fact, evidence in meta.evidence.items():  # shown wherever the unverified notes are shown
@@ -357,6 +360,7 @@ def bpmn_to_table(xml: bytes) -> ProcedureTable:
         components=facts.components_from_json(p.get(v.COMPONENTS, "")), result=p.get(v.RESULT, ""),
         conditional_limits=facts.conditional_limits_from_json(p.get(v.CONDITIONAL_LIMITS, "")),
         evidence=facts.evidence_from_json(p.get(v.PROVENANCE, "")),
+        legal_forms=facts.legal_forms_from_json(p.get(v.LEGAL_FORMS, "")),
     )
     lane_of: dict[str, str] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):

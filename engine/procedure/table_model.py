@@ -36,7 +36,7 @@ STEP_COLUMNS = (
 META_KEYS = (
     "code", "name", "name_en", "field", "time_limit", "time_basis", "legal_basis", "fee",
     "iso_document_code", "revision", "description", "sources", "unverified",
-    "components", "result", "conditional_limits", "evidence",
+    "components", "result", "conditional_limits", "evidence", "legal_forms",
 ) + tuple(v.CATEGORY_LIMIT_PREFIX + c for c in COMMUNE_CATEGORIES)
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -62,9 +62,16 @@ def is_time_limit(text: str, basis: str = v.BASIS_WORKING) -> bool:
 
 @dataclass(frozen=True)
 class Source:
+    """A page or document a table's facts were read from. `via` says how it was reached when
+    that was a secondary channel (a public cross-check table...); `secondary` marks an entry
+    that is only such a channel. Both stay in the table and docs/library-sources.md: models and
+    ISO documents name the primary sources only."""
+
     title: str
     url: str = ""
     note: str = ""
+    via: str = ""
+    secondary: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,9 @@ class ProcedureMeta:
     result: str = ""  # kết quả thực hiện
     conditional_limits: tuple[facts.ConditionalLimit, ...] = ()  # "trường hợp cần xác minh thì ..."
     evidence: dict[str, str] = field(default_factory=dict)  # fact -> source, or "unconfirmed: why"
+    legal_forms: tuple[facts.LegalForm, ...] = ()  # the procedure's own forms, as the law numbers them
+    unverified_via: dict[str, str] = field(default_factory=dict)  # unverified note -> how it was read (not printed)
+    evidence_via: dict[str, str] = field(default_factory=dict)  # fact -> how its source was read (not printed)
     key_lines: dict[str, int] = field(default_factory=dict, compare=False)  # metadata key -> line in the table file
 
 
@@ -247,8 +257,9 @@ def parse_csv_table(text: str, slug: str = "") -> ProcedureTable:
         key, value = row[0], row[1] if len(row) > 1 else ""
         meta_lines.setdefault(key, i + 1)
         if key == "sources":
-            meta.setdefault("sources", []).append(
-                {"title": value, "url": row[2] if len(row) > 2 else "", "note": row[3] if len(row) > 3 else ""})
+            meta.setdefault("sources", []).append(  # sources,<title>,<url>,<note>[,<via>]
+                {"title": value, "url": row[2] if len(row) > 2 else "", "note": row[3] if len(row) > 3 else "",
+                 "via": row[4] if len(row) > 4 else ""})
         elif key == "unverified":
             meta.setdefault("unverified", []).append(value)
         elif key == "components":  # components,<name>,<kind>,<count>
@@ -256,8 +267,13 @@ def parse_csv_table(text: str, slug: str = "") -> ProcedureTable:
                 {"name": value, "kind": row[2] if len(row) > 2 else "", "count": row[3] if len(row) > 3 else ""})
         elif key == "conditional_limits":  # conditional_limits,<condition>,<limit>
             meta.setdefault("conditional_limits", []).append({"condition": value, "limit": row[2] if len(row) > 2 else ""})
-        elif key == "evidence":  # evidence,<fact>,<source or unconfirmed: why>
-            meta.setdefault("evidence", {})[value] = row[2] if len(row) > 2 else ""
+        elif key == "evidence":  # evidence,<fact>,<source or unconfirmed: why>[,<via>]
+            text = row[2] if len(row) > 2 else ""
+            meta.setdefault("evidence", {})[value] = {"text": text, "via": row[3]} if len(row) > 3 and row[3] else text
+        elif key == "legal_forms":  # legal_forms,<code>,<name>,<issued_by>,<evidence>
+            meta.setdefault("legal_forms", []).append(
+                {"code": value, "name": row[2] if len(row) > 2 else "", "issued_by": row[3] if len(row) > 3 else "",
+                 "evidence": row[4] if len(row) > 4 else ""})
         else:
             meta[key] = value
         i += 1
@@ -342,7 +358,7 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         if key not in META_KEYS:
             bad(key, f"Khóa thông tin thủ tục không được hỗ trợ: {key}", f"unknown procedure key: {key}",
                 "allowed: " + ", ".join(META_KEYS), "các khóa được dùng: " + ", ".join(META_KEYS))
-    structured = ("sources", "unverified", "components", "conditional_limits", "evidence")
+    structured = ("sources", "unverified", "components", "conditional_limits", "evidence", "legal_forms")
     values = {k: _text(raw.get(k)) for k in META_KEYS if k not in structured}
     values["field"] = resolve_field(values["field"]) or values["field"]  # "Hộ tịch" as well as civil_status
     for key, vi_name in (("code", "mã thủ tục"), ("name", "tên thủ tục"), ("field", "lĩnh vực"),
@@ -386,7 +402,14 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         raw_sources = []
     for item in raw_sources:
         if isinstance(item, dict) and _text(item.get("title")):
-            sources.append(Source(_text(item.get("title")), _text(item.get("url")), _text(item.get("note"))))
+            secondary = _as_bool(item.get("secondary", False))
+            if secondary is None:
+                bad("sources", "secondary phải là true hoặc false", "secondary must be true or false",
+                    "write secondary: true for a source that is only a secondary channel",
+                    "ghi secondary: true cho nguồn chỉ là kênh thứ cấp")
+                secondary = False
+            sources.append(Source(_text(item.get("title")), _text(item.get("url")), _text(item.get("note")),
+                                  _text(item.get("via")), secondary))
         elif isinstance(item, str) and item.strip():
             sources.append(Source(item.strip()))
         else:
@@ -399,9 +422,20 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         bad("unverified", "unverified phải là danh sách", "unverified must be a list of notes",
             "- a note per line", "- mỗi dòng một ghi chú")
         unverified = []
+    notes: list[str] = []
+    unverified_via: dict[str, str] = {}
+    for item in unverified:
+        note, how = facts.split_via(item)
+        if not note:
+            continue
+        notes.append(note)
+        if how:
+            unverified_via[note] = how
     components = facts.read_components(raw.get("components"), bad)
     conditional = facts.read_conditional_limits(raw.get("conditional_limits"), basis, bad)
-    evidence = facts.read_evidence(raw.get("evidence"), bad)
+    evidence_via: dict[str, str] = {}
+    evidence = facts.read_evidence(raw.get("evidence"), bad, evidence_via)
+    legal_forms = facts.read_legal_forms(raw.get("legal_forms"), bad)
     if not all(values[k] for k in ("code", "name", "field", "time_limit", "legal_basis", "fee")):
         return None
     return ProcedureMeta(
@@ -410,8 +444,9 @@ def _check_meta(raw: Any, mline: dict[str, int], errors: ErrorCollector) -> Proc
         category_limits=category_limits, name_en=values["name_en"],
         iso_document_code=values["iso_document_code"], revision=values["revision"] or "1",
         description=values["description"], sources=tuple(sources),
-        unverified=tuple(_text(u) for u in unverified if _text(u)),
+        unverified=tuple(notes), unverified_via=unverified_via,
         components=components, result=values["result"], conditional_limits=conditional, evidence=evidence,
+        evidence_via=evidence_via, legal_forms=legal_forms,
         key_lines=dict(mline),
     )
 

@@ -1,8 +1,9 @@
 """The forms the one-stop desk prints for a dossier (docs/domain.md §3, §5).
 
 01 receipt and appointment slip, 02 supplementation request, 03 refusal, 04 apology
-letter with a new appointment, 05 process control sheet (Circular 01/2018 numbers), and
-the commune's dossier register (06). Each form is rendered from a
+letter with a new appointment, 05 stop notice, 06 process control sheet, and the
+commune's dossier register (07) in the numbers of Circular 03/2025/TT-VPCP, the default
+edition (the 2018 edition numbers the control sheet 05 and the register 06). Each form is rendered from a
 plain data class; the builders read those from the database through the read models
 (`engine.views.dossiers`), so the permission policy applies: another commune's dossier
 answers NotFound. Printed numbers are data (`FORM_EDITIONS`): Circular 03/2025/TT-VPCP
@@ -54,9 +55,8 @@ FORM_EDITIONS: dict[str, dict[FormKind, FormSpec]] = {
             FormSpec("control_sheet", "05", "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Thông tư 01/2018/TT-VPCP"),
         )
     },
-    # Annex I of Circular 03/2025/TT-VPCP (in force from 15/9/2025), as summarised by
-    # thuviennhadat.vn; check against the circular's text before making it the default.
-    # Its 07 (dossier register) is REGISTER_SPECS below: it is printed per commune, not per dossier.
+    # Annex I of Circular 03/2025/TT-VPCP (15/9/2025), as summarised by thuviennhadat.vn
+    # (sources in EDITIONS below). Its 07 (dossier register) is REGISTER_SPECS below: it is printed per commune, not per dossier.
     "03/2025/TT-VPCP": {
         spec.kind: spec
         for spec in (
@@ -70,7 +70,59 @@ FORM_EDITIONS: dict[str, dict[FormKind, FormSpec]] = {
         )
     },
 }
-DEFAULT_EDITION = "01/2018/TT-VPCP"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """The one-stop rules an edition of the forms belongs to, as section 3 of the ISO
+    procedure document cites them, with the pages they were read from."""
+
+    decree: str
+    circular: str
+    decree_sources: tuple[str, ...]
+    circular_sources: tuple[str, ...]
+    confirmed: bool  # number, date and the forms annex read from a page; False: printed "chưa kiểm chứng"
+    superseded: tuple[str, ...] = ()  # one-stop documents this edition replaces (not cited beside it)
+
+
+EDITIONS: dict[str, Edition] = {
+    "01/2018/TT-VPCP": Edition(
+        decree="Nghị định số 61/2018/NĐ-CP về thực hiện cơ chế một cửa, một cửa liên thông trong giải quyết thủ tục "
+               "hành chính (sửa đổi, bổ sung bởi Nghị định số 107/2021/NĐ-CP)",
+        circular="Thông tư số 01/2018/TT-VPCP của Văn phòng Chính phủ hướng dẫn thi hành Nghị định số 61/2018/NĐ-CP",
+        decree_sources=(), circular_sources=(), confirmed=False,
+    ),
+    # The circular's text (number, date, scope: "các biểu mẫu trong giải quyết thủ tục hành chính") on
+    # hethongphapluat.com; Thanh Hóa's Decision 128/2025/QĐ-UBND cites it with the same date; the list
+    # of forms in its Annex I as thuviennhadat.vn summarises it. Decree 367/2025/NĐ-CP amends 118/2025
+    # (ngaynay.vn, 06/01/2026).
+    "03/2025/TT-VPCP": Edition(
+        decree="Nghị định số 118/2025/NĐ-CP ngày 09/6/2025 của Chính phủ về thực hiện thủ tục hành chính theo cơ chế "
+               "một cửa, một cửa liên thông tại Bộ phận Một cửa và Cổng Dịch vụ công quốc gia (sửa đổi, bổ sung bởi "
+               "Nghị định số 367/2025/NĐ-CP)",
+        circular="Thông tư số 03/2025/TT-VPCP ngày 15/9/2025 của Bộ trưởng, Chủ nhiệm Văn phòng Chính phủ hướng dẫn "
+                 "thi hành một số nội dung của Nghị định số 118/2025/NĐ-CP (Phụ lục I: biểu mẫu giải quyết thủ tục "
+                 "hành chính)",
+        decree_sources=(
+            "https://www.hethongphapluat.vn/nghi-dinh-118-2025-nd-cp-thuc-hien-thu-tuc-hanh-chinh-theo-co-che-mot-cua-"
+            "mot-cua-lien-thong-tai-bo-phan-mot-cua-va-cong-dich-vu-cong-quoc-gia.html",
+            "https://ngaynay.vn/sua-doi-quy-dinh-lien-quan-den-to-chuc-bo-phan-mot-cua-tai-cac-dia-phuong-post168118.html",
+        ),
+        circular_sources=(
+            "https://hethongphapluat.com/thong-tu-03-2025-tt-vpcp-huong-dan-nghi-dinh-118-2025-nd-cp-thuc-hien-thu-tuc-"
+            "hanh-chinh-theo-co-che-mot-cua-mot-cua-lien-thong-tai-bo-phan-mot-cua-va-cong-dich-vu-cong-quoc-gia-do-van-"
+            "phong-chinh-phu-ban-hanh.html",
+            "https://thuviennhadat.vn/phap-luat/tai-file-word-bieu-mau-thong-tu-03-2025-tt-vpcp-ve-giai-quyet-thu-tuc-"
+            "hanh-chinh-tai-bo-phan-mot-cua-708489.html",
+        ),
+        confirmed=True,
+        superseded=("61/2018/NĐ-CP", "107/2021/NĐ-CP", "01/2018/TT-VPCP"),
+    ),
+}
+# The one place the edition in force is chosen: the circular guiding Decree 118/2025/NĐ-CP
+# (sources in EDITIONS). Dossiers received before 15/9/2025 can still be printed with
+# edition="01/2018/TT-VPCP".
+DEFAULT_EDITION = "03/2025/TT-VPCP"
 FORM_KINDS: tuple[FormKind, ...] = ("receipt", "supplementation", "refusal", "apology", "stop", "control_sheet")
 
 CHANNEL_LABELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Qua dịch vụ bưu chính"}
