@@ -200,12 +200,17 @@ def main() -> None:
     for who in ("x001_clerk", "x001_justice"):
         record(f"inbox page of 50, {who}", lambda who=who: timed(lambda a=actor[who]: views.inbox(rt, a, limit=50), args.repeat), 10)
 
-    def dossier_page(ref: int) -> None:
+    def dossier_page(ref: int) -> None:  # what the web page reads: one unit, one load
+        views.dossier_page(rt, actor["x001_chair"], ref)
+
+    def dossier_and_timeline(ref: int) -> None:  # what the two API routes read, one unit each
         views.dossier_view(rt, actor["x001_chair"], ref)
         views.timeline(rt, actor["x001_chair"], ref)
 
     record("dossier page (view + control sheet), chair", lambda: timed(
         dossier_page, args.repeat, lambda i: (sample_ids[i % len(sample_ids)],)), 15)
+    record("dossier view and control sheet apart (2 units), chair", lambda: timed(
+        dossier_and_timeline, args.repeat, lambda i: (sample_ids[i % len(sample_ids)],)), None)
 
     def search(who: str, **filters) -> None:
         views.search_dossiers(rt, actor[who], views.DossierFilter(**filters))
