@@ -144,6 +144,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-sizes", action="store_true")
+    parser.add_argument("--stats-repeat", type=int, default=0,
+                        help="calls per statistics read (default: 5 for a commune, 2 for the province)")
+    parser.add_argument("--only", action="append", default=[], metavar="WORD",
+                        help="measure only the reads whose label contains WORD (repeatable; e.g. "
+                             "--only statistics --only 'dossier')")
     args = parser.parse_args()
     url = args.database_url
     if not url.startswith("postgresql") or url.rstrip("/").rsplit("/", 1)[-1].startswith("test"):
@@ -179,7 +184,13 @@ def main() -> None:
     rng = random.Random(18)
     results: list[tuple[str, list[float], float | None]] = []
 
-    def record(label: str, samples: list[float], goal_ms: float | None) -> None:
+    def wanted(label: str) -> bool:
+        return not args.only or any(word.lower() in label.lower() for word in args.only)
+
+    def record(label: str, samples, goal_ms: float | None) -> None:
+        if not wanted(label):
+            return
+        samples = samples()
         results.append((label, samples, goal_ms))
         cpu = CPU.get(id(samples))
         print(f"  {label:<52} {percentiles(samples)}"
@@ -187,43 +198,48 @@ def main() -> None:
 
     print("\nin-process (engine views), milliseconds")
     for who in ("x001_clerk", "x001_justice"):
-        record(f"inbox page of 50, {who}", timed(lambda a=actor[who]: views.inbox(rt, a, limit=50), args.repeat), 10)
+        record(f"inbox page of 50, {who}", lambda who=who: timed(lambda a=actor[who]: views.inbox(rt, a, limit=50), args.repeat), 10)
 
-    def dossier_page(ref: int) -> None:
+    def dossier_page(ref: int) -> None:  # what the web page reads: one unit, one load
+        views.dossier_page(rt, actor["x001_chair"], ref)
+
+    def dossier_and_timeline(ref: int) -> None:  # what the two API routes read, one unit each
         views.dossier_view(rt, actor["x001_chair"], ref)
         views.timeline(rt, actor["x001_chair"], ref)
 
-    record("dossier page (view + control sheet), chair", timed(
+    record("dossier page (view + control sheet), chair", lambda: timed(
         dossier_page, args.repeat, lambda i: (sample_ids[i % len(sample_ids)],)), 15)
+    record("dossier view and control sheet apart (2 units), chair", lambda: timed(
+        dossier_and_timeline, args.repeat, lambda i: (sample_ids[i % len(sample_ids)],)), None)
 
     def search(who: str, **filters) -> None:
         views.search_dossiers(rt, actor[who], views.DossierFilter(**filters))
 
-    record("search: whole code, chair", timed(
+    record("search: whole code, chair", lambda: timed(
         lambda code: search("x001_chair", code=code), args.repeat, lambda i: (codes[i % len(codes)],)), 20)
-    record("search: whole code, province", timed(
+    record("search: whole code, province", lambda: timed(
         lambda code: search("province", code=code), args.repeat, lambda i: (codes[i % len(codes)],)), 20)
-    record("search: code part 'X001-2610', chair", timed(
+    record("search: code part 'X001-2610', chair", lambda: timed(
         lambda: search("x001_chair", code="X001-2610"), max(20, args.repeat // 10)), 20)
-    record("search: name 'ánh dương' (accents), chair", timed(
+    record("search: name 'ánh dương' (accents), chair", lambda: timed(
         lambda: search("x001_chair", applicant="ánh dương"), max(20, args.repeat // 10)), 20)
-    record("search: name 'đặng thị thu hà', province", timed(
+    record("search: name 'đặng thị thu hà', province", lambda: timed(
         lambda: search("province", applicant="Đặng Thị Thu Hà"), max(20, args.repeat // 10)), 20)
-    record("search: national ID, province", timed(
+    record("search: national ID, province", lambda: timed(
         lambda n: search("province", id_number=n), args.repeat, lambda i: (id_numbers[i % len(id_numbers)],)), 20)
     # 2025-10: an ordinary month, all of it closed since; 2026-10: inside the open backlog
     for period in ("2025-10", "2026-10"):
-        record(f"statistics {period}, commune X001, chair", timed(
+        record(f"statistics {period}, commune X001, chair", lambda: timed(
             lambda p=period: compute_statistics(rt, actor["x001_chair"], period=p, group_by="commune",
-                                                unit_code="X001"), 5), 300)
-        record(f"statistics {period}, whole province by commune", timed(
-            lambda p=period: compute_statistics(rt, actor["province"], period=p, group_by="commune"), 2), 2000)
+                                                unit_code="X001"), args.stats_repeat or 5), 300)
+        record(f"statistics {period}, whole province by commune", lambda: timed(
+            lambda p=period: compute_statistics(rt, actor["province"], period=p, group_by="commune"), args.stats_repeat or 2), 2000)
 
     from engine.adapters.channels import ChannelSettings
     from engine.scheduler.sweep import Sweeper
     sweeper = Sweeper(rt, channel_settings=ChannelSettings())  # in-app notices only: no network in a bench
-    record("scheduler sweep, nothing due", timed(sweeper.run_once, 25), 20)
-    record("scheduler sweep, 1000 due", [due_sweep(db, sweeper, 1000) for _ in range(3)], 1000)
+    record("scheduler sweep, nothing due", lambda: timed(sweeper.run_once, 25), 20)
+    record("scheduler sweep, 1000 due", lambda: [due_sweep(db, sweeper, 1000) for _ in range(3)], 1000)
 
     if not args.no_http:
         from bench.api_bench import Server, timed_request
@@ -241,12 +257,12 @@ def main() -> None:
                 assert status == 200, (path, status)
 
             for who in ("x001_clerk", "x001_justice"):
-                record(f"GET /api/tasks/inbox?limit=50, {who}", timed(
+                record(f"GET /api/tasks/inbox?limit=50, {who}", lambda: timed(
                     lambda w=who: get("/api/tasks/inbox?limit=50", w), args.repeat), 15)
-            record("GET /api/dossiers/{id} + /timeline, chair", timed(
+            record("GET /api/dossiers/{id} + /timeline, chair", lambda: timed(
                 lambda ref: (get(f"/api/dossiers/{ref}", "x001_chair"), get(f"/api/dossiers/{ref}/timeline", "x001_chair")),
                 args.repeat, lambda i: (sample_ids[i % len(sample_ids)],)), 15)
-            record("GET /api/dossiers?id_number=..., province", timed(
+            record("GET /api/dossiers?id_number=..., province", lambda: timed(
                 lambda n: get(f"/api/dossiers?id_number={n}", "province"), args.repeat,
                 lambda i: (id_numbers[i % len(id_numbers)],)), 20)
             conn.close()

@@ -153,3 +153,52 @@ def test_urgency_counts_in_sql_follow_the_urgency_rule(db):
     for due_at, is_overdue, is_due_today in counted:
         colour = views.urgency(due_at, now)
         assert (bool(is_overdue), bool(is_due_today)) == (colour == "overdue", colour == "due_today"), due_at
+
+
+def test_dossier_page_is_one_read_and_one_load(world):
+    """The dossier's page (its view and its control sheet) is served from one read unit:
+    one connection, the dossier with its steps and pauses loaded once, one permission
+    check, one read of the people's names; what it shows is what the two views show
+    apart. A chair of another commune does not see it, and a dossier loaded by one view
+    of a unit is still checked for each view's own action."""
+    from sqlalchemy import event
+
+    from engine.views.reading import reading, visible_dossier
+
+    rt = world.rt
+    r = receive(world)
+    rt.clock.advance(timedelta(hours=1))
+    step(world, "clerk", r)
+    chair = world.actor("chair")
+    statements, checkouts = [], []
+    engine = rt.db.engine
+    views.dossier_page(rt, chair, r.code)  # warm the runtime's caches (roles, tokens)
+
+    def on_statement(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def on_checkout(*args):
+        checkouts.append(1)
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine.pool, "checkout", on_checkout)
+    try:
+        view, sheet = views.dossier_page(rt, chair, r.code)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine.pool, "checkout", on_checkout)
+    assert view == views.dossier_view(rt, chair, r.code)
+    assert sheet == views.timeline(rt, chair, r.dossier_id)
+    assert [t.bpmn_id for t in view.open_tasks] == ["appraise"] and [row.bpmn_id for row in sheet] == ["receive", "appraise"]
+    assert len(checkouts) == 1
+    reads_of_dossiers = [s for s in statements if "FROM dossiers" in s]
+    assert len(reads_of_dossiers) == 1, reads_of_dossiers
+    assert len([s for s in statements if "FROM tasks" in s]) == 1
+    assert len([s for s in statements if "FROM users" in s]) == 1
+    with pytest.raises(NotFound):
+        views.dossier_page(rt, world.actor("nh_chair"), r.code)
+    with reading(rt, chair) as unit:
+        loaded = visible_dossier(unit, r.dossier_id)
+        assert visible_dossier(unit, r.code) is loaded
+        with pytest.raises(PermissionDenied):
+            visible_dossier(unit, r.dossier_id, "dossier.receive")  # the chair does not receive

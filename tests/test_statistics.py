@@ -74,7 +74,7 @@ def test_database_splits_instants_like_the_calendar(db):
     from sqlalchemy import literal, select
 
     from engine.adapters.db.types import UTCDateTime
-    from engine.views.statistics import _day_ordinal, _local_day_and_time, _working_within_day
+    from engine.views.statistics import _day_and_time, _day_ordinal, _local_us, _working_within_day
 
     calendar = WorkingCalendar()
     rng = random.Random(3)
@@ -87,7 +87,7 @@ def test_database_splits_instants_like_the_calendar(db):
         dialect = session.get_bind().dialect.name
         for instant in instants:
             value = literal(instant, UTCDateTime())
-            day, since_midnight = _local_day_and_time(dialect, value)
+            day, since_midnight = _day_and_time(_local_us(dialect, value))
             within = _working_within_day(dialect, since_midnight, literal(1), {1: calendar})
             got_day, got_within = session.execute(select(day, within)).one()
             local = instant.astimezone(VN_TZ)

@@ -313,3 +313,47 @@ def test_other_communes_are_not_found(scenario):
     assert err.value.problems[0].field == "unit_code"
 
 
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.postgres
+def test_province_report_reads_the_finished_dossiers_once_from_the_covering_index(scenario):
+    """At a province's size the report's cost is the rows it visits (docs/performance.md,
+    "Statistics and the dossier page"). The plans, with sequential scans priced out as
+    on a large table: indicator 2.2's pass reads `dossiers` once, index-only through
+    `ix_dossiers_finished_cover` (migration 0014), and the counting pass does not use that
+    index; the figures are those of the scenario."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        statements.append((statement, params))
+
+    engine = scenario.rt.db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        report = compute_statistics(scenario.rt, scenario.actor("admin"), period="2026-03", group_by="commune")
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert (report.total.finished_total, report.total.pending_overdue, report.total.pending_within_limit) == (6, 1, 2)
+    [measured] = [(s, p) for s, p in statements if "dossiers.finished_at AS ended" in s]
+    [counting] = [(s, p) for s, p in statements if "dossiers.received_at <" in s and "GROUP BY dossiers.org_unit_id" in s
+                  and "satisfaction_ratings" not in s]
+    with engine.connect() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plans = {}
+        for name, (statement, params) in (("measured", measured), ("counting", counting)):
+            raw = conn.connection.driver_connection.execute("EXPLAIN (FORMAT JSON) " + statement, params)
+            plans[name] = list(_plan_nodes(raw.fetchone()[0][0]["Plan"]))
+        conn.rollback()
+    dossier_scans = [n for n in plans["measured"] if n.get("Relation Name") == "dossiers"]
+    assert [(n["Node Type"], n["Index Name"]) for n in dossier_scans] == [
+        ("Index Only Scan", "ix_dossiers_finished_cover")]
+    # the counting pass's open-ended test is a filter, never a range of the finished-at index
+    assert not [n for n in plans["counting"] if n.get("Index Name") == "ix_dossiers_finished_cover"]

@@ -294,8 +294,7 @@ def _signing_context():
         if task is None or task.role not in SIGNING_ROLES or task.state != "open":
             return None
         who = actor()
-        dossier = views.dossier_view(rt(), who, task.dossier_code)
-        sheet = views.timeline(rt(), who, dossier.id)
+        dossier, sheet = views.dossier_page(rt(), who, task.dossier_code)
         steps = []
         for row in sheet:
             if row.completed_at is None or row.task_id == task.id:

@@ -120,13 +120,14 @@ def _task_page(detail, fields, values, errors, status: int = 200):
 @bp.get("/dossiers/<code>")
 def dossier(code: str):
     who = actor()
-    view = views.dossier_view(page_unit(), who, code)
-    return _dossier_page(view, who)
+    view, sheet = views.dossier_page(page_unit(), who, code)
+    return _dossier_page(view, who, sheet=sheet)
 
 
 def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None, form_values: dict | None = None,
-                  open_action: str | None = None):
-    sheet = views.timeline(page_unit(), who, view.id)
+                  open_action: str | None = None, sheet=None):
+    if sheet is None:
+        sheet = views.timeline(page_unit(), who, view.id)
     actions = worklist.dossier_actions(page_unit(), who, view.id)
     performable = {t.id for t in view.open_tasks if views.can_perform(page_unit(), who, t)}
     drawn = diagram_views.dossier_diagram(page_unit(), who, view.id, view=view, sheet=sheet)

@@ -148,59 +148,99 @@ def urgency_conditions(due_at: Any, now: datetime) -> tuple[Any, Any]:
 
 def dossier_view(rt, actor: Actor, dossier_ref: int | str) -> DossierView:
     with reading(rt, actor) as unit:
-        session, now = unit.session, unit.now
         dossier = visible_dossier(unit, dossier_ref)
-        tasks = _task_views(session, select(Task).where(Task.dossier_id == dossier.id, Task.state == StepState.OPEN), now)
-        version = session.get(ProcedureVersion, dossier.procedure_version_id)
-        procedure = version.procedure
-        unit = session.get(OrgUnit, dossier.org_unit_id)
-        paused = any(p.ended_at is None for p in dossier.pauses)
-        return DossierView(
-            id=dossier.id, code=dossier.code, org_unit_code=unit.code, org_unit_name=unit.name,
-            procedure_code=procedure.code, procedure_name=procedure.name, field=procedure.field,
-            version_no=version.version_no, applicant_name=dossier.applicant_name,
-            applicant_id_number=dossier.applicant_id_number, applicant_address=dossier.applicant_address,
-            applicant_phone=dossier.applicant_phone, applicant_email=dossier.applicant_email, channel=dossier.channel,
-            status_code=dossier.status_code, status_label=status_label(dossier.status_code),
-            state=dossier.state, received_at=dossier.received_at, due_at=dossier.due_at,
-            original_due_at=dossier.original_due_at, finished_at=dossier.finished_at,
-            returned_at=dossier.returned_at, classification=dossier.classification, result=dossier.result,
-            supplement_count=dossier.supplement_count, apology_issued_at=dossier.apology_issued_at,
-            apology_due_at=dossier.apology_due_at, end_reason=dossier.end_reason,
-            urgency=urgency(dossier.due_at, now, done=dossier.finished_at is not None or dossier.state != DossierState.OPEN,
-                            paused=paused),
-            open_tasks=tasks,
-            pauses=[PauseView(p.kind, p.started_at, p.ended_at, p.reason) for p in dossier.pauses],
-            data=dict(dossier.data or {}),
-        )
+        open_tasks = [t for t in dossier.tasks if t.state == StepState.OPEN]
+        return _dossier_view(unit, dossier, _user_names(unit.session, {t.assignee_id for t in open_tasks}))
 
 
 def timeline(rt, actor: Actor, dossier_ref: int | str) -> list[TimelineRow]:
     """The process control sheet: every hand-over of the dossier, in order."""
     with reading(rt, actor) as unit:
-        session = unit.session
         dossier = visible_dossier(unit, dossier_ref)
-        tasks = session.scalars(select(Task).where(Task.dossier_id == dossier.id).order_by(Task.created_at, Task.id)).all()
-        names = _user_names(session, {t.assignee_id for t in tasks} | {t.completed_by_id for t in tasks}
-                            | {t.handed_over_by_id for t in tasks})
-        # What the citizen was asked to bring is kept on the pause the request opened.
-        asked = {p.started_at: p.reason for p in dossier.pauses}
-        rows: list[TimelineRow] = []
-        previous: Task | None = None
-        for task in tasks:
-            source = _handed_over_from(tasks, task) or previous
-            rows.append(TimelineRow(
-                task_id=task.id, step=task.name, bpmn_id=task.bpmn_id,
-                from_role=source.role if source else None,
-                from_user=names.get(task.handed_over_by_id),
-                to_role=task.role, to_user=names.get(task.completed_by_id or task.assignee_id),
-                handed_over_at=task.created_at, step_due_at=task.due_at, completed_at=task.completed_at,
-                completed_by=names.get(task.completed_by_id), result=task.classification, state=task.state,
-                outcome=task.outcome,
-                note=(asked.get(task.completed_at) if task.outcome == Outcome.SUPPLEMENT else None) or _note(task),
-            ))
-            previous = task
-        return rows
+        return _timeline(dossier, _user_names(unit.session, _people_of(dossier.tasks)))
+
+
+def dossier_page(rt, actor: Actor, dossier_ref: int | str) -> tuple[DossierView, list[TimelineRow]]:
+    """The dossier and its process control sheet, as its page shows them: one read unit,
+    one load of the dossier with its steps and pauses (and one permission check), one
+    read of the names of the people on it."""
+    with reading(rt, actor) as unit:
+        dossier = visible_dossier(unit, dossier_ref)
+        names = _user_names(unit.session, _people_of(dossier.tasks))
+        return _dossier_view(unit, dossier, names), _timeline(dossier, names)
+
+
+def _people_of(tasks) -> set[int | None]:
+    return {t.assignee_id for t in tasks} | {t.completed_by_id for t in tasks} | {t.handed_over_by_id for t in tasks}
+
+
+@dataclass(frozen=True)
+class _DossierInfo:
+    """What a step's line shows of its dossier (see `_task_view`)."""
+
+    code: str
+    applicant_name: str
+    due_at: datetime
+    unit: str
+    pcode: str
+    pname: str
+
+
+def _dossier_view(unit, dossier: Dossier, names: dict[int, str]) -> DossierView:
+    """The view of a dossier loaded by `visible_dossier` (its steps and pauses with it);
+    `names`: the full names of at least its open steps' assignees."""
+    now = unit.now
+    # the commune and the procedure version in one statement (no ORM objects)
+    unit_code, unit_name, pcode, pname, field, version_no = unit.session.execute(
+        select(OrgUnit.code, OrgUnit.name, Procedure.code, Procedure.name, Procedure.field, ProcedureVersion.version_no)
+        .select_from(ProcedureVersion).join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+        .join(OrgUnit, OrgUnit.id == dossier.org_unit_id)
+        .where(ProcedureVersion.id == dossier.procedure_version_id)).one()
+    info = _DossierInfo(dossier.code, dossier.applicant_name, dossier.due_at, unit_code, pcode, pname)
+    tasks = [_task_view(t, info, names, now) for t in dossier.tasks if t.state == StepState.OPEN]
+    paused = any(p.ended_at is None for p in dossier.pauses)
+    return DossierView(
+        id=dossier.id, code=dossier.code, org_unit_code=unit_code, org_unit_name=unit_name,
+        procedure_code=pcode, procedure_name=pname, field=field,
+        version_no=version_no, applicant_name=dossier.applicant_name,
+        applicant_id_number=dossier.applicant_id_number, applicant_address=dossier.applicant_address,
+        applicant_phone=dossier.applicant_phone, applicant_email=dossier.applicant_email, channel=dossier.channel,
+        status_code=dossier.status_code, status_label=status_label(dossier.status_code),
+        state=dossier.state, received_at=dossier.received_at, due_at=dossier.due_at,
+        original_due_at=dossier.original_due_at, finished_at=dossier.finished_at,
+        returned_at=dossier.returned_at, classification=dossier.classification, result=dossier.result,
+        supplement_count=dossier.supplement_count, apology_issued_at=dossier.apology_issued_at,
+        apology_due_at=dossier.apology_due_at, end_reason=dossier.end_reason,
+        urgency=urgency(dossier.due_at, now, done=dossier.finished_at is not None or dossier.state != DossierState.OPEN,
+                        paused=paused),
+        open_tasks=tasks,
+        pauses=[PauseView(p.kind, p.started_at, p.ended_at, p.reason) for p in dossier.pauses],
+        data=dict(dossier.data or {}),
+    )
+
+
+def _timeline(dossier: Dossier, names: dict[int, str]) -> list[TimelineRow]:
+    """The control sheet of a dossier loaded by `visible_dossier`; `names`: the full
+    names of the people on its steps."""
+    tasks = sorted(dossier.tasks, key=lambda t: (t.created_at, t.id))
+    # What the citizen was asked to bring is kept on the pause the request opened.
+    asked = {p.started_at: p.reason for p in dossier.pauses}
+    rows: list[TimelineRow] = []
+    previous: Task | None = None
+    for task in tasks:
+        source = _handed_over_from(tasks, task) or previous
+        rows.append(TimelineRow(
+            task_id=task.id, step=task.name, bpmn_id=task.bpmn_id,
+            from_role=source.role if source else None,
+            from_user=names.get(task.handed_over_by_id),
+            to_role=task.role, to_user=names.get(task.completed_by_id or task.assignee_id),
+            handed_over_at=task.created_at, step_due_at=task.due_at, completed_at=task.completed_at,
+            completed_by=names.get(task.completed_by_id), result=task.classification, state=task.state,
+            outcome=task.outcome,
+            note=(asked.get(task.completed_at) if task.outcome == Outcome.SUPPLEMENT else None) or _note(task),
+        ))
+        previous = task
+    return rows
 
 
 def _handed_over_from(tasks: list[Task], task: Task) -> Task | None:
@@ -427,18 +467,19 @@ def _task_views(session, query: Select, now: datetime) -> list[TaskView]:
         )
     }
     names = _user_names(session, {t.assignee_id for t in tasks})
-    views = []
-    for t in tasks:
-        d = info[t.dossier_id]
-        views.append(TaskView(
-            id=t.id, dossier_id=t.dossier_id, dossier_code=d.code, applicant_name=d.applicant_name,
-            procedure_code=d.pcode, procedure_name=d.pname, bpmn_id=t.bpmn_id, name=t.name, role=t.role,
-            org_unit_code=d.unit, assignee_id=t.assignee_id, assignee_name=names.get(t.assignee_id), state=t.state,
-            clock=t.clock, status_code=t.status_code, form=t.form, created_at=t.created_at, due_at=t.due_at,
-            dossier_due_at=d.due_at, completed_at=t.completed_at, outcome=t.outcome, classification=t.classification,
-            urgency=urgency(t.due_at, now, done=t.state != StepState.OPEN, paused=t.clock == StepClock.PAUSED),
-        ))
-    return views
+    return [_task_view(t, info[t.dossier_id], names, now) for t in tasks]
+
+
+def _task_view(t: Task, d, names: dict[int, str], now: datetime) -> TaskView:
+    """A step's line; `d`: its dossier's code, applicant_name, due_at, unit (code), pcode, pname."""
+    return TaskView(
+        id=t.id, dossier_id=t.dossier_id, dossier_code=d.code, applicant_name=d.applicant_name,
+        procedure_code=d.pcode, procedure_name=d.pname, bpmn_id=t.bpmn_id, name=t.name, role=t.role,
+        org_unit_code=d.unit, assignee_id=t.assignee_id, assignee_name=names.get(t.assignee_id), state=t.state,
+        clock=t.clock, status_code=t.status_code, form=t.form, created_at=t.created_at, due_at=t.due_at,
+        dossier_due_at=d.due_at, completed_at=t.completed_at, outcome=t.outcome, classification=t.classification,
+        urgency=urgency(t.due_at, now, done=t.state != StepState.OPEN, paused=t.clock == StepClock.PAUSED),
+    )
 
 
 def _user_names(session, ids: set[int | None]) -> dict[int, str]:

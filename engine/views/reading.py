@@ -42,10 +42,20 @@ def user_principal(unit: Unit) -> Principal:
 
 def visible_dossier(unit: Unit, ref: int | str, action: str = "dossier.view") -> Dossier:
     """A dossier (by id or code) with its steps and pauses, if the actor sees its commune
-    and may `action` there; NotFound otherwise."""
-    query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
-    query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
-    dossier = unit.session.scalar(query)
+    and may `action` there; NotFound otherwise.
+
+    In a read-only unit the dossier is loaded once: a page that shows several views of
+    it (the dossier, its control sheet, its actions, its diagram) reads it from the
+    unit's snapshot once, and each view still checks its own action here."""
+    loaded = _loaded_dossiers(unit)
+    key = ("code", ref) if isinstance(ref, str) else ("id", ref)
+    dossier = loaded.get(key) if loaded is not None else None
+    if dossier is None:
+        query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
+        query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
+        dossier = unit.session.scalar(query)
+        if dossier is not None and loaded is not None:
+            loaded[("id", dossier.id)] = loaded[("code", dossier.code)] = dossier
     principal = principal_of(unit)
     if dossier is None:
         raise not_found(f"dossier {ref}")
@@ -53,6 +63,14 @@ def visible_dossier(unit: Unit, ref: int | str, action: str = "dossier.view") ->
     if principal is not None:
         require(principal, action, dossier.org_unit_id, what="dossier")
     return dossier
+
+
+def _loaded_dossiers(unit: Unit) -> dict | None:
+    """The dossiers a read-only unit has loaded, by id and by code (None in a unit that
+    writes: there a dossier changes between reads)."""
+    if not getattr(unit, "read_only", False):
+        return None
+    return unit.session.info.setdefault("isoflow_visible_dossiers", {})
 
 
 def visible_task(unit: Unit, task_id: int, action: str = "dossier.view") -> Task:

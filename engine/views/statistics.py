@@ -213,6 +213,9 @@ def _scope(unit, period: Period, unit_code: str | None) -> _Scope:
         # These few aggregate queries cost more to JIT-compile than to run (measured:
         # 1.1 s of compilation for a 0.4 s year report); SET LOCAL ends with the transaction.
         session.execute(text("SET LOCAL jit = off"))
+        # Sorting and hashing the period's rows in memory, not in temporary files (the
+        # backlog month sorted 135,000 rows on disk at 1,000,000 dossiers with the 4 MB default).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     now = unit.now
     units = _visible_communes(unit, unit_code)
     overrides = load_overrides(unit)
@@ -287,6 +290,18 @@ class _Window:
         span = func.tstzrange(begun, case((ended < begun, begun), else_=ended), literal_column("'[]'"))
         return [span.op("&&")(period)]
 
+    def not_ended_before_start(self, ended) -> ColumnElement:
+        """`ended is null or ended >= start`. On PostgreSQL written so that no index of
+        `ended` answers it: with the range overlap beside it, the planner would otherwise
+        OR together the index ranges of every open row and every row finished since the
+        period began (the whole backlog and the history after the period) and AND them
+        with the overlap's bitmap; as a filter on the rows the overlap found, it costs
+        nothing (docs/performance.md)."""
+        if self.dialect != "postgresql":
+            return or_(ended.is_(None), ended >= self.start)
+        start = literal(self.start, UTCDateTime())
+        return func.coalesce(ended, start) >= start
+
     def judge_expr(self, unit_column) -> ColumnElement:
         """The judging instant of each row's commune, as a SQL expression (communes
         with their own sessions close at another hour)."""
@@ -305,16 +320,26 @@ def _count_if(condition) -> ColumnElement:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _paused_at_judging(dossier_id_col, due_col, judge, created_col=None) -> ColumnElement:
+def _paused_at_judging(w: "_Window", dossier_id_col, due_col, judge, created_col=None) -> ColumnElement:
     """A pause open at the judging instant that began before the due instant: the clock
     was stopped, so the item is not overdue even though its stored due instant (which
-    moves only when the pause ends) lies before the judging instant."""
+    moves only when the pause ends) lies before the judging instant.
+
+    Written as two tests, the first implied by the second: the dossier is among those
+    with a pause open at some commune's judging instant (one uncorrelated set, hashed
+    once per query), and then the exact per-row test. A backlog of 100,000s of pending
+    dossiers is thus not probed row by row for pauses that almost none of them have."""
     pause = aliased(DossierPause)
     conditions = [pause.dossier_id == dossier_id_col, pause.started_at <= judge, pause.started_at < due_col,
                   or_(pause.ended_at.is_(None), pause.ended_at > judge)]
     if created_col is not None:  # a step is moved only by pauses that began while it was open
         conditions.append(pause.started_at >= created_col)
-    return exists().where(*conditions)
+    instants = list(w.judge_at.values()) or [w.end]
+    earliest, latest = literal(min(instants), UTCDateTime()), literal(max(instants), UTCDateTime())
+    maybe = aliased(DossierPause)
+    open_then = select(maybe.dossier_id).where(maybe.started_at <= latest,
+                                               or_(maybe.ended_at.is_(None), maybe.ended_at > earliest))
+    return and_(dossier_id_col.in_(open_then), exists().where(*conditions))
 
 
 # The cells of the report: one predicate per counted figure, used both by the counting
@@ -339,9 +364,9 @@ def _dossier_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnEle
     finished_in = and_(d.finished_at >= S, d.finished_at < E)
     received_in = d.received_at >= S
     pending = or_(d.finished_at.is_(None), d.finished_at >= E)
-    overdue = and_(pending, d.due_at < judge, not_(_paused_at_judging(d.id, d.due_at, judge)))
+    overdue = and_(pending, d.due_at < judge, not_(_paused_at_judging(w, d.id, d.due_at, judge)))
     relevant = [d.org_unit_id.in_(list(w.judge_at)), d.received_at < E,
-                or_(d.finished_at.is_(None), d.finished_at >= S), *w.overlapping(d.received_at, d.finished_at)]
+                w.not_ended_before_start(d.finished_at), *w.overlapping(d.received_at, d.finished_at)]
     cells = {
         "carried_over": d.received_at < S,
         "received_new": received_in,
@@ -365,8 +390,8 @@ def _step_cells(w: _Window) -> tuple[list[ColumnElement], dict[str, ColumnElemen
     finished_in = and_(t.completed_at >= S, t.completed_at < E)
     received_in = t.created_at >= S
     pending = or_(t.completed_at.is_(None), t.completed_at >= E)
-    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(t.dossier_id, t.due_at, judge, t.created_at)))
-    relevant = [*_officer_steps(w), t.created_at < E, or_(t.completed_at.is_(None), t.completed_at >= S),
+    overdue = and_(pending, t.due_at < judge, not_(_paused_at_judging(w, t.dossier_id, t.due_at, judge, t.created_at)))
+    relevant = [*_officer_steps(w), t.created_at < E, w.not_ended_before_start(t.completed_at),
                 *w.overlapping(t.created_at, t.completed_at)]
     cells = {
         "carried_over": t.created_at < S,
@@ -517,22 +542,26 @@ def _processing_time(session: Session, measured, calendars: dict[int, WorkingCal
     them per key, commune and day, so only a few rows per day come back.
     """
     dialect = session.get_bind().dialect.name
-    m = measured.subquery()
+    # A common table expression used three times: PostgreSQL reads the measured rows once
+    # and keeps them (a join with the two signs made it scan them once per sign).
+    m = measured.cte("measured")
     pause = aliased(DossierPause)
     overlap_start = _greatest(dialect, pause.started_at, m.c.started)
     overlap_end = _least(dialect, func.coalesce(pause.ended_at, m.c.ended), m.c.ended)
     overlaps = (select(m.c.key, m.c.unit_id, overlap_start.label("a"), overlap_end.label("b"))
                 .join(pause, pause.dossier_id == m.c.dossier_id).subquery())
-    # each row read once: joined with the two signs, it yields +W(end) and -W(start)
-    signs = union_all(select(literal(1).label("sign")), select(literal(-1))).subquery()
+    # +W(end) and -W(start) of every row, -W(b) and +W(a) of every pause overlap; each
+    # instant turned into local microseconds once, in its own branch (the day and the
+    # time within it are then integer arithmetic on that number)
     instants = union_all(
-        select(signs.c.sign, m.c.key, m.c.unit_id,
-               case((signs.c.sign == 1, m.c.ended), else_=m.c.started).label("at")).join(signs, true()),
-        select(-signs.c.sign, overlaps.c.key, overlaps.c.unit_id,
-               case((signs.c.sign == 1, overlaps.c.b), else_=overlaps.c.a)).join(signs, true())
+        select(literal(1).label("sign"), m.c.key, m.c.unit_id, _local_us(dialect, m.c.ended).label("at")),
+        select(literal(-1), m.c.key, m.c.unit_id, _local_us(dialect, m.c.started)),
+        select(literal(-1), overlaps.c.key, overlaps.c.unit_id, _local_us(dialect, overlaps.c.b))
+        .where(overlaps.c.b > overlaps.c.a),
+        select(literal(1), overlaps.c.key, overlaps.c.unit_id, _local_us(dialect, overlaps.c.a))
         .where(overlaps.c.b > overlaps.c.a),
     ).subquery()
-    day, since_midnight = _local_day_and_time(dialect, instants.c.at)
+    day, since_midnight = _day_and_time(instants.c.at)
     within = _working_within_day(dialect, since_midnight, instants.c.unit_id, calendars)
     per_instant = select(instants.c.sign, instants.c.key, instants.c.unit_id, day.label("day"),
                          within.label("within")).subquery()
@@ -555,23 +584,27 @@ def _least(dialect: str, a, b):
     return func.min(a, b) if dialect == "sqlite" else func.least(a, b)
 
 
-def _local_day_and_time(dialect: str, instant) -> tuple[ColumnElement, ColumnElement]:
-    """The Asia/Ho_Chi_Minh day of a stored UTC instant and the microseconds since its
-    local midnight."""
+def _local_us(dialect: str, instant) -> ColumnElement:
+    """A stored UTC instant as microseconds since 1970-01-01 00:00 local time
+    (Asia/Ho_Chi_Minh), an integer: its local day is `// _DAY_US`, the time since local
+    midnight `% _DAY_US` (the instants are after 1970, so both are the floor ones).
+    Vietnam has kept UTC+7 without daylight saving since 1975, so the offset is constant."""
+    offset_s = int(VN_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds())
     if dialect == "sqlite":
-        # UTCDateTime keeps naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite; Vietnam
-        # has kept UTC+7 without daylight saving since 1975, so the offset is constant.
-        offset = int(VN_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds())
-        seconds = cast(func.strftime("%s", instant), BigInteger) + offset
-        day = func.date(instant, f"+{offset} seconds", type_=String)
+        # UTCDateTime keeps naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite
+        seconds = cast(func.strftime("%s", instant), BigInteger) + offset_s
         micro = cast(func.coalesce(func.nullif(func.substr(instant, 21, 6), ""), "0"), BigInteger)
-        return day, (seconds % 86400) * 1_000_000 + micro
-    # Integer arithmetic on the epoch is several times cheaper per row than timezone() and
-    # casts to date and time (measured over 1,000,000 dossiers: docs/performance.md);
-    # the day comes back as days since 1970-01-01 (local).
-    offset_us = int(VN_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds()) * 1_000_000
-    local_us = cast(func.floor(extract("epoch", instant) * 1_000_000), BigInteger) + offset_us
-    return func.div(local_us, _DAY_US), func.mod(local_us, _DAY_US)
+        return seconds * 1_000_000 + micro
+    # PostgreSQL's epoch of a timestamptz is an exact numeric with six decimals, so times a
+    # million it is a whole number: one numeric product and a cast per instant, the rest is
+    # bigint arithmetic (numeric div/floor per row cost several times more: docs/performance.md).
+    return cast(extract("epoch", instant) * 1_000_000, BigInteger) + offset_s * 1_000_000
+
+
+def _day_and_time(local_us) -> tuple[ColumnElement, ColumnElement]:
+    """The local day (days since 1970-01-01) and the microseconds since its midnight of
+    a `_local_us` value."""
+    return local_us // _DAY_US, local_us % _DAY_US
 
 
 _DAY_US = 86_400_000_000
@@ -579,10 +612,7 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _day_ordinal(local_day) -> int:
-    """The proleptic ordinal of a day `_local_day_and_time` returned: the local date as
-    text on SQLite, local days since 1970-01-01 on PostgreSQL."""
-    if isinstance(local_day, str):
-        return date.fromisoformat(local_day).toordinal()
+    """The proleptic ordinal of a local day counted from 1970-01-01 (`_local_us` // a day)."""
     return _EPOCH_ORDINAL + int(local_day)
 
 
