@@ -282,7 +282,7 @@ def test_another_commune_is_not_found(web):
     assert other.post(f"/dossiers/{r.code}/withdraw", {"reason": "x"}).status_code == 404
     assert other.post(f"/tasks/{task.id}/claim").status_code == 404
     assert web.browser("nh_chair").post(f"/tasks/{task.id}/reassign", {"user_id": "1"}).status_code == 404
-    assert other.get(f"/dossiers/{r.code}/print/05").status_code == 404
+    assert other.get(f"/dossiers/{r.code}/print/06").status_code == 404
     assert other.get(f"/dossiers/{r.code}/supplement").status_code == 404
     assert web.browser("nh_chair").get("/dashboard?unit=TRIPHU").status_code == 404
     assert "Tìm thấy 0 hồ sơ." in text(other.get(f"/search?code={r.code}"))
@@ -315,7 +315,7 @@ def test_dossier_page_shows_the_control_sheet_and_allowed_actions(web):
     assert "Đúng hạn" in page and "Quá hạn" in page and "Đồng ý: Đủ điều kiện" in page
     assert "Từ chối giải quyết (mẫu 03)" in page and "Dừng xử lý" in page
     assert "Công dân rút hồ sơ</summary>" not in page  # withdrawal is the desk's
-    assert "/print/05" in page and "/print/03" not in page
+    assert "/print/06" in page and "/print/03" not in page and "/print/05" not in page
     clerk_page = text(web.browser("clerk").get(f"/dossiers/{r.code}"))
     assert "Công dân rút hồ sơ</summary>" in clerk_page and "Từ chối giải quyết (mẫu 03)" not in clerk_page
     officer_page = text(web.browser("officer").get(f"/dossiers/{r.code}"))
@@ -392,14 +392,29 @@ def test_apology_with_a_new_appointment(web):
 
 
 def test_print_forms(web):
+    """The pages number the forms as Circular 03/2025/TT-VPCP does: 06 is the control sheet."""
     r = web.receive()
     b = web.browser("clerk")
-    response = b.get(f"/dossiers/{r.code}/print/05")
+    response = b.get(f"/dossiers/{r.code}/print/06")
     assert response.status_code == 200 and r.code in text(response)
-    pdf = b.get(f"/dossiers/{r.code}/print/05?format=pdf")
+    assert "Phiếu kiểm soát quá trình giải quyết hồ sơ" in text(response) and "Mẫu số 06" in text(response)
+    pdf = b.get(f"/dossiers/{r.code}/print/06?format=pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert b.get(f"/dossiers/{r.code}/print/03").status_code == 409  # not refused: no refusal letter
-    assert b.get(f"/dossiers/{r.code}/print/06").status_code == 404
+    assert b.get(f"/dossiers/{r.code}/print/05").status_code == 409  # not stopped: no stop notice
+    assert b.get(f"/dossiers/{r.code}/print/07").status_code == 404  # the register is printed per commune
+    page = text(b.get(f"/dossiers/{r.code}"))
+    assert "/print/01" in page and "/print/06" in page and "/print/05" not in page
+
+
+def test_a_stopped_dossier_prints_its_stop_notice(web):
+    r = web.receive()
+    chair = web.browser("chair")
+    assert chair.post(f"/dossiers/{r.code}/stop", {"reason": "Người yêu cầu đã chết", "confirm": "yes"}).status_code == 302
+    page = text(chair.get(f"/dossiers/{r.code}"))
+    assert "/print/05" in page and "Thông báo dừng giải quyết hồ sơ" in page
+    notice = chair.get(f"/dossiers/{r.code}/print/05")
+    assert notice.status_code == 200 and "Người yêu cầu đã chết" in text(notice)
 
 
 # --- search ------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def test_the_signing_step_shows_what_was_done_before(web):
     sign = web.task_of("chair", receipt)
     page = text(chair.get(f"/tasks/{sign.id}"))
     assert 'id="signing-context"' in page and "Bùi Thị Lan" in page
-    assert "/print/05" in page  # the process control sheet
+    assert "/print/06" in page  # the process control sheet
     done = re.findall(r'<summary><a href="/tasks/(\d+)"', page)
     assert len(done) == 2  # the desk step and the appraisal, each linked
     officer_page = text(web.browser("officer").get(f"/tasks/{sign.id}"))

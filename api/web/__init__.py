@@ -45,7 +45,8 @@ def register(app: Flask) -> None:
                        OUTCOME_LABELS=common.OUTCOME_LABELS, END_LABELS=common.END_LABELS,
                        ATTACHMENT_KINDS=common.ATTACHMENT_KINDS, ATTACHMENT_LIMITS=common.attachment_limits,
                        diagram_assets_built=diagrams.diagram_assets_built, PROPERTY_LABELS=diagrams.PROPERTY_LABELS,
-                       DIFF_LABELS=diagrams.DIFF_LABELS, property_value=diagrams.property_value)
+                       DIFF_LABELS=diagrams.DIFF_LABELS, property_value=diagrams.property_value,
+                       print_number=pages_work.print_number)
 
 
 @bp.app_context_processor

@@ -1,31 +1,30 @@
-"""Printable dossier forms 01-05, rendered by `engine.adapters.documents.render_dossier_form`.
+"""Printable dossier forms (01-06 of the edition in force), rendered by `engine.adapters.documents.render_dossier_form`.
 
 Form 01 (the appointment slip) carries the PIN only when printed from the receipt page
 right after receipt: the PIN is posted from that page, never put in a URL, and only
 its hash is stored."""
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import Response, abort, request, url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 
 from api.web.common import actor, bp, rt
-from engine.adapters.documents.dossier_forms import render_dossier_form
+from engine.adapters.documents.dossier_forms import DEFAULT_EDITION, FORM_EDITIONS, render_dossier_form
 
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
-# The web pages still number the forms as Circular 01/2018/TT-VPCP does (05 = control sheet,
-# PRINT_FORMS in pages_work.py); the API and the CLI default to 03/2025/TT-VPCP. Moving the
-# pages to the 2025 numbers (05 stop notice, 06 control sheet) is a change of its own.
-WEB_EDITION = "01/2018/TT-VPCP"
 
 
-@bp.route("/dossiers/<code>/print/<any('01', '02', '03', '04', '05'):form>", methods=["GET", "POST"])
+@bp.route("/dossiers/<code>/print/<form>", methods=["GET", "POST"])
 def print_form(code: str, form: str):
+    """Form `form` by its printed number in the edition in force (06 = process control sheet)."""
+    if all(spec.number != form for spec in FORM_EDITIONS[DEFAULT_EDITION].values()):
+        abort(404)
     fmt = request.values.get("format", "html")
     if fmt not in FORMATS:
         fmt = "html"
     pin = request.form.get("pin", "").strip() or None if request.method == "POST" and form == "01" else None
-    body = render_dossier_form(rt(), actor(), code, form=form, fmt=fmt, pin=pin, edition=WEB_EDITION,
+    body = render_dossier_form(rt(), actor(), code, form=form, fmt=fmt, pin=pin,
                                lookup_url=rt().settings.public_lookup_url or url_for("web.lookup", _external=True))
     if fmt == "html":
         body = _with_print_button(body, autoprint=bool(request.values.get("print")))
