@@ -14,14 +14,35 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from engine.domain.clock import FixedClock
 from engine.adapters.db.migrate import head_revision, upgrade
 from engine.adapters.db.models import Base
 from engine.adapters.db.session import Database
 
-TEST_DATABASE_URL = os.environ.get("ISOFLOW_TEST_DATABASE_URL", "").strip()
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`<name>_gw0`...),
+    created on first use beside the given one, so workers never truncate each other's rows."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        admin.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _worker_database(os.environ.get("ISOFLOW_TEST_DATABASE_URL", "").strip())
 
 
 def pytest_configure(config):
