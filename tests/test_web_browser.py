@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.views import dossiers as views
+from tests.browser_support import served
 from tests.web_support import web  # noqa: F401  (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,12 +24,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def server(web):
-    httpd = make_server("127.0.0.1", 0, web.app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(web.app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine.adapters.storage import FileSystemStorage
 from engine.errors import NotFound
 from engine.services.procedures import publish_file
 from engine.views import attachments as papers, dossiers as views, public
 from tests.support import SYSTEM
+from tests.browser_support import logged_in, served
 from tests.web_support import web  # noqa: F401  (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,12 +37,8 @@ pytestmark = pytest.mark.browser
 def desk(web, tmp_path):
     web.rt.storage = FileSystemStorage(tmp_path / "attachments")
     publish_file(web.rt, SYSTEM, BIRTH, effective_from=date(2020, 1, 1))
-    httpd = make_server("127.0.0.1", 0, web.app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield web, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(web.app) as server:
+        yield web, server
 
 
 @pytest.fixture
@@ -63,17 +58,6 @@ def shots() -> Path:
     target = Path(os.environ.get("ISOFLOW_SCREENSHOT_DIR") or REPO / "var" / "test-artifacts" / "browser")
     target.mkdir(parents=True, exist_ok=True)
     return target
-
-
-def logged_in(browser, server: str, username: str, width: int = 1360, height: int = 900):
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#f-username", username)
-    page.fill("#f-password", "secret-pass")
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
-    return context, page
 
 
 def fill_receipt(page, tmp_path: Path) -> None:

@@ -9,17 +9,16 @@ var/test-artifacts/browser/ (git-ignored) or $ISOFLOW_SCREENSHOT_DIR."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from engine.adapters.db.models import OrgUnit, Procedure, Task, User
 from engine.services import quality, quality_audit, quality_review
 from tests.support import SYSTEM
 from tests.test_web_browser_desk import browser, shots  # noqa: F401  (fixtures)
+from tests.browser_support import logged_in, served
 from tests.web_support import web  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -73,12 +72,8 @@ def records(web):
 
 @pytest.fixture
 def server(web):
-    httpd = make_server("127.0.0.1", 0, web.app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(web.app) as url:
+        yield url
 
 
 def data_names(web) -> list[str]:
@@ -87,17 +82,6 @@ def data_names(web) -> list[str]:
         names = [*s.scalars(select(OrgUnit.name)), *s.scalars(select(Procedure.name)),
                  *s.scalars(select(User.full_name)), *s.scalars(select(Task.name).distinct())]
     return sorted({n for n in names if n}, key=len, reverse=True) + list(TYPED)
-
-
-def phone_page(browser, server: str, username: str):
-    context = browser.new_context(viewport=PHONE, locale="vi-VN")
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#f-username", username)
-    page.fill("#f-password", "secret-pass")
-    page.click("button[type=submit].primary")
-    page.wait_for_load_state()
-    return context, page
 
 
 def check_phone_layout(page, name: str) -> None:
@@ -132,7 +116,7 @@ def test_statistics_and_quality_pages_fit_a_phone_in_both_languages(web, records
         "review": f"/quality/reviews/{records['review']}",
     }
     names = data_names(web)
-    context, page = phone_page(browser, server, "chair")
+    context, page = logged_in(browser, server, "chair", **PHONE)
     for name, path in pages.items():
         if name in ("programme", "audit"):  # the consultant's pages
             continue
@@ -154,7 +138,7 @@ def test_statistics_and_quality_pages_fit_a_phone_in_both_languages(web, records
         page.screenshot(path=str(shots() / f"phone-{name}-en.png"), full_page=True)
     context.close()
 
-    context, page = phone_page(browser, server, "consultant")
+    context, page = logged_in(browser, server, "consultant", **PHONE)
     for name in ("programme", "audit", "quality"):
         page.goto(server + pages[name])
         check_phone_layout(page, name)
