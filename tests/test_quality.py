@@ -222,3 +222,27 @@ def test_late_dossiers_are_taken_in_batches_until_none_is_left(world):
     world.rt.clock.set(now)
     opened = quality_sweep.open_late_dossier_nonconformities(world.rt, now, batch_size=1)
     assert {o.dossier_code for o in opened} == codes and len(ncs(world.rt)) == 3
+
+
+def test_the_first_sweep_reads_the_whole_open_backlog(world):
+    """No watermark yet (a fresh install or the upgrade): every open overdue dossier is
+    seen once, however long ago its appointment passed."""
+    receipt = receive(world)  # due Fri 03-06 10:00
+    sweep(world, at(2026, 3, 20, 10, 0))  # two weeks later, far beyond the first look-back
+    assert [n.dossier_id for n in ncs(world.rt)] == [receipt.dossier_id]
+
+
+def test_the_steady_sweep_reads_what_became_late_since_its_watermark(world):
+    """Once a watermark exists the open overdue dossiers are read from it on, not the
+    whole backlog: a backlog dossier without a record (its record removed here) is not
+    read again, while one that becomes late after the watermark is."""
+    old = receive(world)  # due Fri 03-06 10:00
+    sweep(world, at(2026, 3, 6, 10, 1))
+    sweep(world, at(2026, 3, 6, 12, 0))  # the watermark (less its hour of look-back) passes the appointment
+    with world.rt.db.engine.begin() as conn:
+        conn.execute(Nonconformity.__table__.delete())
+    world.rt.clock.set(at(2026, 3, 9, 10, 0))
+    new = receive(world)  # Mon 03-09 10:00, due Thu 03-12 10:00
+    for day in (10, 11, 12):
+        sweep(world, at(2026, 3, day, 10, 30))
+    assert [n.dossier_id for n in ncs(world.rt)] == [new.dossier_id] and old.dossier_id != new.dossier_id

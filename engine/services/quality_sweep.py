@@ -77,7 +77,7 @@ def open_late_dossier_nonconformities(rt, now: datetime, *, batch_size: int = 50
         with rt.unit_of_work(QUALITY_ACTOR) as uow:
             mark = uow.session.get(QualityMark, MARK)
             since = (mark.at - LOOK_BACK) if mark is not None else now - FIRST_LOOK_BACK
-            late = _late_dossiers(uow.session, now, since, batch_size)
+            late = _late_dossiers(uow.session, now, since, batch_size, backlog=mark is None)
             values = [("late_dossier", row, _late_text(row)) for row in late]
             if first:  # apology letters since the watermark: a handful, read once per sweep
                 values += [("apology", row, _apology_text(row)) for row in _apologies(uow.session, since)]
@@ -91,11 +91,19 @@ def open_late_dossier_nonconformities(rt, now: datetime, *, batch_size: int = 50
             return opened
 
 
-def _late_dossiers(session, now: datetime, since: datetime, limit: int):
+def _late_dossiers(session, now: datetime, since: datetime, limit: int, *, backlog: bool = False):
+    """Dossiers that became late since `since` with no nonconformity yet. An open dossier
+    becomes late when its due instant passes while it is not paused (a pause moves the due
+    instant past its end), so its due instant lies after the watermark like a closed
+    one's; only the first sweep (`backlog`, no watermark yet) reads every open overdue
+    dossier, so the open backlog of an upgraded install is seen once and the steady
+    sweep reads what became late since the last one, not the whole backlog."""
     has_nc = exists().where(Nonconformity.source_kind == "late_dossier", Nonconformity.source_id == Dossier.id)
     paused = exists().where(DossierPause.dossier_id == Dossier.id, DossierPause.ended_at.is_(None))
     late_open = and_(Dossier.state == DossierState.OPEN, Dossier.due_at < now, not_(paused),
                      or_(Dossier.finished_at.is_(None), Dossier.classification == "late"))
+    if not backlog:
+        late_open = and_(late_open, Dossier.due_at >= since)
     closed_late = and_(Dossier.state == "closed", Dossier.due_at >= since, Dossier.due_at < now,
                        Dossier.classification == "late")
     return session.execute(
