@@ -1,25 +1,6 @@
-"""What the browser tests share: the app served on a free loopback port, and a user
-logged in through the login page in a new browser context."""
+"""What the browser tests share besides the live server (`tests.live_server.werkzeug_server`):
+a user logged in through the login page in a new browser context."""
 from __future__ import annotations
-
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from werkzeug.serving import make_server
-
-
-@contextmanager
-def served(app) -> Iterator[str]:
-    """The app on 127.0.0.1 (a free port, threaded); yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
 
 
 def logged_in(browser, server: str, username: str, width: int = 1360, height: int = 900):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.views import dossiers as views
-from tests.browser_support import served
+from tests.live_server import werkzeug_server
 from tests.web_support import web  # noqa: F401  (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def server(web):
-    with served(web.app) as url:
+    with werkzeug_server(web.app) as url:
         yield url
 
 

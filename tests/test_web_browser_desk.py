@@ -18,7 +18,8 @@ from engine.errors import NotFound
 from engine.services.procedures import publish_file
 from engine.views import attachments as papers, dossiers as views, public
 from tests.support import SYSTEM
-from tests.browser_support import logged_in, served
+from tests.browser_support import logged_in
+from tests.live_server import werkzeug_server
 from tests.web_support import web  # noqa: F401  (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.browser
 def desk(web, tmp_path):
     web.rt.storage = FileSystemStorage(tmp_path / "attachments")
     publish_file(web.rt, SYSTEM, BIRTH, effective_from=date(2020, 1, 1))
-    with served(web.app) as server:
+    with werkzeug_server(web.app) as server:
         yield web, server
 
 

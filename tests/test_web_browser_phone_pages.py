@@ -18,7 +18,8 @@ from engine.adapters.db.models import OrgUnit, Procedure, Task, User
 from engine.services import quality, quality_audit, quality_review
 from tests.support import SYSTEM
 from tests.test_web_browser_desk import browser, shots  # noqa: F401  (fixtures)
-from tests.browser_support import logged_in, served
+from tests.browser_support import logged_in
+from tests.live_server import werkzeug_server
 from tests.web_support import web  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -72,7 +73,7 @@ def records(web):
 
 @pytest.fixture
 def server(web):
-    with served(web.app) as url:
+    with werkzeug_server(web.app) as url:
         yield url
 
 
