@@ -1,6 +1,31 @@
 """What the browser tests share besides the live server (`tests.live_server.werkzeug_server`):
-a user logged in through the login page in a new browser context."""
+Debian's Chromium under Playwright, skipped with a message where it is missing, and a
+user logged in through the login page in a new browser context."""
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A headless Debian Chromium (Playwright never downloads a browser here)."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install -e '.[dev]')")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def logged_in(browser, server: str, username: str, width: int = 1360, height: int = 900):

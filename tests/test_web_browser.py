@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 
 from engine.views import dossiers as views
+from tests.browser_support import chromium
 from tests.live_server import werkzeug_server
 from tests.web_support import web  # noqa: F401  (fixture)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
 
@@ -30,17 +28,12 @@ def server(web):
 
 @pytest.fixture
 def page():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install -e '.[dev]')")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="vi-VN")
         try:
             yield context.new_page()
         finally:
             context.close()
-            browser.close()
 
 
 def busy_commune(web) -> None:

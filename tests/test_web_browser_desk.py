@@ -18,13 +18,10 @@ from engine.errors import NotFound
 from engine.services.procedures import publish_file
 from engine.views import attachments as papers, dossiers as views, public
 from tests.support import SYSTEM
-from tests.browser_support import logged_in
+from tests.browser_support import chromium, logged_in
 from tests.live_server import werkzeug_server
 from tests.web_support import web  # noqa: F401  (fixture)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 REPO = Path(__file__).resolve().parent.parent
 BIRTH = REPO / "bpmn" / "1.001193-birth-registration.bpmn"
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -44,15 +41,8 @@ def desk(web, tmp_path):
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install -e '.[dev]')")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def shots() -> Path:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from engine.views import dossiers as views
-from tests.test_web_browser import CHROMIUM, CHROMIUM_ARGS, busy_commune
+from tests.browser_support import chromium
+from tests.test_web_browser import busy_commune
 from tests.web_support import PASSWORD, web  # noqa: F401  (fixture)
 from tests.live_server import werkzeug_server
 
@@ -26,15 +27,8 @@ PROBE = ("<!DOCTYPE html><html><head><title>probe</title></head><body style='col
 
 @pytest.fixture
 def browser_context():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium); .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (pip install -e '.[dev]')")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 class Visitor:
