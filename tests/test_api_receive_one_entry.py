@@ -3,6 +3,7 @@ fields (`first_step`): one entry over the API, as at the desk's page. The checkl
 the step's form come from `GET /api/procedures/{code}/receipt-form`."""
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -114,3 +115,36 @@ def test_the_openapi_document_describes_components_and_first_step(api):
     component = spec["components"]["schemas"]["Component"]["properties"]
     assert component["kind"]["enum"] == ["certified_copy", "copy", "original", "original_or_copy", "presented"]
     assert "/api/procedures/{code}/receipt-form" in spec["paths"]
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+@pytest.mark.parametrize("change", [
+    {"components": [{"name": "Giấy\x00chứng sinh", "count": 1}]},
+    {"components": [{"name": "Giấy chứng sinh", "count": 10 ** 30}]},
+    {"components": [{"name": "Giấy chứng sinh", "count": 1.5}]},
+    {"components": [{"name": "x" * 100_000, "count": 1}]},
+    {"components": [{"name": f"Giấy {i}", "count": 1} for i in range(5000)]},
+    {"first_step": {**CHILD, "child_full_name": "Lê\x00Khang"}},
+    {"first_step": {**CHILD, "child_birth_date": "2026-02-30"}},
+    {"first_step": {**CHILD, "nested": _nested(200)}},
+    {"unit_code": "NAHANG"},  # another commune's desk
+])
+def test_hostile_entries_are_refused_with_a_4xx_and_store_nothing(birth, change):
+    response = birth.token_client("clerk").post("/api/dossiers", json={**BODY, "components": PAPERS,
+                                                                        "first_step": CHILD, **change})
+    assert 400 <= response.status_code < 500, (response.status_code, response.get_data(as_text=True)[:300])
+    body = response.json
+    assert body and (body.get("detail") or body.get("title")), body
+    assert stored_dossiers(birth) == 0
+
+
+def test_nan_in_the_body_is_refused(birth):
+    raw = json.dumps({**BODY, "components": PAPERS}).replace('"count": 1', '"count": NaN', 1)
+    response = birth.token_client("clerk").post("/api/dossiers", data=raw, content_type="application/json")
+    assert 400 <= response.status_code < 500 and stored_dossiers(birth) == 0

@@ -53,7 +53,7 @@ class ComponentSchema(Schema):
                          metadata={"description": "the paper, as the procedure's checklist names it (form 01 lists it)"})
     kind = fields.String(load_default="original", validate=validate.OneOf(sorted(COMPONENT_KINDS)), metadata={
         "description": "; ".join(f"{code}: {vi} ({en})" for code, (vi, en) in COMPONENT_KINDS.items())})
-    count = fields.Integer(load_default=1, validate=validate.Range(1, 99), metadata={"description": "copies"})
+    count = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 99), metadata={"description": "copies"})
 
 
 class ReceiveSchema(Schema):
