@@ -735,3 +735,7 @@ def test_receive_picker_finds_a_procedure_by_part_of_its_name_with_or_without_ac
     page = text(b.get("/desk/receive", query_string={"q": "khai tu"}))
     assert re.search(r'<option value="1.000656"[^>]*selected', page)  # the only match is preselected
     assert 'data-search="1 000656 dang ky khai tu"' in page  # what the script narrows on as one types
+    for hostile in ("khai\x00tu", "x" * 20_000, "%' OR 1=1 --", "<script>alert(1)</script>"):
+        response = b.get("/desk/receive", query_string={"q": hostile})
+        assert response.status_code == 200 or 400 <= response.status_code < 500, response.status_code  # never a 5xx
+        assert "<script>alert(1)</script>" not in text(response)
