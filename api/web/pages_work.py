@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from api.web import diagrams, schema_form
 from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, report, rt
-from engine.adapters.documents.dossier_forms import DEFAULT_EDITION, FORM_EDITIONS
+from engine.adapters.documents.dossier_forms import DEFAULT_EDITION, FORM_EDITIONS, printable_forms
 from engine.domain.calendar import VN_TZ
 from engine.errors import IsoflowError, NotFound, Problem
 from engine.services import dossiers, lateness
@@ -142,24 +142,9 @@ def _dossier_page(view, who, status: int = 200, errors: FormErrors | None = None
                   print_forms=print_forms_of(view))
 
 
-# The printable one-stop forms as (number, kind, title), numbered as the edition in force
-# prints them (engine.adapters.documents.dossier_forms.DEFAULT_EDITION); titles are msgids.
-PRINT_FORMS = [(spec.number, spec.kind, _l(spec.title)) for spec in sorted(
-    FORM_EDITIONS[DEFAULT_EDITION].values(), key=lambda spec: spec.number)]
-# Which forms a dossier has, by kind (the others answer 409 when printed).
-PRINTABLE_WHEN = {
-    "receipt": lambda d: True,
-    "control_sheet": lambda d: True,
-    "supplementation": lambda d: bool(d.supplement_count),
-    "refusal": lambda d: d.result == "refused",
-    "apology": lambda d: bool(d.apology_issued_at),
-    "stop": lambda d: d.result == "stopped",
-}
-
-
 def print_forms_of(dossier) -> list[tuple[str, str]]:
-    """(number, title) of the forms this dossier can print."""
-    return [(number, title) for number, kind, title in PRINT_FORMS if PRINTABLE_WHEN[kind](dossier)]
+    """(number, title) of the forms this dossier can print, in the edition in force."""
+    return [(spec.number, _(spec.title)) for spec in printable_forms(dossier)]
 
 
 def print_number(kind: str) -> str:

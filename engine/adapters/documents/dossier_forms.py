@@ -288,6 +288,26 @@ def _header(rt, view: views.DossierView) -> DossierHeader:
         )
 
 
+def form_applies(kind: FormKind, view: views.DossierView) -> bool:
+    """Whether a dossier has this form to print: the one rule, for the builders below
+    (which refuse the others with `form_not_applicable`) and for the pages' print links."""
+    if kind == "supplementation":
+        return view.supplement_count > 0
+    if kind == "refusal":
+        return view.result == Result.REFUSED
+    if kind == "apology":
+        return view.apology_issued_at is not None and view.apology_due_at is not None
+    if kind == "stop":
+        return view.result == Result.STOPPED
+    return True  # the slip and the control sheet: every dossier
+
+
+def printable_forms(view: views.DossierView, edition: str = DEFAULT_EDITION) -> list[FormSpec]:
+    """The forms of `edition` this dossier can print, in their printed order."""
+    return sorted((spec for spec in FORM_EDITIONS[edition].values() if form_applies(spec.kind, view)),
+                  key=lambda spec: spec.number)
+
+
 def _no_form(view: views.DossierView, spec: FormSpec, en: str, vi: str) -> Conflict:
     return Conflict(f"dossier {view.code}: {en}, so there is no {spec.title.lower()} to print",
                     f"hồ sơ {view.code}: {vi}, không có {spec.title.lower()} để in", code="form_not_applicable")
@@ -310,7 +330,7 @@ def supplementation_data(rt, actor: Actor, dossier_ref: int | str, *, edition: s
     view = views.dossier_view(rt, actor, dossier_ref)
     spec = form_spec("supplementation", edition)
     requests = [r for r in views.timeline(rt, actor, view.id) if r.outcome == Outcome.SUPPLEMENT and r.completed_at]
-    if not requests:
+    if not form_applies("supplementation", view) or not requests:
         raise _no_form(view, spec, "no supplementation was requested", "chưa có yêu cầu bổ sung")
     last = requests[-1]
     return SupplementationData(_header(rt, view), spec, requested_at=last.completed_at,
@@ -329,7 +349,7 @@ def _pause_reason(view: views.DossierView, requested_at: datetime | None) -> str
 def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> RefusalData:
     view = views.dossier_view(rt, actor, dossier_ref)
     spec = form_spec("refusal", edition)
-    if view.result != Result.REFUSED:
+    if not form_applies("refusal", view):
         raise _no_form(view, spec, "the dossier was not refused", "hồ sơ không bị từ chối")
     decisions = [r for r in views.timeline(rt, actor, view.id) if r.outcome == Outcome.REFUSE and r.completed_at]
     if decisions:  # refused by a step of the model
@@ -344,7 +364,7 @@ def refusal_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
 def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> ApologyData:
     view = views.dossier_view(rt, actor, dossier_ref)
     spec = form_spec("apology", edition)
-    if view.apology_issued_at is None or view.apology_due_at is None:
+    if not form_applies("apology", view):
         raise _no_form(view, spec, "no apology letter was issued", "chưa lập phiếu xin lỗi")
     with rt.read(actor) as reading:
         session = reading.session
@@ -364,7 +384,7 @@ def apology_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEF
 def stop_data(rt, actor: Actor, dossier_ref: int | str, *, edition: str = DEFAULT_EDITION) -> StopData:
     view = views.dossier_view(rt, actor, dossier_ref)
     spec = form_spec("stop", edition)
-    if view.result != "stopped":
+    if not form_applies("stop", view):
         raise _no_form(view, spec, "processing was not stopped", "hồ sơ không bị dừng giải quyết")
     return StopData(_header(rt, view), spec, stopped_at=view.finished_at or view.received_at,
                     reason=view.end_reason or "")
