@@ -6,7 +6,6 @@ from datetime import date, datetime, time
 
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from api.web import diagrams, schema_form
 from api.web.common import page_unit, PAGE_SIZE, FormErrors, actor, bp, render, report, rt
