@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, union_all
+from sqlalchemy import Select, and_, bindparam, func, select, union_all
 
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
@@ -282,33 +283,82 @@ def _inbox(rt, actor: Actor, limit: int, offset: int, include_pool: bool, *,
            count: bool) -> tuple[list[TaskView], int | None]:
     limit, offset = check_page(limit, offset)
     with reading(rt, actor) as unit:
-        session, now = unit.session, unit.now
         principal = user_principal(unit)
-        mine = Task.assignee_id == actor.user_id
-        conditions = [mine]
-        if include_pool:
-            for unit_id, roles in principal.roles_by_unit.items():
-                for role in sorted(roles & COMMUNE_STAFF):
-                    conditions.append(and_(Task.assignee_id.is_(None), Task.org_unit_id == unit_id,
-                                           Task.role == role))
-        # One ordered, limited index range per condition (mine; each commune's pool of
-        # each role), merged: an OR over them would fetch and sort every open step of
-        # the pools, tens of thousands in a large commune (docs/performance.md).
-        window = offset + limit
-        branches = []
-        for condition in conditions:
-            branch = (select(Task.id, Task.due_at).where(Task.state == StepState.OPEN, condition)
-                      .order_by(*INBOX_ORDER).limit(window).subquery())
-            branches.append(select(branch.c.id, branch.c.due_at))
-        merged = union_all(*branches).subquery()
-        page = (select(merged.c.id).order_by(merged.c.due_at.asc().nulls_last(), merged.c.id)
-                .limit(limit).offset(offset))
-        views = _task_views(session, select(Task).where(Task.id.in_(page)).order_by(*INBOX_ORDER), now)
-        total = None
-        if count:  # the conditions are disjoint (mine; unclaimed, per commune and role): one index count each
-            total = sum(session.scalar(select(func.count()).select_from(Task).where(
-                Task.state == StepState.OPEN, condition)) or 0 for condition in conditions)
+        pools = sorted((unit_id, role) for unit_id, roles in principal.roles_by_unit.items()
+                       for role in roles & COMMUNE_STAFF) if include_pool else []
+        params: dict[str, Any] = {"me": actor.user_id, "window": offset + limit, "limit": limit, "offset": offset}
+        for i, (unit_id, role) in enumerate(pools):
+            params[f"unit_{i}"], params[f"role_{i}"] = unit_id, role
+        page_statement, count_statement = _inbox_statements(len(pools))
+        rows = unit.connection.execute(page_statement, params).all()
+        views = [_task_line(row, unit.now) for row in rows]
+        total = unit.connection.execute(count_statement, params).scalar_one() if count else None
         return views, total
+
+
+def _inbox_conditions(pools: int) -> list[Any]:
+    """Mine, then each commune's unclaimed steps of each role held there (disjoint)."""
+    conditions = [Task.assignee_id == bindparam("me")]
+    for i in range(pools):
+        conditions.append(and_(Task.assignee_id.is_(None), Task.org_unit_id == bindparam(f"unit_{i}"),
+                               Task.role == bindparam(f"role_{i}")))
+    return conditions
+
+
+_TASK_LINE_COLUMNS = (
+    Task.id, Task.dossier_id, Task.bpmn_id, Task.name, Task.role, Task.assignee_id, Task.state, Task.clock,
+    Task.status_code, Task.form, Task.created_at, Task.due_at, Task.completed_at, Task.outcome,
+    Task.classification, Dossier.code.label("dossier_code"), Dossier.applicant_name,
+    Dossier.due_at.label("dossier_due_at"), OrgUnit.code.label("unit"), Procedure.code.label("pcode"),
+    Procedure.name.label("pname"), User.full_name.label("assignee_name"))
+
+
+@lru_cache(maxsize=64)
+def _inbox_statements(pools: int):
+    """The inbox page and its count for a user holding `pools` (commune, role) pools, as
+    two statements built once per shape (the values are bound parameters).
+
+    The page: one ordered, limited index range per condition (mine; each pool), merged,
+    then the page's steps with their dossier, commune, procedure and assignee in the
+    same statement. An OR over the conditions would fetch and sort every open step of
+    the pools, tens of thousands in a large commune (docs/performance.md)."""
+    conditions = _inbox_conditions(pools)
+    branches = []
+    for condition in conditions:
+        branch = (select(Task.id, Task.due_at).where(Task.state == StepState.OPEN, condition)
+                  .order_by(*INBOX_ORDER).limit(bindparam("window")).subquery())
+        branches.append(select(branch.c.id, branch.c.due_at))
+    merged = union_all(*branches).subquery()
+    page = (select(merged.c.id).order_by(merged.c.due_at.asc().nulls_last(), merged.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
+    page_statement = (select(*_TASK_LINE_COLUMNS).select_from(page)
+                      .join(Task, Task.id == page.c.id)
+                      .join(Dossier, Dossier.id == Task.dossier_id)
+                      .join(OrgUnit, OrgUnit.id == Dossier.org_unit_id)
+                      .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+                      .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+                      .outerjoin(User, User.id == Task.assignee_id)
+                      .order_by(*INBOX_ORDER))
+    # the conditions are disjoint: one index count each, summed in one statement
+    counts = [select(func.count()).select_from(Task).where(Task.state == StepState.OPEN, condition).scalar_subquery()
+              for condition in conditions]
+    total = counts[0]
+    for another in counts[1:]:
+        total = total + another
+    return page_statement, select(total)
+
+
+def _task_line(row, now: datetime) -> TaskView:
+    """A step's line from a row of `_TASK_LINE_COLUMNS`."""
+    return TaskView(
+        id=row.id, dossier_id=row.dossier_id, dossier_code=row.dossier_code, applicant_name=row.applicant_name,
+        procedure_code=row.pcode, procedure_name=row.pname, bpmn_id=row.bpmn_id, name=row.name, role=row.role,
+        org_unit_code=row.unit, assignee_id=row.assignee_id, assignee_name=row.assignee_name, state=row.state,
+        clock=row.clock, status_code=row.status_code, form=row.form, created_at=row.created_at, due_at=row.due_at,
+        dossier_due_at=row.dossier_due_at, completed_at=row.completed_at, outcome=row.outcome,
+        classification=row.classification,
+        urgency=urgency(row.due_at, now, done=row.state != StepState.OPEN, paused=row.clock == StepClock.PAUSED),
+    )
 
 
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
