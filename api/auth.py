@@ -41,7 +41,10 @@ def current_actor() -> Actor:
         return actor
     token = bearer_token()
     if token is not None:
-        actor = auth_service.token_actor(runtime(), token, source_address())
+        unit = _request_unit(None) if g.get("isoflow_one_read") else None
+        actor = auth_service.token_actor(runtime(), token, source_address(), unit=unit)
+        if unit is not None:
+            unit.actor = actor
     elif session.get(SESSION_USER_KEY) is not None:
         user_id = int(session[SESSION_USER_KEY])
         unit = _request_unit(user_id) if g.get("isoflow_one_read") else None
@@ -60,9 +63,18 @@ def current_actor() -> Actor:
 
 
 def serve_reads_in_one_unit() -> None:
-    """For this request (a web page), authentication and every view read from one
-    read-only unit: one connection, one snapshot (`request_unit`)."""
+    """For this request (a web page, an API read), authentication and every view read
+    from one read-only unit: one connection, one snapshot (`request_unit`)."""
     g.isoflow_one_read = True
+
+
+def read_unit():
+    """For an API read served from the primary (a user's lists, a dossier): the token
+    or session check and the view share one read-only unit, so the request checks out
+    one connection and runs one transaction. Reports keep `runtime()` (a replica when
+    configured)."""
+    serve_reads_in_one_unit()
+    return request_unit()
 
 
 def request_unit():

@@ -6,7 +6,7 @@ from dataclasses import asdict, replace
 from flask_smorest import Blueprint
 from marshmallow import RAISE, ValidationError, fields, validate
 
-from api.auth import current_actor, runtime
+from api.auth import current_actor, read_unit, runtime
 from api.schemas import Day, Instant, PageArgs, PageMeta, PageOf, Schema, page_of, whole_list
 from engine.errors import InvalidInput, NotFound
 from engine.procedure.table_facts import COMPONENT_KINDS
@@ -419,14 +419,14 @@ def search(args):
 @blp.response(200, DossierSchema)
 def get(ref: str):
     """One dossier with its open steps and pauses (404 for another commune's dossier)."""
-    return views.dossier_view(runtime(), current_actor(), _ref(ref))
+    return views.dossier_view(read_unit(), current_actor(), _ref(ref))
 
 
 @blp.get(f"/dossiers/{DOSSIER_REF}/timeline")
 @blp.response(200, PageOf(TimelineRowSchema, "TimelinePage"))
 def timeline(ref: str):
     """The process control sheet (form 05): one row per hand-over, with step due and result (the whole sheet)."""
-    return whole_list(views.timeline(runtime(), current_actor(), _ref(ref)))
+    return whole_list(views.timeline(read_unit(), current_actor(), _ref(ref)))
 
 
 @blp.post(f"/dossiers/{DOSSIER_REF}/supplement")
@@ -486,7 +486,7 @@ def apology(body, ref: str):
 @blp.response(200, TaskPageSchema)
 def inbox(args):
     """My open steps by due instant: assigned to me, and unclaimed ones of my roles."""
-    items, total = views.inbox_page(runtime(), current_actor(), limit=args["limit"], offset=args["offset"],
+    items, total = views.inbox_page(read_unit(), current_actor(), limit=args["limit"], offset=args["offset"],
                                     include_pool=args["include_pool"])
     return page_of(items, args["limit"], args["offset"], total)
 
@@ -496,7 +496,7 @@ def inbox(args):
 @blp.response(200, TaskPageSchema)
 def queue(args):
     """A commune's open steps by due instant, optionally of one role (commune staff)."""
-    items, total = views.queue_page(runtime(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
+    items, total = views.queue_page(read_unit(), current_actor(), unit_code=args["unit_code"], role=args.get("role"),
                                     limit=args["limit"], offset=args["offset"])
     return page_of(items, args["limit"], args["offset"], total)
 

@@ -151,17 +151,19 @@ def issue_token(rt, actor: Actor, *, name: str, lifetime: timedelta) -> IssuedTo
         return IssuedToken(row.id, secret, name, row.expires_at)
 
 
-def token_actor(rt, token: str, source_address: str | None) -> Actor:
-    """The actor a bearer token stands for; expired, revoked or unknown tokens are refused alike."""
+def token_actor(rt, token: str, source_address: str | None, *, unit=None) -> Actor:
+    """The actor a bearer token stands for; expired, revoked or unknown tokens are refused
+    alike. Read in `unit` when given (an API read's unit, so the request is served from
+    one connection)."""
     refused = Unauthenticated("the access token is invalid, expired or revoked",
                               "token truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi", code="bad_token",
                               hint="issue a new token with POST /api/auth/tokens")
     if not token or len(token) > 200:
         raise refused
     caller = Actor(None, "bearer token", source_address)
-    with rt.read(caller) as unit:
-        now = unit.now
-        row = unit.connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
+    with (nullcontext(unit) if unit is not None else rt.read(caller)) as reading:
+        now = reading.now
+        row = reading.connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
         raise refused
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
