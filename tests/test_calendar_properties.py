@@ -145,3 +145,47 @@ def test_same_day_and_calendar_day_limits_end_at_a_close(cal, start, days):
 def test_classifications_agree(due, finished):
     late = CAL.classify_finished(due, finished) == "late"
     assert late == (CAL.classify_open(due, finished) == "overdue")
+
+
+def walked_working_days(cal: WorkingCalendar, first: date, end: date) -> int:
+    """The working days in [first, end), counted one day at a time."""
+    count, d = 0, first
+    while d < end:
+        count += cal.is_working_day(d)
+        d += timedelta(days=1)
+    return count
+
+
+def walked_add(cal: WorkingCalendar, start: datetime, amount: timedelta) -> datetime:
+    """add_working_time by walking every day session by session (the reference)."""
+    local = start.astimezone(VN_TZ)
+    d, remaining = local.date(), amount
+    tod = local.time()
+    while True:
+        if cal.is_working_day(d):
+            for s in cal.sessions:
+                if s.end <= tod:
+                    continue
+                begin = max(s.start, tod)
+                available = datetime.combine(d, s.end) - datetime.combine(d, begin)
+                if remaining <= available:
+                    return datetime.combine(d, begin, tzinfo=VN_TZ) + remaining
+                remaining -= available
+        d += timedelta(days=1)
+        tod = time(0)
+
+
+spans = st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31))
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendars(), spans, spans)
+def test_working_days_counted_by_year_equal_the_days_walked(cal, first, end):
+    assert cal.working_days_in(first, end) == walked_working_days(cal, first, end)
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendars(), instants, st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=8 * 800)))
+def test_adding_years_of_working_time_jumps_to_where_walking_ends(cal, start, amount):
+    # steps opened long ago are measured by the scheduler: spans of years, across holidays
+    assert cal.add_working_time(start, amount) == walked_add(cal, start, amount)

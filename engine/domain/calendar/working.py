@@ -7,6 +7,7 @@ each, so a 20-working-day limit costs a few dozen dictionary look-ups.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Literal, Sequence
@@ -32,6 +33,12 @@ MAX_ADD = 10 * MAX_WORKING_TIME
 OVERRIDE_SOURCE = "override"
 
 _ONE_DAY = timedelta(days=1)
+
+
+def _day_of_year(d: date) -> int:
+    """0 for the 1st of January."""
+    return d.toordinal() - date(d.year, 1, 1).toordinal()
+
 _US = timedelta(microseconds=1)
 
 
@@ -125,6 +132,7 @@ class WorkingCalendar:
         self._close_us = self._sessions_us[-1][1]
         self._working: dict[date, bool] = {}
         self._years_loaded: set[int] = set()
+        self._counts: dict[int, tuple[int, ...]] = {}
 
     @property
     def day_length(self) -> timedelta:
@@ -165,6 +173,44 @@ class WorkingCalendar:
         if working is None:
             return d.weekday() < 5
         return working
+
+    def _year_counts(self, year: int) -> tuple[int, ...]:
+        """counts[i]: the working days among the year's first i days. Built aside and
+        stored in one step, like `_load_year` (calendars are shared between threads)."""
+        counts = self._counts.get(year)
+        if counts is None:
+            first = date(year, 1, 1)
+            running, built = 0, [0]
+            for i in range((date(year + 1, 1, 1) - first).days):
+                running += self.is_working_day(first + timedelta(days=i))
+                built.append(running)
+            counts = self._counts[year] = tuple(built)
+        return counts
+
+    def working_days_in(self, first: date, end: date) -> int:
+        """The number of working days d with first <= d < end (0 when end <= first):
+        years' running counts instead of a walk over the days, so spans of years cost
+        what a week does (the scheduler measures steps opened long ago)."""
+        if end <= first:
+            return 0
+        start_counts = self._year_counts(first.year)
+        if first.year == end.year:
+            return self._year_counts(end.year)[_day_of_year(end)] - start_counts[_day_of_year(first)]
+        total = start_counts[-1] - start_counts[_day_of_year(first)]
+        for year in range(first.year + 1, end.year):
+            total += self._year_counts(year)[-1]
+        return total + self._year_counts(end.year)[_day_of_year(end)]
+
+    def _nth_working_day(self, d: date, n: int) -> date:
+        """The n-th working day (n >= 1) counting from d itself."""
+        year = d.year
+        counts = self._year_counts(year)
+        target = counts[_day_of_year(d)] + n
+        while target > counts[-1]:  # not within this year: go on from the next one
+            target -= counts[-1]
+            year += 1
+            counts = self._year_counts(year)
+        return date(year, 1, 1) + timedelta(days=bisect_left(counts, target) - 1)
 
     def public_holiday_name(self, d: date) -> str | None:
         """The holiday package's name for `d`, or None (ignores overrides)."""
@@ -259,12 +305,12 @@ class WorkingCalendar:
         day_us = self._day_us
         first = True
         while True:
-            if not first:
-                # Jump over whole days: only the last day is walked session by session.
-                while remaining > day_us:
-                    if self.is_working_day(d):
-                        remaining -= day_us
-                    d += _ONE_DAY
+            if not first and remaining > day_us:
+                # Jump over whole working days (all but the last, which is walked session
+                # by session): the day after the last one used up.
+                whole_days = -(-remaining // day_us) - 1
+                remaining -= whole_days * day_us
+                d = self._nth_working_day(d, whole_days) + _ONE_DAY
             if self.is_working_day(d):
                 for s, e in self._sessions_us:
                     if e <= tod:
@@ -300,12 +346,7 @@ class WorkingCalendar:
             return timedelta(microseconds=self._day_overlap_us(da, ta, tb))
         end_of_day = 24 * 3600 * 1_000_000
         total = self._day_overlap_us(da, ta, end_of_day) + self._day_overlap_us(db, 0, tb)
-        d = da + _ONE_DAY
-        full_days = 0
-        while d < db:
-            if self.is_working_day(d):
-                full_days += 1
-            d += _ONE_DAY
+        full_days = self.working_days_in(da + _ONE_DAY, db)
         return timedelta(microseconds=total + full_days * self._day_us)
 
     def close_of(self, d: date) -> datetime:
