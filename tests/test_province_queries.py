@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from sqlalchemy import text
 
 from engine.runtime import Runtime
@@ -51,7 +53,7 @@ def test_the_inbox_merges_mine_and_every_pool_in_due_order_page_by_page(db, cloc
     assert [t.id for t in views.inbox(rt, officer, include_pool=False)] == [max(expected)]
 
 
-def test_a_whole_code_is_matched_exactly_in_any_case_and_a_part_as_a_substring(db, clock) -> None:
+def test_a_whole_code_is_matched_exactly_in_any_case_and_a_part_by_its_start(db, clock) -> None:
     world = build_world(Runtime(db, clock))
     receipts = [dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
                                  applicant=Applicant(name, id_number=number))
@@ -66,3 +68,55 @@ def test_a_whole_code_is_matched_exactly_in_any_case_and_a_part_as_a_substring(d
     page, total = views.search_dossiers(world.rt, chair, views.DossierFilter(id_number="011099000002"))
     assert ([d.code for d in page], total) == ([receipts[1].code], 1)
     assert views.search_dossiers(world.rt, chair, views.DossierFilter(id_number="011099"))[1] == 0  # whole numbers only
+
+
+def _codes(rt, actor, typed: str) -> list[str]:
+    page, total = views.search_dossiers(rt, actor, views.DossierFilter(code=typed, sort="code"), limit=100)
+    assert total == len(page)
+    return [d.code for d in page]
+
+
+def test_a_code_is_found_by_its_start_with_or_without_the_commune(db, clock) -> None:
+    world = build_world(Runtime(db, clock))
+    rt = world.rt
+
+    def receive(clerk: str, unit: str) -> str:
+        return dossiers.receive(rt, world.actor(clerk), unit_code=unit, procedure_code="9.000001",
+                                applicant=Applicant("Lò Văn Pa")).code
+
+    march_3 = [receive("clerk", "TRIPHU") for _ in range(3)]
+    clock.advance(timedelta(days=1))
+    march_4 = [receive("clerk", "TRIPHU")]
+    other_commune = [receive("nh_clerk", "NAHANG")]
+    assert march_3[1] == "TRIPHU-260303-0002" and other_commune == ["NAHANG-260304-0001"]
+    chair, admin = world.actor("chair"), world.actor("admin")
+    triphu = march_3 + march_4
+    for typed, expected in [
+        ("TRIPHU-2603", triphu), ("triphu-260303", march_3), (" TriPhu-260303-000 ", march_3),
+        ("260303", march_3), ("260303-0002", [march_3[1]]), ("2603", triphu), ("-", []),
+        ("TRI", triphu),  # part of the commune's own code: all of its dossiers
+        ("0002", []),  # not a start: a number alone is not searched inside codes
+        ("NAHANG-26", []), ("%", []), ("_", []), ("2603%", []), ("26030_", []), ("Ω", []),
+    ]:
+        assert _codes(rt, chair, typed) == sorted(expected), typed
+    assert _codes(rt, admin, "2603") == sorted(triphu + other_commune)  # after each commune's code
+    assert _codes(rt, admin, "nahang") == other_commune
+    assert _codes(rt, admin, "260304-0001") == sorted([march_4[0], other_commune[0]])
+
+
+@pytest.mark.postgres
+def test_codes_compare_byte_by_byte_and_a_start_is_read_from_the_unique_index(db, clock) -> None:
+    world = build_world(Runtime(db, clock))
+    for _ in range(3):
+        dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                         applicant=Applicant("Lò Văn Pa"))
+    with db.engine.begin() as conn:
+        assert conn.execute(text(
+            "SELECT collation_name FROM information_schema.columns WHERE table_name = 'dossiers' "
+            "AND column_name = 'code'")).scalar_one() == "C"
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        conn.execute(text("PREPARE by_start(text, text) AS SELECT id FROM dossiers WHERE code >= $1 AND code < $2"))
+        conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))  # as after five prepared runs
+        plan = "\n".join(conn.execute(text("EXPLAIN EXECUTE by_start('TRIPHU-2603', 'TRIPHU-2604')")).scalars())
+        assert "uq_dossiers_code" in plan, plan
+        assert conn.execute(text("EXECUTE by_start('TRIPHU-2603', 'TRIPHU-2604')")).rowcount == 3

@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, bindparam, func, select, union_all
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
+from engine.adapters.db.code_search import code_start_condition
 from engine.adapters.db.name_search import applicant_condition
 from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
@@ -422,9 +423,8 @@ class DossierFilter:
     sort: str = "due_at"  # due_at | received_at | -received_at | code
 
 
-# `<unit>-yymmdd-nnnn` (engine.services.dossiers): matched whole, not as a part. A
-# substring search on the code cannot be fast at a province's size: every code shares
-# the commune and date trigrams, so the trigram index reads long lists for any part.
+# `<unit>-yymmdd-nnnn` (engine.services.dossiers): a whole code is matched exactly;
+# anything else by the code's start (engine.adapters.db.code_search).
 WHOLE_CODE = re.compile(r"[A-Za-z0-9_.]+-\d{6}-\d{4,}")
 
 _SORT_COLUMNS = {"due_at": Dossier.due_at, "received_at": Dossier.received_at, "code": Dossier.code,
@@ -456,8 +456,9 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         if code:
             if WHOLE_CODE.fullmatch(code):  # a whole code: the unique index finds it at once
                 query = query.where(Dossier.code.in_(sorted({code, code.upper()})))
-            else:
-                query = query.where(Dossier.code.ilike(f"%{_escape_like(code)}%", escape="\\"))
+            else:  # the code's start, with or without the commune (engine.adapters.db.code_search)
+                units = dict(session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(visible))).all())
+                query = query.where(code_start_condition(code, units))
         if f.applicant:
             # whole words in order, the last a prefix, accent- and case-insensitive
             # (engine.adapters.db.name_search); indexed per commune on PostgreSQL
@@ -544,10 +545,6 @@ def _paused_ids(session, dossier_ids: list[int]) -> set[int]:
         return set()
     return set(session.scalars(select(DossierPause.dossier_id).where(
         DossierPause.dossier_id.in_(dossier_ids), DossierPause.ended_at.is_(None))))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _local_midnight(day: date) -> datetime:

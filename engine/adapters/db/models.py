@@ -217,7 +217,7 @@ class Dossier(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # compared byte by byte: collation "C" on PostgreSQL (0015)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_versions.id"), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,47 @@
+"""Dossier-code search by the code's start, with or without its commune's code.
+
+Codes are `<commune>-yymmdd-nnnn` (engine.services.dossiers). A clerk types a code
+from its start ("X001-2610", "x001-261015-00") or from after the commune
+("261015-0042", "2610"); both match by the code's start, in any letter case. A
+substring elsewhere in the code ("0042" alone) does not: a substring index reads long
+posting lists at a province's size, since every code shares its commune's and its
+days' trigrams (docs/performance.md).
+
+Each candidate start is a range of the code column (`code >= start AND code < start
+with its last character raised`), which the code's unique B-tree index reads in order.
+That holds because the code compares byte by byte: the column is in the "C" collation
+on PostgreSQL (migration 0015) and in SQLite's BINARY collation. Ranges, not LIKE,
+so a generic plan of a prepared statement still uses the index.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import ColumnElement, and_, false, or_
+
+from engine.adapters.db.models import Dossier
+
+
+def _starts_with(start: str) -> ColumnElement[bool]:
+    after = start[:-1] + chr(ord(start[-1]) + 1)
+    return and_(Dossier.code >= start, Dossier.code < after)
+
+
+def code_start_condition(typed: str, units: Mapping[int, str]) -> ColumnElement[bool]:
+    """Dossiers of `units` ({id: code}) whose code starts with `typed`, or whose code
+    after `<commune>-` does; letter case is ignored for the commune's code."""
+    typed = typed.strip()
+    if not typed:
+        return false()
+    upper = typed.upper()
+    own_starts, whole_units = [], []
+    for unit_id, unit_code in sorted(units.items()):
+        own = unit_code + "-"
+        if upper.startswith(own.upper()):
+            own_starts.append(_starts_with(own + typed[len(own):]))
+        elif own.upper().startswith(upper):  # part of the commune's code: all of its dossiers
+            whole_units.append(unit_id)
+    branches = own_starts + ([Dossier.org_unit_id.in_(whole_units)] if whole_units else [])
+    if not own_starts:  # typed from after the commune's code
+        branches += [_starts_with(f"{unit_code}-{typed}") for _, unit_code in sorted(units.items())]
+    return or_(*branches) if branches else false()
