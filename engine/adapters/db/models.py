@@ -291,6 +291,9 @@ class Task(Base):
         # Partial on PostgreSQL (migration 0007): they serve open steps only.
         Index("ix_tasks_queue", "org_unit_id", "role", "state", "due_at", postgresql_where=text("state = 'open'")),
         Index("ix_tasks_inbox", "assignee_id", "state", "due_at", postgresql_where=text("state = 'open'")),
+        # the inbox's pools: unclaimed open steps, in the inbox's order (0016)
+        Index("ix_tasks_pool", "org_unit_id", "role", "due_at", "id",
+              postgresql_where=text("state = 'open' AND assignee_id IS NULL")),
         Index("ix_tasks_open_due", "state", "due_at", postgresql_where=text("state = 'open'")),
         Index("ix_tasks_next_escalation_at", "next_escalation_at",
               postgresql_where=text("next_escalation_at IS NOT NULL")),
