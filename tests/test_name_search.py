@@ -68,6 +68,60 @@ def test_the_index_query_asks_for_neighbouring_pairs_within_the_communes():
     assert name_keys_query(["dang", "thi", "thu", "ha"], [7]) == "('@7 dang thi' & '@7 thi thu' & '@7 thu ha':*)"
     assert name_keys_query(["anh"], [1, 2]) == "('@1 anh':*) | ('@2 anh':*)"
     assert name_keys_query(["o'pa", "a\\b"], None) == "'o''pa a\\\\b':*"
+    # the unfinished last word asked for as the whole words it can end as
+    assert name_keys_query(["dang", "thi", "thu", "ha"], [7], ["ha", "hai"]) == (
+        "('@7 dang thi' & '@7 thi thu' & ('@7 thu ha' | '@7 thu hai'))")
+    assert name_keys_query(["an"], None, ["an"]) == "'an'"
+    # common pairs are left to the exact match while a rarer key remains; all common: the rarest
+    shares = {"thi thu": 0.065, "dang thi": 0.004, "thu ha": 0.003, "thu hai": 0.003}
+    assert name_keys_query(["dang", "thi", "thu", "ha"], None, ["ha", "hai"], shares) == (
+        "'dang thi' & ('thu ha' | 'thu hai')")
+    assert name_keys_query(["thi", "thu", "ha"], [3], None, {"thi thu": 0.065, "thu ha": 0.2}) == "('@3 thi thu')"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("common", [0.0, 1.0])
+def test_whichever_keys_are_asked_the_answers_are_the_same(world, monkeypatch, common):
+    """Every key counted common (only the rarest asked) or none: the exact match decides."""
+    import engine.adapters.db.name_search as name_search
+
+    monkeypatch.setattr(name_search, "COMMON_KEY", common)
+    monkeypatch.setattr(name_search, "key_frequencies", lambda connection: {"dang thi": 0.5, "thi thu": 0.4})
+    assert found(world, "clerk", "dang thi thu ha") == ["Đặng Thị Thu Hà"]
+    assert found(world, "clerk", "thi thu h") == sorted(["Đặng Thị Thu Hà", "Thị Thu Hà Đặng"])
+    assert found(world, "clerk", "nguyen thi anh d") == ["Nguyễn Thị Ánh Dương"]
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_the_words_of_names_and_asks_for_the_endings_whole(world, db):
+    from engine.adapters.db.name_search import MAX_ENDINGS, word_endings
+
+    with db.engine.connect() as conn:
+        assert word_endings(conn, "ha") == ["ha", "hai"]  # Hà, Hải (Hùng does not start with "ha")
+        assert word_endings(conn, "o'p") == ["o'pa"] and word_endings(conn, "zz") == []
+    dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                     applicant=Applicant("Vũ Thu Hạnh"))  # the trigger keeps the new word
+    with db.engine.begin() as conn:
+        assert word_endings(conn, "ha") == ["ha", "hai", "hanh"]
+        conn.execute(text("INSERT INTO name_words SELECT 'q' || g FROM generate_series(1, :n) g"), {"n": MAX_ENDINGS + 1})
+        assert word_endings(conn, "q") is None  # too many: the index's own prefix match
+        assert word_endings(conn, "q1") is not None
+    assert found(world, "clerk", "thu ha") == sorted(["Trần Thu Hải", "Thị Thu Hà Đặng", "Đặng Thị Thu Hà", "Vũ Thu Hạnh"])
+    assert found(world, "clerk", "thu hanh") == ["Vũ Thu Hạnh"] and found(world, "clerk", "thu hz") == []
+
+
+@pytest.mark.postgres
+def test_the_migration_fills_the_words_of_the_names_already_stored(world, db, database_url):
+    from alembic import command
+
+    from engine.adapters.db.migrate import alembic_config
+
+    command.downgrade(alembic_config(database_url), "0016_pool_index")
+    command.upgrade(alembic_config(database_url), "head")
+    with db.engine.connect() as conn:
+        words = set(conn.execute(text("SELECT word FROM name_words")).scalars())
+    assert {"dang", "thi", "thu", "ha", "hai", "o'pa", "duong", "hung"} <= words
+    assert found(world, "clerk", "thu ha") == sorted(["Trần Thu Hải", "Thị Thu Hà Đặng", "Đặng Thị Thu Hà"])
 
 
 @pytest.mark.postgres

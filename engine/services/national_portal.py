@@ -50,7 +50,7 @@ def existing_online(rt, actor: Actor, submission: OnlineSubmission) -> str | Non
         words = search_words(submission.applicant_name)
         if words and session.get_bind().dialect.name == "postgresql":
             # the commune's name keys find the few candidates (engine.adapters.db.name_search)
-            conditions.append(name_keys_match(words, [unit_id]))
+            conditions.append(name_keys_match(words, [unit_id], endings=[words[-1]]))  # the name is whole
         rows = session.execute(select(Dossier.code, Dossier.data).where(*conditions)).all()
     return next((code for code, data in rows if (data or {}).get(PORTAL_CODE) == submission.portal_code), None)
 

@@ -14,13 +14,17 @@ pairs of neighbouring words, each also prefixed by the commune ("@17 thu ha"), a
 GIN index on it. `name_keys_query` asks that index for every neighbouring pair typed
 (the last one as a prefix), inside the actor's communes when they are few: the posting
 lists it reads are then those of one commune's pairs, not of a syllable common to
-millions of names (what made the earlier trigram match slow at a province's size).
+millions of names (what made the earlier trigram match slow at a province's size). The unfinished last
+word is asked for as the whole words it can end as (`word_endings`, from the table
+`name_words` of migration 0017): a prefix in a GIN query gathers every posting list of
+every key that starts so before the other keys can narrow it.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import ColumnElement, and_, cast, func, literal
+from sqlalchemy import ColumnElement, Connection, and_, cast, column, false, func, literal, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from engine.adapters.db.models import Dossier
@@ -30,6 +34,10 @@ NAME_KEYS_FUNCTION = "isoflow_name_keys"
 # Up to this many communes the index is asked within each of them; beyond, in the whole
 # province (a query over 120 communes' keys costs more than the whole-province lists).
 SCOPED_UNITS = 16
+# Up to this many stored words an unfinished last word can end as are asked for whole;
+# beyond (one or two letters typed), the index's own prefix match.
+MAX_ENDINGS = 32
+NAME_WORDS = table("name_words", column("word"))  # PostgreSQL only (migration 0017)
 
 
 def search_words(typed: str) -> list[str]:
@@ -53,35 +61,90 @@ def _lexeme(key: str, prefix: bool = False) -> str:
     return "'" + key.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if prefix else "")
 
 
-def name_keys_query(words: Sequence[str], unit_ids: Sequence[int] | None) -> str:
-    """The tsquery text for `isoflow_name_keys`: every neighbouring pair typed (one word:
-    the word), the last as a prefix; within each of `unit_ids` when given."""
-    if len(words) == 1:
-        keys = [(words[0], True)]
-    else:
-        keys = [(f"{a} {b}", i == len(words) - 2) for i, (a, b) in enumerate(zip(words, words[1:]))]
+def word_endings(connection: Connection, prefix: str) -> list[str] | None:
+    """The stored words of applicants' names that start with `prefix` (PostgreSQL's
+    `name_words`), or None when there are more than MAX_ENDINGS."""
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # `word` compares byte by byte (collation "C")
+    words = connection.execute(select(NAME_WORDS.c.word).where(NAME_WORDS.c.word >= prefix, NAME_WORDS.c.word < after)
+                               .order_by(NAME_WORDS.c.word).limit(MAX_ENDINGS + 1)).scalars().all()
+    return None if len(words) > MAX_ENDINGS else list(words)
+
+
+def key_frequencies(connection: Connection) -> dict[str, float]:
+    """The share of dossiers holding each of the index's most common keys, as the last
+    ANALYZE measured them (PostgreSQL keeps a tsvector index's most common elements).
+    Cached per process for STATISTICS_TTL seconds: they only steer which keys are asked."""
+    global _frequencies
+    now = time.monotonic()
+    if _frequencies is None or now - _frequencies[0] > STATISTICS_TTL:
+        row = connection.execute(text(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = 'ix_dossiers_applicant_keys'")).first()
+        table = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
+        _frequencies = (now, table)
+    return _frequencies[1]
+
+
+STATISTICS_TTL = 600.0
+_frequencies: tuple[float, dict[str, float]] | None = None
+# A key held by more than this share of the dossiers is left to the exact match
+# (`name_matches`) when a rarer key is asked: skipping through its posting list costs
+# more than the few extra rows it would have ruled out ("thi thu": 6.5 % of a province).
+COMMON_KEY = 0.01
+
+
+def name_keys_query(words: Sequence[str], unit_ids: Sequence[int] | None,
+                    endings: Sequence[str] | None = None, frequencies: Mapping[str, float] | None = None) -> str:
+    """The tsquery text for `isoflow_name_keys`: the neighbouring pairs typed (one word:
+    the word), within each of `unit_ids` when given. The last word is unfinished: asked
+    for as each of `endings` (the whole words it can end as, at least one), or as a
+    prefix when `endings` is None. With `frequencies` (`key_frequencies`), common pairs
+    are left out while a rarer one remains (the exact match checks them all)."""
+    *before, last = words
+    lead = f"{before[-1]} " if before else ""
+    # (key, frequency) of each term; the last term's keys are its alternatives
+    terms: list[tuple[list[str], bool]] = [([f"{a} {b}"], False) for a, b in zip(before, before[1:])]
+    terms.append(([lead + last], True) if endings is None else ([lead + e for e in endings], False))
+    if frequencies:
+        share = [sum(frequencies.get(key, 0.0) for key in keys) for keys, _ in terms]
+        rare = [term for term, f in zip(terms, share) if f <= COMMON_KEY]
+        terms = rare or [min(zip(terms, share), key=lambda pair: pair[1])[0]]
 
     def conjunction(scope: str) -> str:
-        return " & ".join(_lexeme(scope + key, prefix) for key, prefix in keys)
+        out = []
+        for keys, prefix in terms:
+            alternatives = [_lexeme(scope + key, prefix) for key in keys]
+            out.append(alternatives[0] if len(alternatives) == 1 else "(" + " | ".join(alternatives) + ")")
+        return " & ".join(out)
 
     if unit_ids is None:
         return conjunction("")
     return " | ".join(f"({conjunction(f'@{unit} ')})" for unit in unit_ids)
 
 
-def name_keys_match(words: Sequence[str], unit_ids: Sequence[int]) -> ColumnElement[bool]:
+def name_keys_match(words: Sequence[str], unit_ids: Sequence[int], endings: Sequence[str] | None = None,
+                    frequencies: Mapping[str, float] | None = None) -> ColumnElement[bool]:
     """The index condition (PostgreSQL): candidates for `name_matches`, found in the GIN
     index on `isoflow_name_keys(org_unit_id, applicant_name_folded)`."""
-    scoped = list(unit_ids) if len(unit_ids) <= SCOPED_UNITS else None
+    scoped = list(unit_ids) if names_keyed_by_commune("postgresql", unit_ids) else None
     keys = getattr(func, NAME_KEYS_FUNCTION)(Dossier.org_unit_id, Dossier.applicant_name_folded)
-    return keys.op("@@")(cast(name_keys_query(words, scoped), TSQUERY))
+    return keys.op("@@")(cast(name_keys_query(words, scoped, endings, frequencies), TSQUERY))
 
 
-def applicant_condition(dialect: str, typed: str, unit_ids: Sequence[int]) -> ColumnElement[bool] | None:
+def names_keyed_by_commune(dialect: str, unit_ids: Sequence[int]) -> bool:
+    """Whether `applicant_condition` asks the index within each of these communes (its
+    keys then imply the commune)."""
+    return dialect == "postgresql" and len(unit_ids) <= SCOPED_UNITS
+
+
+def applicant_condition(connection: Connection, typed: str, unit_ids: Sequence[int]) -> ColumnElement[bool] | None:
     """The whole applicant filter for this database, or None when nothing was typed."""
     words = search_words(typed)
     if not words:
         return None
-    if dialect == "postgresql":
-        return and_(name_keys_match(words, unit_ids), name_matches(words))
-    return name_matches(words)
+    if connection.dialect.name != "postgresql":
+        return name_matches(words)
+    endings = word_endings(connection, words[-1])
+    if endings == []:  # no applicant's name has a word that starts so
+        return false()
+    return and_(name_keys_match(words, unit_ids, endings, key_frequencies(connection)), name_matches(words))
