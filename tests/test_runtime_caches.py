@@ -156,3 +156,38 @@ def test_the_read_side_and_the_runtime_stand_apart_from_the_use_cases():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=engine.parent)
     assert out.stdout.strip() == "False"
+
+
+def test_webhook_subscriptions_are_read_once_per_change_and_a_new_one_is_seen_at_once(db, clock):
+    from sqlalchemy import event, select
+
+    from engine.adapters.db.models import OutboxMessage
+    from engine.services import dossiers, webhooks
+    from engine.services.dossiers import Applicant
+
+    server = Runtime(db, clock)
+    world = build_world(server)
+    clerk = world.actor("clerk")
+
+    def receive():
+        return dossiers.receive(server, clerk, unit_code="TRIPHU", procedure_code="9.000001",
+                                applicant=Applicant("Lê Văn Một"))
+
+    receive()  # loads the commune's (empty) subscriptions
+    seen: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_):
+        seen.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        receive()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert seen and not [sql for sql in seen if "webhook_subscriptions" in sql]  # from the cache
+    # another process subscribes: the token changes, the next write owes the new endpoint
+    webhooks.create_subscription(Runtime(db, clock), world.actor("chair"), "TRIPHU", "https://tich-hop.example.vn/hook")
+    third = receive()
+    with db.engine.connect() as conn:
+        owed = conn.execute(select(OutboxMessage.event_key).where(OutboxMessage.channel == "webhook")).scalars().all()
+        assert owed == [f"{third.dossier_id}:received"]

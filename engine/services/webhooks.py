@@ -23,6 +23,7 @@ from sqlalchemy import select
 from engine.audit import Actor
 from engine.adapters.db.bulk import bulk_insert
 from engine.adapters.db.models import OrgUnit, OutboxMessage, Procedure, ProcedureVersion, WebhookSubscription
+from engine.adapters.db.revisions import WEBHOOKS
 from engine.domain.calendar import VN_TZ
 from engine.domain.lifecycle import Status
 from engine.errors import InvalidInput, NotFound, Problem
@@ -152,6 +153,18 @@ def delete_subscription(rt, actor: Actor, subscription_id: int) -> None:
 # --- emitting -------------------------------------------------------------------------
 
 
+def _subscriptions(uow, org_unit_id: int) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
+    """The commune's active subscriptions (id, url, events), read once per change of
+    them (the `webhooks` change token, migration 0018): most writes owe nobody."""
+    def load():
+        rows = uow.connection.execute(
+            select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.events)
+            .where(WebhookSubscription.org_unit_id == org_unit_id, WebhookSubscription.active.is_(True),
+                   WebhookSubscription.deleted_at.is_(None)).order_by(WebhookSubscription.id)).all()
+        return tuple((row.id, row.url, tuple(row.events or ())) for row in rows)
+    return uow.runtime.reference.get(WEBHOOKS, ("subscriptions", org_unit_id), uow.setting_tokens, load)
+
+
 def emit(uow, dossier: Any, event: str, *, before_status: int | None = None, task: Any = None,
          reason: str | None = None) -> None:
     """Write the outbox rows a dossier's change owes integrators and the applicant, in
@@ -184,11 +197,8 @@ def emit(uow, dossier: Any, event: str, *, before_status: int | None = None, tas
         notice = (notices.APOLOGY_ISSUED, f"{dossier.id}:apology")
     subscriptions = []
     if happened:
-        subscriptions = conn.execute(select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.events)
-                                     .where(WebhookSubscription.org_unit_id == dossier.org_unit_id,
-                                            WebhookSubscription.active.is_(True),
-                                            WebhookSubscription.deleted_at.is_(None))).all()
-        subscriptions = [sub for sub in subscriptions if set(sub.events or ()) & {t for t, _, _ in happened}]
+        types = {t for t, _, _ in happened}
+        subscriptions = [sub for sub in _subscriptions(uow, dossier.org_unit_id) if set(sub[2]) & types]
     if not subscriptions and notice is None:
         return  # the common case: one statement, nothing owed
     info = _dossier_info(conn, dossier)

@@ -1,6 +1,6 @@
 """The change tokens that database triggers keep (migration 0003) for reference data
 cached per runtime (`engine.caching.ChangeTokenCache`): the user's roles, the calendar
-overrides and the escalation policies."""
+overrides, the escalation policies and the communes' webhook subscriptions."""
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from engine.adapters.db.models import SettingRevision
 
-ROLES, CALENDAR, ESCALATION = "roles", "calendar", "escalation"
-TOKEN_KINDS = (ROLES, CALENDAR, ESCALATION)
+ROLES, CALENDAR, ESCALATION, WEBHOOKS = "roles", "calendar", "escalation", "webhooks"  # webhooks: 0018
+TOKEN_KINDS = (ROLES, CALENDAR, ESCALATION, WEBHOOKS)
 
 _TOKENS = select(SettingRevision.kind, SettingRevision.token)
 
