@@ -292,7 +292,7 @@ def _inbox(rt, actor: Actor, limit: int, offset: int, include_pool: bool, *,
             params[f"unit_{i}"], params[f"role_{i}"] = unit_id, role
         page_statement, count_statement = _inbox_statements(len(pools))
         rows = unit.connection.execute(page_statement, params).all()
-        views = [_task_line(row, unit.now) for row in rows]
+        views = [task_line(row, unit.now) for row in rows]
         total = unit.connection.execute(count_statement, params).scalar_one() if count else None
         return views, total
 
@@ -332,14 +332,7 @@ def _inbox_statements(pools: int):
     merged = union_all(*branches).subquery()
     page = (select(merged.c.id).order_by(merged.c.due_at.asc().nulls_last(), merged.c.id)
             .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
-    page_statement = (select(*_TASK_LINE_COLUMNS).select_from(page)
-                      .join(Task, Task.id == page.c.id)
-                      .join(Dossier, Dossier.id == Task.dossier_id)
-                      .join(OrgUnit, OrgUnit.id == Dossier.org_unit_id)
-                      .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
-                      .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
-                      .outerjoin(User, User.id == Task.assignee_id)
-                      .order_by(*INBOX_ORDER))
+    page_statement = task_lines_query().join(page, page.c.id == Task.id).order_by(*INBOX_ORDER)
     # the conditions are disjoint: one index count each, summed in one statement
     counts = [select(func.count()).select_from(Task).where(Task.state == StepState.OPEN, condition).scalar_subquery()
               for condition in conditions]
@@ -349,8 +342,19 @@ def _inbox_statements(pools: int):
     return page_statement, select(total)
 
 
-def _task_line(row, now: datetime) -> TaskView:
-    """A step's line from a row of `_TASK_LINE_COLUMNS`."""
+def task_lines_query() -> Select:
+    """Steps' lines: each step with its dossier, commune, procedure and assignee, in one
+    statement (add the conditions and the order; read rows with `task_line`)."""
+    return (select(*_TASK_LINE_COLUMNS).select_from(Task)
+            .join(Dossier, Dossier.id == Task.dossier_id)
+            .join(OrgUnit, OrgUnit.id == Dossier.org_unit_id)
+            .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+            .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+            .outerjoin(User, User.id == Task.assignee_id))
+
+
+def task_line(row, now: datetime) -> TaskView:
+    """A step's line from a row of `task_lines_query`."""
     return TaskView(
         id=row.id, dossier_id=row.dossier_id, dossier_code=row.dossier_code, applicant_name=row.applicant_name,
         procedure_code=row.pcode, procedure_name=row.pname, bpmn_id=row.bpmn_id, name=row.name, role=row.role,
@@ -378,12 +382,13 @@ def queue_page(rt, actor: Actor, *, unit_code: str, role: str | None = None, lim
         if unit_id is None:
             unit_id = -1
         require(principal, "task.view_queue", unit_id, what=f"org unit {unit_code}")
-        query = select(Task).where(Task.state == StepState.OPEN, Task.org_unit_id == unit_id)
+        conditions = [Task.state == StepState.OPEN, Task.org_unit_id == unit_id]
         if role:
-            query = query.where(Task.role == role)
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
-        return _task_views(session, query, now), total
+            conditions.append(Task.role == role)
+        total = session.scalar(select(func.count()).select_from(Task).where(*conditions)) or 0
+        rows = session.execute(task_lines_query().where(*conditions)
+                               .order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset))
+        return [task_line(row, now) for row in rows], total
 
 
 @dataclass(frozen=True)
@@ -533,25 +538,6 @@ def _versions_where(condition) -> Select:
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def _task_views(session, query: Select, now: datetime) -> list[TaskView]:
-    tasks = session.scalars(query).all()
-    if not tasks:
-        return []
-    info = {
-        row.id: row
-        for row in session.execute(
-            select(Dossier.id, Dossier.code, Dossier.applicant_name, Dossier.due_at, OrgUnit.code.label("unit"),
-                   Procedure.code.label("pcode"), Procedure.name.label("pname"))
-            .join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
-            .join(ProcedureVersion, Dossier.procedure_version_id == ProcedureVersion.id)
-            .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
-            .where(Dossier.id.in_({t.dossier_id for t in tasks}))
-        )
-    }
-    names = _user_names(session, {t.assignee_id for t in tasks})
-    return [_task_view(t, info[t.dossier_id], names, now) for t in tasks]
 
 
 def _task_view(t: Task, d, names: dict[int, str], now: datetime) -> TaskView:

@@ -19,7 +19,7 @@ from engine.domain.lifecycle import Outcome, Result, Status, StepClock, StepStat
 from engine.adapters.db.models import Dossier, OrgUnit, Procedure, ProcedureVersion, RoleAssignment, Task, User
 from engine.permissions import POLICY, may_perform_step, require
 from engine.procedure.forms import outcome_values, refusal_return_form
-from engine.views.dossiers import TaskView, _task_views, urgency_conditions
+from engine.views.dossiers import TaskView, task_line, task_lines_query, urgency_conditions
 from engine.views.reading import reading, today, user_principal, visible_dossier, visible_task
 
 
@@ -42,7 +42,7 @@ def task_detail(rt, actor: Actor, task_id: int) -> TaskDetail:
         session, now = unit.session, unit.now
         principal = user_principal(unit)
         task = visible_task(unit, task_id)
-        [view] = _task_views(session, select(Task).where(Task.id == task_id), now)
+        [view] = [task_line(row, now) for row in session.execute(task_lines_query().where(Task.id == task_id))]
         dossier = session.get(Dossier, task.dossier_id)
         schema = None
         if task.form:
