@@ -22,9 +22,11 @@ from sqlalchemy import ColumnElement, and_, false, or_
 from engine.adapters.db.models import Dossier
 
 
-def _starts_with(start: str) -> ColumnElement[bool]:
+def starts_with(column: ColumnElement[str], start: str) -> ColumnElement[bool]:
+    """`column` starts with `start`, as a range an index reads in order; only for a column
+    that compares byte by byte (collation "C" on PostgreSQL, BINARY on SQLite)."""
     after = start[:-1] + chr(ord(start[-1]) + 1)
-    return and_(Dossier.code >= start, Dossier.code < after)
+    return and_(column >= start, column < after)
 
 
 def code_start_condition(typed: str, units: Mapping[int, str]) -> ColumnElement[bool]:
@@ -38,10 +40,10 @@ def code_start_condition(typed: str, units: Mapping[int, str]) -> ColumnElement[
     for unit_id, unit_code in sorted(units.items()):
         own = unit_code + "-"
         if upper.startswith(own.upper()):
-            own_starts.append(_starts_with(own + typed[len(own):]))
+            own_starts.append(starts_with(Dossier.code, own + typed[len(own):]))
         elif own.upper().startswith(upper):  # part of the commune's code: all of its dossiers
             whole_units.append(unit_id)
     branches = own_starts + ([Dossier.org_unit_id.in_(whole_units)] if whole_units else [])
     if not own_starts:  # typed from after the commune's code
-        branches += [_starts_with(f"{unit_code}-{typed}") for _, unit_code in sorted(units.items())]
+        branches += [starts_with(Dossier.code, f"{unit_code}-{typed}") for _, unit_code in sorted(units.items())]
     return or_(*branches) if branches else false()

@@ -11,13 +11,15 @@ every database; SQLite evaluates it row by row (one commune's dossiers). On
 PostgreSQL an index finds the candidates first: migration 0013 creates the SQL function
 `isoflow_name_keys(org_unit_id, folded)`, which turns a name into its words and its
 pairs of neighbouring words, each also prefixed by the commune ("@17 thu ha"), and a
-GIN index on it. `name_keys_query` asks that index for every neighbouring pair typed
-(the last one as a prefix), inside the actor's communes when they are few: the posting
-lists it reads are then those of one commune's pairs, not of a syllable common to
-millions of names (what made the earlier trigram match slow at a province's size). The unfinished last
-word is asked for as the whole words it can end as (`word_endings`, from the table
-`name_words` of migration 0017): a prefix in a GIN query gathers every posting list of
-every key that starts so before the other keys can narrow it.
+GIN index on it. `name_keys_query` asks that index for the neighbouring pairs typed,
+inside the actor's communes when they are few: the posting lists it reads are then
+those of one commune's pairs, not of a syllable common to millions of names (what made
+the earlier trigram match slow at a province's size). The unfinished last word is
+asked for as the whole words it can end as (`word_endings`, from the table `name_words`
+of migration 0017): a prefix in a GIN query gathers every posting list of every key
+that starts so before the other keys can narrow it. Pairs held by more than COMMON_KEY
+of the dossiers (`key_frequencies`) are left to the exact match while a rarer one is
+asked: skipping through a long posting list costs more than the rows it rules out.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import ColumnElement, Connection, and_, cast, column, false, func, literal, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 
+from engine.adapters.db.code_search import starts_with
 from engine.adapters.db.models import Dossier
 from engine.domain.text import fold
 
@@ -38,6 +41,13 @@ SCOPED_UNITS = 16
 # beyond (one or two letters typed), the index's own prefix match.
 MAX_ENDINGS = 32
 NAME_WORDS = table("name_words", column("word"))  # PostgreSQL only (migration 0017)
+# A key held by more than this share of the dossiers ("thi thu": 6.5 % of a province) is
+# left to the exact match (`name_matches`) while a rarer key is asked.
+COMMON_KEY = 0.01
+# The index's statistics change with ANALYZE only; they steer which keys are asked, never
+# what is found, so each process rereads them this often (seconds).
+STATISTICS_TTL = 600.0
+_frequencies: tuple[float, dict[str, float]] | None = None
 
 
 def search_words(typed: str) -> list[str]:
@@ -64,33 +74,24 @@ def _lexeme(key: str, prefix: bool = False) -> str:
 def word_endings(connection: Connection, prefix: str) -> list[str] | None:
     """The stored words of applicants' names that start with `prefix` (PostgreSQL's
     `name_words`), or None when there are more than MAX_ENDINGS."""
-    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # `word` compares byte by byte (collation "C")
-    words = connection.execute(select(NAME_WORDS.c.word).where(NAME_WORDS.c.word >= prefix, NAME_WORDS.c.word < after)
+    words = connection.execute(select(NAME_WORDS.c.word).where(starts_with(NAME_WORDS.c.word, prefix))  # collation "C"
                                .order_by(NAME_WORDS.c.word).limit(MAX_ENDINGS + 1)).scalars().all()
     return None if len(words) > MAX_ENDINGS else list(words)
 
 
 def key_frequencies(connection: Connection) -> dict[str, float]:
     """The share of dossiers holding each of the index's most common keys, as the last
-    ANALYZE measured them (PostgreSQL keeps a tsvector index's most common elements).
-    Cached per process for STATISTICS_TTL seconds: they only steer which keys are asked."""
+    ANALYZE measured them (PostgreSQL keeps a tsvector index's most common elements),
+    read again every STATISTICS_TTL seconds."""
     global _frequencies
     now = time.monotonic()
     if _frequencies is None or now - _frequencies[0] > STATISTICS_TTL:
         row = connection.execute(text(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
             "WHERE schemaname = current_schema() AND tablename = 'ix_dossiers_applicant_keys'")).first()
-        table = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
-        _frequencies = (now, table)
+        shares = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
+        _frequencies = (now, shares)
     return _frequencies[1]
-
-
-STATISTICS_TTL = 600.0
-_frequencies: tuple[float, dict[str, float]] | None = None
-# A key held by more than this share of the dossiers is left to the exact match
-# (`name_matches`) when a rarer key is asked: skipping through its posting list costs
-# more than the few extra rows it would have ruled out ("thi thu": 6.5 % of a province).
-COMMON_KEY = 0.01
 
 
 def name_keys_query(words: Sequence[str], unit_ids: Sequence[int] | None,
@@ -102,7 +103,7 @@ def name_keys_query(words: Sequence[str], unit_ids: Sequence[int] | None,
     are left out while a rarer one remains (the exact match checks them all)."""
     *before, last = words
     lead = f"{before[-1]} " if before else ""
-    # (key, frequency) of each term; the last term's keys are its alternatives
+    # each term: its keys (the last term's: its alternatives) and whether they are prefixes
     terms: list[tuple[list[str], bool]] = [([f"{a} {b}"], False) for a, b in zip(before, before[1:])]
     terms.append(([lead + last], True) if endings is None else ([lead + e for e in endings], False))
     if frequencies:
