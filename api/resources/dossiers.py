@@ -281,7 +281,8 @@ class DossierPageSchema(Schema):
 
 
 class SearchArgs(PageArgs):
-    code = fields.String(validate=validate.Length(1, 40), metadata={"description": "a whole dossier code, or its start with or without the commune's code (docs/api.md)"})
+    code = fields.String(validate=validate.Length(1, 40), metadata={
+        "description": "a whole dossier code, or its start with or without the commune's code (docs/api.md)"})
     applicant = fields.String(validate=validate.Length(1, 200), metadata={"description": "part of the applicant's name"})
     id_number = fields.String(validate=validate.Length(1, 32),
                               metadata={"description": "the applicant's national ID number, whole"})

@@ -33,13 +33,12 @@ MAX_ADD = 10 * MAX_WORKING_TIME
 OVERRIDE_SOURCE = "override"
 
 _ONE_DAY = timedelta(days=1)
+_US = timedelta(microseconds=1)
 
 
 def _day_of_year(d: date) -> int:
     """0 for the 1st of January."""
     return d.toordinal() - date(d.year, 1, 1).toordinal()
-
-_US = timedelta(microseconds=1)
 
 
 def _time_us(t: time) -> int:
