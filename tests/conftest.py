@@ -20,7 +20,10 @@ from engine.domain.clock import FixedClock
 from engine.adapters.db.migrate import head_revision, upgrade
 from engine.adapters.db.models import Base
 from engine.adapters.db.session import Database
+import api.schemas
 
+# Every API answer of the suite is dumped both ways and compared (api.schemas.Schema.dump).
+api.schemas.VERIFY_FAST_DUMP = True
 
 
 def _worker_database(url: str) -> str:
