@@ -49,6 +49,7 @@ def found(world, who: str, typed: str) -> list[str]:
     ("thi ha", ["Ma Thị Hà"]),  # adjacent words: "Thị Thu Hà" has no "thị hà"
     ("o'pa", ["Lò Văn O'Pa"]),  # quotes are text, for LIKE and for the index query alike
     ("%", []), ("_", []), ("\\", []), ("a:*|b", []), ("' & '", []),
+    ("ha\U0010ffff", []), ("\U0010ffff", []), ("thu h\ud7ff", []),
 ])
 def test_whole_words_in_order_the_last_one_a_prefix(world, typed, names):
     assert found(world, "clerk", typed) == sorted(names)

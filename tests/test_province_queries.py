@@ -97,6 +97,7 @@ def test_a_code_is_found_by_its_start_with_or_without_the_commune(db, clock) -> 
         ("TRI", triphu),  # part of the commune's own code: all of its dossiers
         ("0002", []),  # not a start: a number alone is not searched inside codes
         ("NAHANG-26", []), ("%", []), ("_", []), ("2603%", []), ("26030_", []), ("Ω", []),
+        ("\U0010ffff", []), ("2603\U0010ffff", []), ("\ud7ff", []),  # the last code points have no plain successor
     ]:
         assert _codes(rt, chair, typed) == sorted(expected), typed
     assert _codes(rt, admin, "2603") == sorted(triphu + other_commune)  # after each commune's code

@@ -15,6 +15,7 @@ so a generic plan of a prepared statement still uses the index.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 from sqlalchemy import ColumnElement, and_, false, or_
@@ -25,8 +26,13 @@ from engine.adapters.db.models import Dossier
 def starts_with(column: ColumnElement[str], start: str) -> ColumnElement[bool]:
     """`column` starts with `start`, as a range an index reads in order; only for a column
     that compares byte by byte (collation "C" on PostgreSQL, BINARY on SQLite)."""
-    after = start[:-1] + chr(ord(start[-1]) + 1)
-    return and_(column >= start, column < after)
+    stem = start.rstrip(chr(sys.maxunicode))  # the last code point has no successor
+    if not stem:
+        return column >= start
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not text: the next character is U+E000
+        following = 0xE000
+    return and_(column >= start, column < stem[:-1] + chr(following))
 
 
 def code_start_condition(typed: str, units: Mapping[int, str]) -> ColumnElement[bool]:
