@@ -355,15 +355,8 @@ def task_lines_query() -> Select:
 
 def task_line(row, now: datetime) -> TaskView:
     """A step's line from a row of `task_lines_query`."""
-    return TaskView(
-        id=row.id, dossier_id=row.dossier_id, dossier_code=row.dossier_code, applicant_name=row.applicant_name,
-        procedure_code=row.pcode, procedure_name=row.pname, bpmn_id=row.bpmn_id, name=row.name, role=row.role,
-        org_unit_code=row.unit, assignee_id=row.assignee_id, assignee_name=row.assignee_name, state=row.state,
-        clock=row.clock, status_code=row.status_code, form=row.form, created_at=row.created_at, due_at=row.due_at,
-        dossier_due_at=row.dossier_due_at, completed_at=row.completed_at, outcome=row.outcome,
-        classification=row.classification,
-        urgency=urgency(row.due_at, now, done=row.state != StepState.OPEN, paused=row.clock == StepClock.PAUSED),
-    )
+    info = _DossierInfo(row.dossier_code, row.applicant_name, row.dossier_due_at, row.unit, row.pcode, row.pname)
+    return _task_view(row, info, {row.assignee_id: row.assignee_name}, now)
 
 
 def queue(rt, actor: Actor, *, unit_code: str, role: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
@@ -540,8 +533,9 @@ def _versions_where(condition) -> Select:
 # --- helpers ------------------------------------------------------------------------
 
 
-def _task_view(t: Task, d, names: dict[int, str], now: datetime) -> TaskView:
-    """A step's line; `d`: its dossier's code, applicant_name, due_at, unit (code), pcode, pname."""
+def _task_view(t, d: _DossierInfo, names: dict[int, str], now: datetime) -> TaskView:
+    """A step's line (`t`: a loaded step or a row of `task_lines_query`); `names`: the
+    full names of at least its assignee."""
     return TaskView(
         id=t.id, dossier_id=t.dossier_id, dossier_code=d.code, applicant_name=d.applicant_name,
         procedure_code=d.pcode, procedure_name=d.pname, bpmn_id=t.bpmn_id, name=t.name, role=t.role,

@@ -47,7 +47,7 @@ COMMON_KEY = 0.01
 # The index's statistics change with ANALYZE only; they steer which keys are asked, never
 # what is found, so each process rereads them this often (seconds).
 STATISTICS_TTL = 600.0
-_frequencies: tuple[float, dict[str, float]] | None = None
+_frequencies: dict[str, tuple[float, dict[str, float]]] = {}  # per database: (read at, shares)
 
 
 def search_words(typed: str) -> list[str]:
@@ -82,16 +82,16 @@ def word_endings(connection: Connection, prefix: str) -> list[str] | None:
 def key_frequencies(connection: Connection) -> dict[str, float]:
     """The share of dossiers holding each of the index's most common keys, as the last
     ANALYZE measured them (PostgreSQL keeps a tsvector index's most common elements),
-    read again every STATISTICS_TTL seconds."""
-    global _frequencies
-    now = time.monotonic()
-    if _frequencies is None or now - _frequencies[0] > STATISTICS_TTL:
+    read per database again every STATISTICS_TTL seconds."""
+    now, database = time.monotonic(), str(connection.engine.url)
+    read = _frequencies.get(database)
+    if read is None or now - read[0] > STATISTICS_TTL:
         row = connection.execute(text(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
             "WHERE schemaname = current_schema() AND tablename = 'ix_dossiers_applicant_keys'")).first()
-        shares = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
-        _frequencies = (now, shares)
-    return _frequencies[1]
+        read = _frequencies[database] = (now, dict(zip(row[0], row[1])) if row is not None and row[0] is not None
+                                         else {})
+    return read[1]
 
 
 def name_keys_query(words: Sequence[str], unit_ids: Sequence[int] | None,
@@ -127,14 +127,14 @@ def name_keys_match(words: Sequence[str], unit_ids: Sequence[int], endings: Sequ
                     frequencies: Mapping[str, float] | None = None) -> ColumnElement[bool]:
     """The index condition (PostgreSQL): candidates for `name_matches`, found in the GIN
     index on `isoflow_name_keys(org_unit_id, applicant_name_folded)`."""
-    scoped = list(unit_ids) if names_keyed_by_commune("postgresql", unit_ids) else None
+    scoped = list(unit_ids) if len(unit_ids) <= SCOPED_UNITS else None
     keys = getattr(func, NAME_KEYS_FUNCTION)(Dossier.org_unit_id, Dossier.applicant_name_folded)
     return keys.op("@@")(cast(name_keys_query(words, scoped, endings, frequencies), TSQUERY))
 
 
 def names_keyed_by_commune(dialect: str, unit_ids: Sequence[int]) -> bool:
     """Whether `applicant_condition` asks the index within each of these communes (its
-    keys then imply the commune)."""
+    keys then imply the commune): `name_keys_match` scopes up to SCOPED_UNITS."""
     return dialect == "postgresql" and len(unit_ids) <= SCOPED_UNITS
 
 
