@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from engine.adapters.db.migrate import upgrade
+from engine.adapters.db.partitions import ensure_year_partitions
 from engine.adapters.db.models import QualityMark, folded_name
 from engine.adapters.db.session import Database
 from engine.adapters.spiff import CLOSED_STATE_JSON
@@ -221,17 +222,21 @@ def seed_province(url: str, *, dossiers: int, communes: int = 120, log=print) ->
     with db.engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("SET LOCAL synchronous_commit = off"))
-        secondary = conn.execute(text(
+        # a partitioned table's index is defined ON ONLY the parent: built ON it, it
+        # builds every partition's copy too
+        secondary = [(name, definition.replace(" ON ONLY ", " ON ")) for name, definition in conn.execute(text(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename IN ('dossiers', 'tasks', "
             "'workflow_states') AND i.schemaname = 'public' AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-            "WHERE c.conname = i.indexname)")).all()
+            "WHERE c.conname = i.indexname)"))]
         for name, _definition in secondary:
             conn.execute(text(f"DROP INDEX {name}"))
         # unique keys on random-looking values (codes, workflow task ids) are far cheaper
         # to build sorted once than to grow row by row
+        # (per partition where the tables are partitioned by year)
         uniques = conn.execute(text(
             "SELECT c.conname, c.conrelid::regclass::text, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-            "WHERE c.contype = 'u' AND c.conrelid::regclass::text IN ('dossiers', 'tasks')")).all()
+            "WHERE c.contype = 'u' AND (c.conrelid::regclass::text IN ('dossiers', 'tasks') OR c.conrelid IN "
+            "(SELECT inhrelid FROM pg_inherits WHERE inhparent IN ('dossiers'::regclass, 'tasks'::regclass)))")).all()
         for name, table, _definition in uniques:
             conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
         conn.execute(text("SELECT setseed(0.18)"))
@@ -241,11 +246,12 @@ def seed_province(url: str, *, dossiers: int, communes: int = 120, log=print) ->
         slot_array = "ARRAY[" + ",".join(str(v) for v in slots) + "]::int[]"
         limit_array = "ARRAY[" + ",".join(f"{limits.get(v, 5.0):.3f}" for v in range(1, max(limits) + 1)) + "]::float8[]"
         conn.execute(text(f"""
-            INSERT INTO dossiers (code, org_unit_id, procedure_version_id, applicant_name, applicant_name_folded,
+            INSERT INTO dossiers (id, code, org_unit_id, procedure_version_id, applicant_name, applicant_name_folded,
                 applicant_id_number, applicant_address, applicant_phone, applicant_email, channel, status_code, state,
                 received_at, received_by_id, due_at, original_due_at, finished_at, returned_at, classification,
                 result, pin_hash, supplement_count, data, next_escalation_at, escalation_level)
-            SELECT code, uid, vid, name, name_folded, id_number, address, phone, '', channel,
+            SELECT isoflow_next_id('dossiers', year), code, uid, vid, name, name_folded, id_number, address, phone, '',
+                channel,
                 CASE WHEN is_open THEN 4 ELSE 10 END, CASE WHEN is_open THEN 'open' ELSE 'closed' END,
                 received_at, clerk, due_at, due_at,
                 CASE WHEN is_open THEN NULL ELSE received_at + (due_at - received_at) * spent END,
@@ -257,6 +263,8 @@ def seed_province(url: str, *, dossiers: int, communes: int = 120, log=print) ->
                 CASE WHEN is_open AND due_at < :t0 THEN 'overdue' END
             FROM (
                 SELECT u.code || '-' || to_char(d.day, 'YYMMDD') || '-' || lpad(n::text, 4, '0') AS code,
+                    -- the year of receipt owns the id (partitions by year, migration 0019)
+                    extract(year FROM d.day)::int AS year,
                     u.id AS uid, v.vid, u.name AS commune,
                     (d.day + time '07:30') AT TIME ZONE 'Asia/Ho_Chi_Minh' + random() * interval '9 hours' AS received_at,
                     d.day >= :open_from AS is_open,
@@ -296,10 +304,11 @@ def seed_province(url: str, *, dossiers: int, communes: int = 120, log=print) ->
         log(f"  dossiers inserted in {seconds['dossiers']:.0f} s")
         t = time.perf_counter()
         conn.execute(text("""
-            INSERT INTO tasks (dossier_id, workflow_task_id, bpmn_id, name, role, org_unit_id, assignee_id, state,
+            INSERT INTO tasks (id, dossier_id, workflow_task_id, bpmn_id, name, role, org_unit_id, assignee_id, state,
                 clock, status_code, form, duration_seconds, created_at, due_at, completed_at, completed_by_id,
                 outcome, classification, next_escalation_at, escalation_level, handed_over_by_id)
-            SELECT d.id, md5(d.id::text || ':' || s.step_no)::uuid::text, s.bpmn_id, s.name, s.role, d.org_unit_id,
+            SELECT isoflow_next_id('tasks', extract(year FROM d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::int),
+                d.id, md5(d.id::text || ':' || s.step_no)::uuid::text, s.bpmn_id, s.name, s.role, d.org_unit_id,
                 CASE WHEN NOT t.done AND d.id % 2 = 0 THEN NULL ELSE p.user_id END,
                 CASE WHEN t.done THEN 'completed' ELSE 'open' END, 'running', 4, s.form, s.duration_seconds,
                 t.created_at, t.created_at + s.duration_seconds * 3 * interval '1 second',

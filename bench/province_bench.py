@@ -102,17 +102,19 @@ def sizes(db: Database) -> None:
         print(f"  {'table':<18} {'heap+toast MB':>14} {'indexes MB':>11} {'bytes/dossier':>14}")
         total = 0
         for table in TABLES:
-            heap, index = conn.execute(text(
-                "SELECT pg_table_size(CAST(:t AS regclass)), pg_indexes_size(CAST(:t AS regclass))"), {"t": table}).one()
+            heap, index = conn.execute(text(  # over the partitions where the table is partitioned
+                "SELECT sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid)) FROM pg_class c "
+                "WHERE (c.oid = CAST(:t AS regclass) AND c.relkind = 'r') "
+                "OR c.oid IN (SELECT relid FROM pg_partition_tree(CAST(:t AS regclass)) WHERE isleaf)"), {"t": table}).one()
             total += heap + index
             print(f"  {table:<18} {heap / 2**20:>14,.0f} {index / 2**20:>11,.0f} {(heap + index) / n:>14,.0f}")
         print(f"  {'all of the above':<18} {'':>14} {'':>11} {total / n:>14,.0f}   "
               f"({total / 2**30:.1f} GiB; database {conn.execute(text('SELECT pg_database_size(current_database())')).scalar_one() / 2**30:.1f} GiB)")
-        for name, in conn.execute(text(
-                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = CAST('tasks' AS regclass) "
-                "ORDER BY 1")).all():
-            size = conn.execute(text("SELECT pg_relation_size(CAST(:i AS regclass))"), {"i": name}).scalar_one()
-            print(f"    index {name:<34} {size / 2**20:>9,.0f} MB")
+        for name, size in conn.execute(text(  # a partition's copy of an index counted with its siblings
+                "SELECT regexp_replace(i.indexrelid::regclass::text, '^tasks_(legacy|y[0-9]+)_', 'tasks_<year>_'), "
+                "sum(pg_relation_size(i.indexrelid)) FROM pg_partition_tree('tasks') t "
+                "JOIN pg_index i ON i.indrelid = t.relid WHERE t.isleaf GROUP BY 1 ORDER BY 1")).all():
+            print(f"    index {name:<42} {size / 2**20:>9,.0f} MB")
         # What the workflow state would weigh if closed dossiers kept their full instance:
         # measured on 20,000 copies of a real open instance in a scratch table.
         open_state = conn.execute(text("SELECT state_json FROM workflow_states WHERE state_json <> :c LIMIT 1"),

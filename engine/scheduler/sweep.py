@@ -45,6 +45,7 @@ from engine.adapters.db.models import (
 )
 from engine.procedure.model import ProcedureModel
 from engine.adapters.db.bulk import bulk_insert, bulk_update
+from engine.adapters.db.partitions import ensure_year_partitions
 from engine.adapters.channels import ChannelSettings, DeliveryFailed, channels_from, post_signed
 from engine.services.deadlines import (
     Policy,
@@ -101,6 +102,7 @@ class SweepReport:
     deliveries: list[Sent] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     quality: list[str] = field(default_factory=list)  # nonconformities opened, action reminders (docs/iso.md)
+    partitions: list[int] = field(default_factory=list)  # years whose partitions were created
 
     @property
     def notices(self) -> int:
@@ -233,6 +235,7 @@ class Sweeper:
         self.channels = channels_from(self.channel_settings)
         # rows per transaction (ISOFLOW_SCHEDULER_BATCH); small batches let processes interleave
         self.batch_size = batch_size or max(int(os.environ.get("ISOFLOW_SCHEDULER_BATCH") or 500), 1)
+        self._partitions_checked: date | None = None  # the local day the year partitions were last checked
 
     # --- the pass ---------------------------------------------------------------------
 
@@ -246,6 +249,7 @@ class Sweeper:
         self.quality_records(now, report)
         self.deliver(now, report)
         self.deliver_outbox(now, report)
+        self.year_partitions(now, report)
         return report
 
     def _uow(self) -> UnitOfWork:
@@ -455,6 +459,24 @@ class Sweeper:
         except Exception as exc:  # never stops the sweep; the next one retries
             log.exception("quality records failed")
             report.errors.append(f"quality records: {exc}")
+
+    def year_partitions(self, now: datetime, report: SweepReport) -> None:
+        """Once a local day: the partitions of this year and the next exist (PostgreSQL)."""
+        today = now.astimezone(VN_TZ).date()
+        if self._partitions_checked == today or self.rt.db.dialect != "postgresql":
+            return
+        try:
+            with self._uow() as uow:
+                created = ensure_year_partitions(uow.connection, [today.year, today.year + 1])
+                uow.commit()
+            for year in created:  # in the log, not the report's lines: nothing a user acts on
+                log.info("created the partitions of dossiers and steps for %s", year)
+            report.partitions.extend(created)
+        except Exception as exc:  # never stops the sweep; tomorrow's (or the next process's) tries again
+            log.exception("year partitions failed")
+            report.errors.append(f"year partitions: {exc}")
+        else:
+            self._partitions_checked = today
 
     # --- firing -----------------------------------------------------------------------
 

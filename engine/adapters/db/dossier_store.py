@@ -13,12 +13,13 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
 from engine.adapters.db.revisions import TOKEN_KINDS
 from engine.adapters.spiff import CLOSED_STATE_JSON
+from engine.domain.calendar.working import VN_TZ
 from engine.domain import dossier as domain
 from engine.domain.lifecycle import StepClock
 
@@ -176,6 +177,10 @@ _PAUSES = (select(*[_pauses.c[name] for name in PauseRecord.COLUMNS])
 # New ids come back as `inserted_primary_key`: the row id on SQLite, RETURNING on PostgreSQL.
 _INSERT_DOSSIER = insert(_dossiers)
 _INSERT_STEP = insert(_tasks)
+# PostgreSQL partitions dossiers and steps by their ids, each local year of receipt
+# owning a block of ids (migration 0019): the id of a new row comes from its year.
+_INSERT_DOSSIER_IN_YEAR = insert(_dossiers).values(id=func.isoflow_next_id("dossiers", bindparam("receipt_year")))
+_INSERT_STEP_IN_YEAR = insert(_tasks).values(id=func.isoflow_next_id("tasks", bindparam("receipt_year")))
 _INSERT_PAUSE = insert(_pauses)
 _INSERT_STATE = insert(_states)
 _UPDATE_STATE = (
@@ -202,7 +207,7 @@ class DossierStore:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._skip_locked = connection.dialect.name == "postgresql"
+        self._skip_locked = self._by_year = connection.dialect.name == "postgresql"
 
     # --- loading ----------------------------------------------------------------------
 
@@ -245,7 +250,7 @@ class DossierStore:
 
     def insert(self, dossier: DossierRecord) -> None:
         """Insert a new dossier's row (its id comes back); `save` writes the rest."""
-        dossier.id = self.connection.execute(_INSERT_DOSSIER, _insertable(dossier)).inserted_primary_key[0]
+        dossier.id = self._insert(_INSERT_DOSSIER_IN_YEAR if self._by_year else _INSERT_DOSSIER, dossier, dossier)
         dossier.mark_stored()
 
     def save(self, dossier: DossierRecord) -> None:
@@ -254,7 +259,7 @@ class DossierStore:
         dossier's state as the compact record)."""
         for step in dossier.tasks:
             if not step.stored:
-                step.id = self.connection.execute(_INSERT_STEP, _insertable(step)).inserted_primary_key[0]
+                step.id = self._insert(_INSERT_STEP_IN_YEAR if self._by_year else _INSERT_STEP, step, dossier)
                 step.mark_stored()
         for pause in dossier.pauses:
             if pause.step is not None:
@@ -269,6 +274,12 @@ class DossierStore:
                 self.connection.execute(_update(table, tuple(changed)), {**changed, "key": record.id})
                 record.mark_stored()
         self._save_state(dossier)
+
+    def _insert(self, statement: Any, record: Record, dossier: DossierRecord) -> int:
+        values = _insertable(record)
+        if self._by_year:
+            values["receipt_year"] = dossier.received_at.astimezone(VN_TZ).year
+        return self.connection.execute(statement, values).inserted_primary_key[0]
 
     def _save_state(self, dossier: DossierRecord) -> None:
         state = dossier.workflow_state

@@ -79,18 +79,34 @@ def word_endings(connection: Connection, prefix: str) -> list[str] | None:
     return None if len(words) > MAX_ENDINGS else list(words)
 
 
+# The name index's most common keys with their shares, per index that holds them: the
+# index itself on a plain table; each partition's on a partitioned one (migration 0019:
+# ANALYZE keeps an index's element statistics only where its rows are).
+_KEY_STATISTICS = """
+SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, greatest(t.reltuples, 0)
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_stats s ON s.schemaname = current_schema() AND s.tablename = i.relname
+WHERE s.most_common_elems IS NOT NULL AND (x.indexrelid = 'ix_dossiers_applicant_keys'::regclass
+   OR x.indexrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ix_dossiers_applicant_keys'::regclass))
+"""
+
+
 def key_frequencies(connection: Connection) -> dict[str, float]:
     """The share of dossiers holding each of the index's most common keys, as the last
     ANALYZE measured them (PostgreSQL keeps a tsvector index's most common elements),
-    read per database again every STATISTICS_TTL seconds."""
+    read per database again every STATISTICS_TTL seconds. Over partitions, a key's
+    share is weighted by each partition's rows (a key too rare to be listed in one
+    partition counts as none there)."""
     now, database = time.monotonic(), str(connection.engine.url)
     read = _frequencies.get(database)
     if read is None or now - read[0] > STATISTICS_TTL:
-        row = connection.execute(text(
-            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-            "WHERE schemaname = current_schema() AND tablename = 'ix_dossiers_applicant_keys'")).first()
-        read = _frequencies[database] = (now, dict(zip(row[0], row[1])) if row is not None and row[0] is not None
-                                         else {})
+        rows = connection.execute(text(_KEY_STATISTICS)).all()
+        total = sum(row[2] for row in rows) or 1.0
+        shares: dict[str, float] = {}
+        for keys, frequencies, row_count in rows:
+            for key, frequency in zip(keys, frequencies):
+                shares[key] = shares.get(key, 0.0) + frequency * row_count / total
+        read = _frequencies[database] = (now, shares)
     return read[1]
 
 
