@@ -161,9 +161,10 @@ def token_actor(rt, token: str, source_address: str | None, *, unit=None) -> Act
     if not token or len(token) > 200:
         raise refused
     caller = Actor(None, "bearer token", source_address)
-    with (nullcontext(unit) if unit is not None else rt.read(caller)) as reading:
-        now = reading.now
-        row = reading.connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).one_or_none()
+    if unit is not None:
+        now, row = unit.now, unit.connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).first()
+    else:  # one statement alone: a write checks its caller before its own unit of work
+        now, row = rt.clock.now(), rt.db.read_one(_TOKEN_OWNER, {"digest": token_digest(token)})
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
         raise refused
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:

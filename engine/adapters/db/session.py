@@ -1,9 +1,11 @@
 """Database engine and session factory for SQLite (embedded) and PostgreSQL."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Row, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +34,33 @@ def make_engine(url: str, **kwargs) -> Engine:
         # Read-only units (Runtime.read) begin deferred: WAL readers never wait for writers.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection that sat idle may have been closed by the server, a proxy or a
+# restart; one in steady use has just been proven alive. Pinging only the former saves
+# a round trip per checkout (pool_pre_ping pings every time: two per API write).
+IDLE_BEFORE_PING = 10.0  # seconds
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["isoflow_idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    idle_since = record.info.get("isoflow_idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    except Exception as error:  # the pool replaces the connection and checks out another
+        raise exc.DisconnectionError(f"pooled connection lost while idle: {error}") from error
 
 
 def _sqlite_begin(conn) -> None:
@@ -65,6 +92,17 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def read_one(self, statement: Any, params: dict[str, Any]) -> Row | None:
+        """The first row of one read outside any transaction: on PostgreSQL in autocommit
+        (the statement alone, no BEGIN and ROLLBACK round trips); on SQLite in a short
+        read transaction."""
+        with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                connection = connection.execution_options(isoflow_read_only=True)
+            return connection.execute(statement, params).first()
 
     def dispose(self) -> None:
         self.engine.dispose()
