@@ -105,6 +105,20 @@ def test_the_sweep_keeps_the_next_years_partitions_ahead_and_a_year_without_them
 
 
 @pytest.mark.postgres
+def test_the_last_years_sweep_reports_the_missing_block_once_a_day(db, clock) -> None:
+    rt = Runtime(db, clock)
+    build_world(rt)
+    clock.set(datetime(2040, 6, 3, 9, 0, tzinfo=VN_TZ))
+    sweeper = Sweeper(rt)
+    report = sweeper.run_once()
+    assert report.partitions == [2040]  # this year's are made although the next has no ids
+    assert len(report.errors) == 1 and "no partition for year 2041" in report.errors[0], report.errors
+    assert sweeper.run_once().errors == []  # tried again tomorrow, not at every sweep
+    clock.set(datetime(2040, 6, 4, 9, 0, tzinfo=VN_TZ))
+    assert len(sweeper.run_once().errors) == 1
+
+
+@pytest.mark.postgres
 def test_every_foreign_key_still_holds_on_the_partitioned_tables(db, clock) -> None:
     rt = Runtime(db, clock)
     build_world(rt)

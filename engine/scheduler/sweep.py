@@ -465,18 +465,19 @@ class Sweeper:
         today = now.astimezone(VN_TZ).date()
         if self._partitions_checked == today or self.rt.db.dialect != "postgresql":
             return
-        try:
-            with self._uow() as uow:
-                created = ensure_year_partitions(uow.connection, [today.year, today.year + 1])
-                uow.commit()
-            for year in created:  # in the log, not the report's lines: nothing a user acts on
+        self._partitions_checked = today  # once a day even when it fails: tomorrow's sweep tries again
+        for year in (today.year, today.year + 1):  # each in its own transaction: one failing spares the other
+            try:
+                with self._uow() as uow:
+                    created = ensure_year_partitions(uow.connection, [year])
+                    uow.commit()
+            except Exception as exc:  # never stops the sweep; the next year's partitions are a year ahead
+                log.exception("year partitions failed")
+                report.errors.append(f"year partitions: {exc}")
+                continue
+            if created:  # in the log, not the report's lines: nothing a user acts on
                 log.info("created the partitions of dossiers and steps for %s", year)
             report.partitions.extend(created)
-        except Exception as exc:  # never stops the sweep; tomorrow's (or the next process's) tries again
-            log.exception("year partitions failed")
-            report.errors.append(f"year partitions: {exc}")
-        else:
-            self._partitions_checked = today
 
     # --- firing -----------------------------------------------------------------------
 
