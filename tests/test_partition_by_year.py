@@ -46,6 +46,19 @@ def _partition(db, table: str, row_id: int) -> str:
         return conn.execute(text(f"SELECT tableoid::regclass::text FROM {table} WHERE id = :i"), {"i": row_id}).scalar_one()
 
 
+def _schema(db) -> set[tuple[str, str]]:
+    """Every index, constraint and trigger on dossiers and tasks and their partitions."""
+    with db.engine.connect() as conn:
+        return set(conn.execute(text(
+            "SELECT 'index', indexrelid::regclass::text FROM pg_index WHERE indrelid IN (SELECT relid FROM "
+            "pg_partition_tree('dossiers') UNION SELECT relid FROM pg_partition_tree('tasks')) "
+            "UNION SELECT 'constraint', conrelid::regclass::text || '.' || conname FROM pg_constraint "
+            "WHERE conrelid IN (SELECT relid FROM pg_partition_tree('dossiers') UNION "
+            "SELECT relid FROM pg_partition_tree('tasks')) OR confrelid IN ('dossiers'::regclass, 'tasks'::regclass) "
+            "UNION SELECT 'trigger', tgrelid::regclass::text || '.' || tgname FROM pg_trigger "
+            "WHERE tgrelid IN (SELECT relid FROM pg_partition_tree('dossiers')) AND NOT tgisinternal")).all())
+
+
 def _snapshot(db, *, leaving_out: int = 0) -> dict[str, list[tuple]]:
     """Every row of the partitioned tables and of one that points at them, but a dossier's."""
     with db.engine.connect() as conn:
@@ -149,7 +162,7 @@ def test_downgrade_and_upgrade_keep_every_row_and_id(db, clock, database_url) ->
     _sweep(rt)
     first = _receive(rt, "Phạm Thị Dung")
     dossiers.complete_task(rt, world.actor("clerk"), _open_steps(db, first)[0], {})
-    before = _snapshot(db)
+    before, schema = _snapshot(db), _schema(db)
     db.dispose()
     command.downgrade(alembic_config(database_url), BEFORE)
     with db.engine.connect() as conn:
@@ -163,6 +176,7 @@ def test_downgrade_and_upgrade_keep_every_row_and_id(db, clock, database_url) ->
     db.dispose()
     upgrade(database_url)
     assert _snapshot(db, leaving_out=second) == before
+    assert _schema(db) == schema  # every key, index and trigger rebuilt, on every partition
     assert _partition(db, "dossiers", second) == "dossiers_legacy"
     third = _receive(rt, "Đỗ Thị Giang")
     assert _partition(db, "dossiers", third) == "dossiers_y2026" and third > first

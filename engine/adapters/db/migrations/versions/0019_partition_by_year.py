@@ -112,11 +112,12 @@ def _shape(table: str) -> dict:
     }
 
 
-def _rebuild(table: str, *, partitioned: bool) -> list[tuple[str, str, str]]:
+def _rebuild(table: str, *, partitioned: bool) -> tuple[list[str], list[str]]:
     """Put an empty table of the same name in place of `table` (renamed `<table>_old`),
-    range-partitioned by id with its legacy partition, or plain, with the id sequence,
-    keys, indexes and triggers of the old one. Returns the foreign keys from and to it
-    (name, table, definition), to add once the rows are in."""
+    range-partitioned by id with its legacy partition, or plain, owning the id sequence.
+    Returns what to build once the rows are in (far cheaper than growing indexes row by
+    row, and the name trigger has nothing to add for rows already stored): the keys,
+    indexes and triggers of the old table, then the foreign keys from and to it."""
     shape = _shape(table)
     if partitioned:  # unique keys without the id are held per partition
         uniques = [c for c in shape['constraints'] if c[1] == 'u' and 'id' not in _columns(c[2])]
@@ -139,30 +140,32 @@ def _rebuild(table: str, *, partitioned: bool) -> list[tuple[str, str, str]]:
     op.execute(f'ALTER SEQUENCE {table}_id_seq OWNED BY {table}.id')
     if partitioned:
         op.execute(f'CREATE TABLE {table}_legacy PARTITION OF {table} FOR VALUES FROM (MINVALUE) TO ({BLOCK})')
-    for name, kind, definition in shape['constraints']:
-        if kind == 'p' or (kind == 'u' and (name, kind, definition) not in uniques):
-            op.execute(f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}')
-    for name, _kind, definition in uniques:
-        if partitioned:
-            name = f'{table}_legacy_{_columns(definition)[0]}_key'
-        op.execute(f"ALTER TABLE {table}_legacy ADD CONSTRAINT {name} {definition}" if partitioned
-                   else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-    for _name, definition in shape['indexes']:  # a partitioned index's definition says ON ONLY
-        op.execute(definition.replace(' ON ONLY ', ' ON '))
-    for (definition,) in shape['triggers']:
-        op.execute(definition)
+    structure = [f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}'
+                 for name, kind, definition in shape['constraints']
+                 if kind == 'p' or (kind == 'u' and (name, kind, definition) not in uniques)]
+    structure += [f"ALTER TABLE {table}_legacy ADD CONSTRAINT {table}_legacy_{_columns(definition)[0]}_key {definition}"
+                  if partitioned else f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}'
+                  for name, _kind, definition in uniques]
+    # a partitioned index's definition says ON ONLY: built ON the parent, it builds each partition's
+    structure += [definition.replace(' ON ONLY ', ' ON ') for _name, definition in shape['indexes']]
+    structure += [definition for (definition,) in shape['triggers']]
     # a key of a table being rebuilt too (`<name>_old`) comes back with that table's own
-    return ([(name, table, definition) for name, kind, definition in shape['constraints'] if kind == 'f']
-            + [key for key in shape['incoming'] if not key[1].endswith('_old')])
+    foreign_keys = [f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}'
+                    for name, kind, definition in shape['constraints'] if kind == 'f']
+    foreign_keys += [f'ALTER TABLE {referrer} ADD CONSTRAINT {name} {definition}'
+                     for name, referrer, definition in shape['incoming'] if not referrer.endswith('_old')]
+    return structure, foreign_keys
 
 
-def _move_rows(tables: tuple[str, ...], foreign_keys: list[tuple[str, str, str]]) -> None:
+def _move_rows(tables: tuple[str, ...], later: list[tuple[list[str], list[str]]]) -> None:
+    """Copy the rows into the new tables, drop the old ones, then build the keys,
+    indexes and triggers, and last the foreign keys (each checked once over the rows)."""
     for table in tables:
         op.execute(f'INSERT INTO {table} SELECT * FROM {table}_old')
     for table in reversed(tables):
         op.execute(f'DROP TABLE {table}_old')
-    for name, table, definition in foreign_keys:  # checked once over the rows, not row by row
-        op.execute(f'ALTER TABLE {table} ADD CONSTRAINT {name} {definition}')
+    for statement in [s for structure, _ in later for s in structure] + [s for _, keys in later for s in keys]:
+        op.execute(statement)
 
 
 def _columns(definition: str) -> list[str]:
@@ -189,10 +192,10 @@ def upgrade() -> None:
     years = sorted(y for y in years if FIRST_YEAR <= y <= LAST_YEAR)
     op.execute(NEXT_ID)
     op.execute(ADD_YEAR)
-    foreign_keys = [key for table in TABLES for key in _rebuild(table, partitioned=True)]
+    later = [_rebuild(table, partitioned=True) for table in TABLES]
     for year in years:
         op.execute(f'SELECT isoflow_add_year_partitions({year})')
-    _move_rows(TABLES, foreign_keys)
+    _move_rows(TABLES, later)
     for table in TABLES:
         for year in years:  # each year's ids go on after its last
             op.execute(f"SELECT setval('{table}_ids_y{year}', max(id)) FROM {table}_y{year} HAVING count(*) > 0")
@@ -202,7 +205,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
     tables = tuple(reversed(TABLES))
-    foreign_keys = [key for table in tables for key in _rebuild(table, partitioned=False)]
-    _move_rows(tables, foreign_keys)  # the year sequences go with the old tables that own them
+    # the year sequences go with the old tables that own them
+    _move_rows(tables, [_rebuild(table, partitioned=False) for table in tables])
     op.execute('DROP FUNCTION IF EXISTS isoflow_add_year_partitions(integer)')
     op.execute('DROP FUNCTION IF EXISTS isoflow_next_id(text, integer)')
