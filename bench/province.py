@@ -222,6 +222,9 @@ def seed_province(url: str, *, dossiers: int, communes: int = 120, log=print) ->
     with db.engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("SET LOCAL synchronous_commit = off"))
+        # the partitions of the seeded years and the next (the sweep would have made them),
+        # before their keys are listed to be built after the load
+        ensure_year_partitions(conn, list(range(T0.year - YEARS, T0.year + 2)))
         # a partitioned table's index is defined ON ONLY the parent: built ON it, it
         # builds every partition's copy too
         secondary = [(name, definition.replace(" ON ONLY ", " ON ")) for name, definition in conn.execute(text(
