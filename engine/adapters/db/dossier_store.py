@@ -208,6 +208,8 @@ class DossierStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._skip_locked = self._by_year = connection.dialect.name == "postgresql"
+        self._insert_dossier, self._insert_step = ((_INSERT_DOSSIER_IN_YEAR, _INSERT_STEP_IN_YEAR) if self._by_year
+                                                   else (_INSERT_DOSSIER, _INSERT_STEP))
 
     # --- loading ----------------------------------------------------------------------
 
@@ -250,7 +252,7 @@ class DossierStore:
 
     def insert(self, dossier: DossierRecord) -> None:
         """Insert a new dossier's row (its id comes back); `save` writes the rest."""
-        dossier.id = self._insert(_INSERT_DOSSIER_IN_YEAR if self._by_year else _INSERT_DOSSIER, dossier, dossier)
+        dossier.id = self._insert(self._insert_dossier, dossier, dossier)
         dossier.mark_stored()
 
     def save(self, dossier: DossierRecord) -> None:
@@ -259,7 +261,7 @@ class DossierStore:
         dossier's state as the compact record)."""
         for step in dossier.tasks:
             if not step.stored:
-                step.id = self._insert(_INSERT_STEP_IN_YEAR if self._by_year else _INSERT_STEP, step, dossier)
+                step.id = self._insert(self._insert_step, step, dossier)
                 step.mark_stored()
         for pause in dossier.pauses:
             if pause.step is not None:
