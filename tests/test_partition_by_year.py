@@ -2,23 +2,27 @@
 (migration 0019) and plain on SQLite; the code above the store sees the same tables."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from engine.adapters.db.migrate import alembic_config, upgrade
 from engine.adapters.db.models import Dossier
-from engine.adapters.db.partitions import ensure_year_partitions
+from engine.adapters.db.dossier_store import DossierStore
+from engine.adapters.db.partitions import (
+    code_block, code_year, ensure_year_partitions, ids_of_years, year_block, years_of_code_start,
+)
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
 from engine.runtime import Runtime
 from engine.scheduler.sweep import Sweeper
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
-from engine.views.dossiers import dossier_view
+from engine.views.dossiers import DossierFilter, dossier_page, dossier_view, search_dossiers
 from tests.support import SYSTEM, build_world
 
 BEFORE = "0018_webhook_revision"
@@ -213,3 +217,74 @@ def test_the_migration_refuses_a_legacy_sequence_already_in_the_year_blocks(db, 
     upgrade(database_url)
     assert _partition(db, "dossiers", dossier_id) == "dossiers_y2026"
     assert _receive(rt, "Vũ Thị Lan") == dossier_id + 1  # the year's ids go on after its last
+
+
+def test_a_code_and_a_years_ids_say_which_partitions_hold_a_row() -> None:
+    assert year_block(2026) == (600_000_000, 700_000_000) and year_block(2041) == (0, 0) == year_block(2020)
+    assert code_year("TRIPHU-261231-0042") == 2026 and code_year("TRIPHU-261231-0042-B") is None
+    assert code_block("X001-210101-0001") == (100_000_000, 200_000_000)
+    assert code_block("not a code") == (0, 2_100_000_000)  # every block: the code does not say
+    assert years_of_code_start("2610") == range(2026, 2027) and years_of_code_start("2") == range(2020, 2030)
+    assert years_of_code_start("") is None and years_of_code_start("x") is None
+
+    def sql(years) -> str:
+        from sqlalchemy.dialects import postgresql
+        condition = ids_of_years(Dossier.id, years, "postgresql")
+        return str(condition.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+    # the legacy partition always, adjacent years as one range, a year without a block adds nothing
+    assert sql([2026]) == "dossiers.id < 100000000 OR dossiers.id >= 600000000 AND dossiers.id < 700000000"
+    assert sql(range(2020, 2030)) == "dossiers.id < 1000000000"
+    assert sql([2030, 2026, 2027, 2045]) == ("dossiers.id < 100000000 OR dossiers.id >= 600000000 AND dossiers.id "
+                                             "< 800000000 OR dossiers.id >= 1000000000 AND dossiers.id < 1100000000")
+    assert str(ids_of_years(Dossier.id, [2026], "sqlite")) == "true"  # nothing is partitioned there
+
+
+@pytest.mark.postgres
+def test_the_year_blocks_are_those_the_database_hands_out(db, clock) -> None:
+    rt = Runtime(db, clock)
+    build_world(rt)
+    _sweep(rt)
+    first, end = year_block(2026)
+    assert first < _receive(rt, "Ngô Văn Tài") < end
+    with db.engine.begin() as conn:
+        ensure_year_partitions(conn, [2039])
+        lowest, highest = conn.execute(text(
+            "SELECT min(x), max(x) FROM (SELECT isoflow_next_id('tasks', 2039) AS x FROM generate_series(1, 3)) s")).one()
+        bounds = conn.execute(text("SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'tasks_y2039'"))
+        assert bounds.scalar_one() == "FOR VALUES FROM (%d) TO (%d)" % year_block(2039)
+    assert year_block(2039)[0] <= lowest <= highest < year_block(2039)[1]
+
+
+@pytest.mark.postgres
+def test_reads_that_know_the_year_read_only_its_partitions_and_the_legacy_ones(db, clock) -> None:
+    rt = Runtime(db, clock)
+    world = build_world(rt)
+    _sweep(rt)
+    with db.engine.begin() as conn:  # another year's partitions, which none of these reads needs
+        ensure_year_partitions(conn, [2030])
+    received = dossiers.receive(rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",
+                                applicant=Applicant("Lò Văn Pa"))
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if re.search(r"\b(dossiers|tasks)\b", statement):
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        chair = world.actor("chair")
+        for ref in (received.code, received.dossier_id):  # the dossier's page, with its steps
+            assert dossier_page(rt, chair, ref)[1]
+        for typed in (received.code, "TRIPHU-2603", "260303"):
+            assert search_dossiers(rt, chair, DossierFilter(code=typed))[1] == 1, typed
+        with db.engine.begin() as conn:  # a use case's load by code, steps included
+            assert len(DossierStore(conn).lock(code=received.code).tasks) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    with db.engine.connect() as conn:
+        plans = "\n".join("\n".join(conn.exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
+                          for statement, parameters in statements)
+    read = set(re.findall(r"\b((?:dossiers|tasks)_(?:y\d{4}|legacy))\b", plans))
+    assert {"dossiers_y2026", "tasks_y2026"} <= read, plans
+    assert read <= {"dossiers_y2026", "tasks_y2026", "dossiers_legacy", "tasks_legacy"}, plans

@@ -13,12 +13,13 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, literal, select, text, union_all
+from sqlalchemy import Select, and_, bindparam, func, literal, select, text, true, union_all
 
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
 from engine.domain.calendar import VN_TZ
-from engine.adapters.db.code_search import code_start_condition
+from engine.adapters.db.code_search import code_start
+from engine.adapters.db.partitions import ids_of_code, ids_of_years
 from engine.adapters.db.name_search import applicant_condition, names_keyed_by_commune
 from engine.adapters.db.models import Dossier, DossierPause, OrgUnit, Procedure, ProcedureVersion, Task, User
 from engine.errors import InvalidInput, Problem
@@ -454,14 +455,22 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         # Conditions on the dossiers table alone: the count and the page's order read no
         # other table; the page's 50 rows are joined to their commune and procedure last.
         conditions = [unit_column.in_(visible or [-1])]
+        # On PostgreSQL a code says its year of receipt, hence the year partitions that
+        # can hold its dossier (engine.adapters.db.partitions); both reads below say so.
+        partitions = true()
         by_name = False
         code = (f.code or "").strip()
         if code:
             if WHOLE_CODE.fullmatch(code):  # a whole code: the unique index finds it at once
                 conditions.append(Dossier.code.in_(sorted({code, code.upper()})))
+                partitions = ids_of_code(Dossier.id, code, dialect)
             else:  # the code's start, with or without the commune (engine.adapters.db.code_search)
                 units = dict(session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(visible))).all())
-                conditions.append(code_start_condition(code, units))
+                matches, years = code_start(code, units)
+                conditions.append(matches)
+                if years is not None:
+                    partitions = ids_of_years(Dossier.id, years, dialect)
+            conditions.append(partitions)
         if f.applicant:
             # whole words in order, the last a prefix, accent- and case-insensitive
             # (engine.adapters.db.name_search); indexed per commune on PostgreSQL
@@ -507,6 +516,7 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
             .join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
             .join(ProcedureVersion, Dossier.procedure_version_id == ProcedureVersion.id)
             .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
+            .where(partitions)
             .order_by(*SORTS[f.sort])).all()
         if count_in_page:
             total = rows[0].total if rows else (

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.adapters.db.models import Dossier, Task
+from engine.adapters.db.partitions import ids_of_code, ids_of_years, receipt_year
 from engine.domain.calendar import VN_TZ
 from engine.permissions import Principal, load_principal, not_found, require, require_visible
 from engine.runtime import Unit, reading
@@ -51,9 +53,7 @@ def visible_dossier(unit: Unit, ref: int | str, action: str = "dossier.view") ->
     key = ("code", ref) if isinstance(ref, str) else ("id", ref)
     dossier = loaded.get(key) if loaded is not None else None
     if dossier is None:
-        query = select(Dossier).options(selectinload(Dossier.tasks), selectinload(Dossier.pauses))
-        query = query.where(Dossier.code == ref) if isinstance(ref, str) else query.where(Dossier.id == ref)
-        dossier = unit.session.scalar(query)
+        dossier = _load_dossier(unit, ref)
         if dossier is not None and loaded is not None:
             loaded[("id", dossier.id)] = loaded[("code", dossier.code)] = dossier
     principal = principal_of(unit)
@@ -62,6 +62,24 @@ def visible_dossier(unit: Unit, ref: int | str, action: str = "dossier.view") ->
     require_visible(principal, dossier.org_unit_id, f"dossier {ref}")
     if principal is not None:
         require(principal, action, dossier.org_unit_id, what="dossier")
+    return dossier
+
+
+def _load_dossier(unit: Unit, ref: int | str) -> Dossier | None:
+    """The dossier with its pauses and steps. Its code and its year of receipt say which
+    year's partitions hold its row and its steps (engine.adapters.db.partitions), so on
+    PostgreSQL neither read probes the other years'."""
+    dialect = unit.session.get_bind().dialect.name
+    query = select(Dossier).options(selectinload(Dossier.pauses))
+    query = (query.where(Dossier.code == ref, ids_of_code(Dossier.id, ref, dialect)) if isinstance(ref, str)
+             else query.where(Dossier.id == ref))
+    dossier = unit.session.scalar(query)
+    if dossier is not None and "tasks" in inspect(dossier).unloaded:
+        steps = unit.session.scalars(
+            select(Task).where(Task.dossier_id == dossier.id,
+                               ids_of_years(Task.id, [receipt_year(dossier.received_at)], dialect))
+            .order_by(Task.id)).all()
+        set_committed_value(dossier, "tasks", list(steps))
     return dossier
 
 

@@ -11,16 +11,19 @@ Each candidate start is a range of the code column (`code >= start AND code < st
 with its last character raised`), which the code's unique B-tree index reads in order.
 That holds because the code compares byte by byte: the column is in the "C" collation
 on PostgreSQL (migration 0015) and in SQLite's BINARY collation. Ranges, not LIKE,
-so a generic plan of a prepared statement still uses the index.
+so a generic plan of a prepared statement still uses the index. A start that says its
+year ("X001-26...") says which year's partitions to read (engine.adapters.db.partitions).
 """
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, and_, false, or_
 
 from engine.adapters.db.models import Dossier
+from engine.adapters.db.partitions import years_of_code_start
 
 
 def starts_with(column: ColumnElement[str], start: str) -> ColumnElement[bool]:
@@ -35,21 +38,34 @@ def starts_with(column: ColumnElement[str], start: str) -> ColumnElement[bool]:
     return and_(column >= start, column < stem[:-1] + chr(following))
 
 
-def code_start_condition(typed: str, units: Mapping[int, str]) -> ColumnElement[bool]:
+class CodeStart(NamedTuple):
+    matches: ColumnElement[bool]
+    years: frozenset[int] | None  # the years of receipt of every code it matches; None: any
+
+
+def code_start(typed: str, units: Mapping[int, str]) -> CodeStart:
     """Dossiers of `units` ({id: code}) whose code starts with `typed`, or whose code
-    after `<commune>-` does; letter case is ignored for the commune's code."""
+    after `<commune>-` does; letter case is ignored for the commune's code. The years
+    come from the digits typed after the commune ("X001-2610": 2026)."""
     typed = typed.strip()
     if not typed:
-        return false()
+        return CodeStart(false(), frozenset())
     upper = typed.upper()
     own_starts, whole_units = [], []
     for unit_id, unit_code in sorted(units.items()):
         own = unit_code + "-"
         if upper.startswith(own.upper()):
-            own_starts.append(starts_with(Dossier.code, own + typed[len(own):]))
+            own_starts.append((unit_code, typed[len(own):]))
         elif own.upper().startswith(upper):  # part of the commune's code: all of its dossiers
             whole_units.append(unit_id)
-    branches = own_starts + ([Dossier.org_unit_id.in_(whole_units)] if whole_units else [])
     if not own_starts:  # typed from after the commune's code
-        branches += [starts_with(Dossier.code, f"{unit_code}-{typed}") for _, unit_code in sorted(units.items())]
-    return or_(*branches) if branches else false()
+        own_starts = [(unit_code, typed) for _, unit_code in sorted(units.items())]
+    branches = [starts_with(Dossier.code, f"{unit_code}-{after}") for unit_code, after in own_starts]
+    years: set[int] | None = set()
+    for _, after in own_starts:
+        said = years_of_code_start(after)
+        years = None if said is None or years is None else years | set(said)
+    if whole_units:
+        branches.append(Dossier.org_unit_id.in_(whole_units))
+        years = None
+    return CodeStart(or_(*branches) if branches else false(), None if years is None else frozenset(years))

@@ -13,13 +13,13 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
+from engine.adapters.db.partitions import BLOCK, code_block, receipt_year, year_block
 from engine.adapters.db.revisions import TOKEN_KINDS
 from engine.adapters.spiff import CLOSED_STATE_JSON
-from engine.domain.calendar.working import VN_TZ
 from engine.domain import dossier as domain
 from engine.domain.lifecycle import StepClock
 
@@ -167,11 +167,28 @@ _BY_CODE = _AGGREGATE.where(_dossiers.c.code == bindparam("key"))
 _BY_TASK = _AGGREGATE.where(
     _dossiers.c.id == select(_tasks.c.dossier_id).where(_tasks.c.id == bindparam("key")).scalar_subquery()
 )
-_LOCKING = {name: (query.with_for_update(of=_dossiers), query.with_for_update(of=_dossiers, skip_locked=True))
-            for name, query in (("id", _BY_ID), ("code", _BY_CODE), ("task", _BY_TASK))}
 _UNIT_BY_CODE = select(*[_units.c[name] for name in UnitRecord.COLUMNS]).where(_units.c.code == bindparam("code"))
 _STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
           .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
+
+
+def _in_year_block(table: Table) -> Any:
+    """The row's id in the block [:first, :end) or in the legacy partition (migration 0019)."""
+    return or_(table.c.id < BLOCK, and_(table.c.id >= bindparam("first"), table.c.id < bindparam("end")))
+
+
+# On PostgreSQL a code and a dossier's steps say their year of receipt, so these read
+# that year's partition and the legacy one, not every year's (engine.adapters.db.partitions).
+_BY_CODE_IN_YEAR = _BY_CODE.where(_in_year_block(_dossiers))
+_STEPS_IN_YEAR = _STEPS.where(_in_year_block(_tasks))
+
+
+def _locking(by_code: Any) -> dict[str, tuple[Any, Any]]:
+    return {name: (query.with_for_update(of=_dossiers), query.with_for_update(of=_dossiers, skip_locked=True))
+            for name, query in (("id", _BY_ID), ("code", by_code), ("task", _BY_TASK))}
+
+
+_LOCKING, _LOCKING_IN_YEAR = _locking(_BY_CODE), _locking(_BY_CODE_IN_YEAR)
 _PAUSES = (select(*[_pauses.c[name] for name in PauseRecord.COLUMNS])
            .where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id))
 # New ids come back as `inserted_primary_key`: the row id on SQLite, RETURNING on PostgreSQL.
@@ -208,8 +225,9 @@ class DossierStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._skip_locked = self._by_year = connection.dialect.name == "postgresql"
-        self._insert_dossier, self._insert_step = ((_INSERT_DOSSIER_IN_YEAR, _INSERT_STEP_IN_YEAR) if self._by_year
-                                                   else (_INSERT_DOSSIER, _INSERT_STEP))
+        self._insert_dossier, self._insert_step, self._locking, self._steps = (
+            (_INSERT_DOSSIER_IN_YEAR, _INSERT_STEP_IN_YEAR, _LOCKING_IN_YEAR, _STEPS_IN_YEAR) if self._by_year
+            else (_INSERT_DOSSIER, _INSERT_STEP, _LOCKING, _STEPS))
 
     # --- loading ----------------------------------------------------------------------
 
@@ -221,8 +239,11 @@ class DossierStore:
         None instead of waiting for a row another transaction holds."""
         name, key = (("id", dossier_id) if dossier_id is not None else ("code", code) if code is not None
                      else ("task", task_id))
-        statement = _LOCKING[name][1 if skip_locked and self._skip_locked else 0]
-        row = self.connection.execute(statement, {"key": key}).first()
+        statement = self._locking[name][1 if skip_locked and self._skip_locked else 0]
+        parameters = {"key": key}
+        if name == "code" and self._by_year:
+            parameters["first"], parameters["end"] = code_block(code)
+        row = self.connection.execute(statement, parameters).first()
         if row is None:
             return None
         dossier = DossierRecord.from_values(row[:_UNIT_AT])
@@ -232,7 +253,10 @@ class DossierStore:
         dossier.setting_tokens = {kind: token for kind, token in zip(TOKEN_KINDS, row[_TOKENS_AT:_HEAD_AT])
                                   if token is not None}
         dossier.chain_head = (row[_HEAD_AT], row[_HEAD_AT + 1]) if row[_HEAD_AT] is not None else None
-        dossier.tasks = [StepRecord.from_values(r) for r in self.connection.execute(_STEPS, {"dossier_id": dossier.id})]
+        steps_of = {"dossier_id": dossier.id}
+        if self._by_year:
+            steps_of["first"], steps_of["end"] = year_block(receipt_year(dossier.received_at))
+        dossier.tasks = [StepRecord.from_values(r) for r in self.connection.execute(self._steps, steps_of)]
         dossier.pauses = []
         # A pause is only ever opened by a citizen-waiting step (Dossier.apply_workflow):
         # without such a step there is nothing to read.
@@ -280,7 +304,7 @@ class DossierStore:
     def _insert(self, statement: Any, record: Record, dossier: DossierRecord) -> int:
         values = _insertable(record)
         if self._by_year:
-            values["receipt_year"] = dossier.received_at.astimezone(VN_TZ).year
+            values["receipt_year"] = receipt_year(dossier.received_at)
         return self.connection.execute(statement, values).inserted_primary_key[0]
 
     def _save_state(self, dossier: DossierRecord) -> None:
