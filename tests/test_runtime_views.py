@@ -75,6 +75,12 @@ def test_search_filters_and_visibility(world):
     assert [d.code for d in page] == [a.code] and total == 1
     page, total = views.search_dossiers(rt, world.actor("admin"), views.DossierFilter(sort="code"))
     assert total == 3
+    for sort in views.SORTS:  # every order, both ways, ties broken by id the same way
+        key = sort.lstrip("-")
+        page, _ = views.search_dossiers(rt, world.actor("admin"), views.DossierFilter(sort=sort))
+        expected = sorted(page, key=lambda d: (getattr(d, key), d.id) if getattr(d, key) is not None else (0, d.id),
+                          reverse=sort.startswith("-"))
+        assert [d.id for d in page] == [d.id for d in expected], sort
     page, _ = views.search_dossiers(rt, world.actor("clerk"), views.DossierFilter(received_from=date(2026, 3, 4)))
     assert page == []
     clock.set(at(2026, 3, 9, 9, 0))

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, literal, select, text, true, union_all
+from sqlalchemy import Select, and_, bindparam, func, literal, select, text, union_all
 
 from engine.domain.lifecycle import DossierState, Outcome, StepClock, StepState
 from engine.audit import Actor
@@ -465,22 +465,19 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         # Conditions on the dossiers table alone: the count and the page's order read no
         # other table; the page's 50 rows are joined to their commune and procedure last.
         conditions = [unit_column.in_(visible or [-1])]
-        # On PostgreSQL a code says its year of receipt, hence the year partitions that
-        # can hold its dossier (engine.adapters.db.partitions); both reads below say so.
-        partitions = true()
         by_name = False
         code = (f.code or "").strip()
         if code:
+            # on PostgreSQL a code says its year of receipt, hence the year partitions that
+            # can hold its dossier (engine.adapters.db.partitions)
             if WHOLE_CODE.fullmatch(code):  # a whole code: the unique index finds it at once
-                conditions.append(Dossier.code.in_(sorted({code, code.upper()})))
-                partitions = ids_of_code(Dossier.id, code, dialect)
+                conditions += [Dossier.code.in_(sorted({code, code.upper()})), ids_of_code(Dossier.id, code, dialect)]
             else:  # the code's start, with or without the commune (engine.adapters.db.code_search)
                 units = dict(session.execute(select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(visible))).all())
                 matches, years = code_start(code, units)
                 conditions.append(matches)
                 if years is not None:
-                    partitions = ids_of_years(Dossier.id, years, dialect)
-            conditions.append(partitions)
+                    conditions.append(ids_of_years(Dossier.id, years, dialect))
         if f.applicant:
             # whole words in order, the last a prefix, accent- and case-insensitive
             # (engine.adapters.db.name_search); indexed per commune on PostgreSQL
@@ -514,20 +511,19 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
         # read for the page anyway, so they are counted in the same pass (PostgreSQL).
         count_in_page = dialect == "postgresql" and by_name
         total = None if count_in_page else session.scalar(select(func.count()).select_from(Dossier).where(*conditions))
-        page = select(Dossier.id).where(*conditions).order_by(*SORTS[f.sort]).limit(limit).offset(offset)
+        # The page reads its dossiers' columns itself: joining the dossiers table again
+        # for them would plan it over every year partition once more (migration 0019).
+        page = select(*_SUMMARY_COLUMNS).where(*conditions).order_by(*SORTS[f.sort]).limit(limit).offset(offset)
         page = page.add_columns(func.count().over().label("total") if count_in_page else literal(None).label("total"))
         page = page.subquery()
         rows = session.execute(
-            select(Dossier.id, Dossier.code, Dossier.applicant_name, Dossier.channel, Dossier.status_code,
-                   Dossier.state, Dossier.received_at, Dossier.due_at, Dossier.finished_at, Dossier.classification,
-                   Dossier.result, OrgUnit.code.label("unit"), Procedure.code.label("pcode"),
+            select(*[page.c[c.key] for c in _SUMMARY_COLUMNS], OrgUnit.code.label("unit"), Procedure.code.label("pcode"),
                    Procedure.name.label("pname"), Procedure.field, page.c.total)
-            .select_from(page).join(Dossier, Dossier.id == page.c.id)
-            .join(OrgUnit, Dossier.org_unit_id == OrgUnit.id)
-            .join(ProcedureVersion, Dossier.procedure_version_id == ProcedureVersion.id)
+            .select_from(page)
+            .join(OrgUnit, page.c.org_unit_id == OrgUnit.id)
+            .join(ProcedureVersion, page.c.procedure_version_id == ProcedureVersion.id)
             .join(Procedure, ProcedureVersion.procedure_id == Procedure.id)
-            .where(partitions)
-            .order_by(*SORTS[f.sort])).all()
+            .order_by(*_page_order(page, f.sort))).all()
         if count_in_page:
             total = rows[0].total if rows else (
                 0 if offset == 0 else session.scalar(select(func.count()).select_from(Dossier).where(*conditions)))
@@ -543,6 +539,18 @@ def search_dossiers(rt, actor: Actor, filters: DossierFilter, *, limit: int = 50
             )
             for d in rows
         ], total or 0
+
+
+_SUMMARY_COLUMNS = (Dossier.id, Dossier.code, Dossier.applicant_name, Dossier.channel, Dossier.status_code,
+                    Dossier.state, Dossier.received_at, Dossier.due_at, Dossier.finished_at, Dossier.classification,
+                    Dossier.result, Dossier.org_unit_id, Dossier.procedure_version_id)
+
+
+def _page_order(page, sort: str) -> list[Any]:
+    """`SORTS[sort]` on the page subquery's columns."""
+    descending = sort.startswith("-")
+    columns = [page.c[sort.lstrip("-")], page.c.id]
+    return [c.desc() for c in columns] if descending else columns
 
 
 def _versions_where(condition) -> Select:
