@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.adapters.channels import ChannelSettings
-from engine.adapters.db.models import ActionReminder, Event, Nonconformity, Notification
+from engine.adapters.db.models import ActionReminder, Event, Nonconformity, Notification, QualityMark
 from engine.domain.calendar import VN_TZ
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.runtime import Runtime
@@ -96,6 +96,20 @@ def test_a_dossier_that_closed_late_between_sweeps_is_caught_by_the_watermark(wo
             state="closed", finished_at=at(2026, 3, 6, 10, 30), classification="late", status_code=10))
     sweep(world, at(2026, 3, 6, 11, 0))
     assert [n.dossier_id for n in ncs(world.rt)] == [receipt.dossier_id]
+
+
+def test_the_watermark_moves_every_few_minutes_not_at_every_sweep(world):
+    def mark() -> datetime:
+        with world.rt.db.engine.connect() as conn:
+            return conn.execute(select(QualityMark.at).where(QualityMark.name == quality_sweep.MARK)).scalar_one()
+
+    receipt = receive(world)  # due Fri 03-06 10:00
+    sweep(world, at(2026, 3, 6, 9, 0))
+    assert mark() == at(2026, 3, 6, 9, 0)
+    sweep(world, at(2026, 3, 6, 9, 4))  # less than MARK_STEP later: no write
+    assert mark() == at(2026, 3, 6, 9, 0)
+    sweep(world, at(2026, 3, 6, 10, 2))  # the dossier became late meanwhile: seen all the same
+    assert mark() == at(2026, 3, 6, 10, 2) and [n.dossier_id for n in ncs(world.rt)] == [receipt.dossier_id]
 
 
 def test_an_apology_letter_opens_its_own_nonconformity(world):
