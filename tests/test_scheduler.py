@@ -293,3 +293,34 @@ def test_reschedule_after_a_new_day_off(world):
     with rt.db.session_factory() as s:  # the stored due instant stays (the law fixed it at receipt);
         d = s.get(Dossier, r.dossier_id)  # the prompt now counts back over the day off
         assert d.next_escalation_at == at(2026, 3, 3, 10, 0)
+
+
+def test_a_quiet_sweep_asks_once_what_is_due_and_each_pass_finds_its_rows(world):
+    """The passes with nothing due are skipped on one question; each kind of due row
+    still makes its pass run."""
+    from sqlalchemy import event
+
+    rt = world.rt
+    receipt = receive(world)  # its desk step's reminder and the dossier's apology are ahead
+    sweeper = Sweeper(rt, channel_settings=ChannelSettings())
+    rt.clock.set(at(2026, 3, 3, 8, 5))
+    statements: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(rt.db.engine, "before_cursor_execute", listener)
+    try:
+        sweeper.run_once()
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", listener)
+    assert sweeper.due_work(rt.clock.now()) == set()
+    touching = [s for s in statements if any(f"FROM {t}" in s for t in (
+        "tasks", "workflow_states", "corrective_actions", "outbox_messages", "deliveries"))]
+    assert len(touching) == 1 and "EXISTS" in touching[0], touching
+    # the desk step's reminder falls due: its pass runs, and the dossier's pass does not
+    with rt.db.session_factory() as session:
+        reminder = session.scalar(select(Task.next_escalation_at).where(Task.dossier_id == receipt.dossier_id))
+        apology = session.scalar(select(Dossier.next_escalation_at).where(Dossier.id == receipt.dossier_id))
+    rt.clock.set(reminder + timedelta(minutes=1))
+    assert reminder < apology and sweeper.due_work(rt.clock.now()) >= {"tasks"}
+    assert "dossiers" not in sweeper.due_work(rt.clock.now())
+    assert sweeper.run_once().lines()
+    assert "tasks" not in sweeper.due_work(rt.clock.now())  # fired once, its next level ahead

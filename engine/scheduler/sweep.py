@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.domain.lifecycle import DossierState, StepState
@@ -228,6 +228,28 @@ class _Caches:
         return self.users[user_id]
 
 
+# What each pass takes up at `now`, as conditions on its table: the pass reads by its
+# condition, and `Sweeper.due_work` asks them all in one statement first.
+def _timer_due(now: datetime):
+    return WorkflowState.next_timer_at < now  # strictly before: SpiffWorkflow fires a timer once its instant is past
+
+
+def _task_due(now: datetime):
+    return Task.next_escalation_at <= now
+
+
+def _dossier_due(now: datetime):
+    return Dossier.next_escalation_at <= now
+
+
+def _delivery_due(now: datetime):
+    return and_(Delivery.state == "pending", Delivery.next_attempt_at <= now)
+
+
+def _outbox_due(now: datetime):
+    return and_(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+
+
 class Sweeper:
     def __init__(self, rt, *, channel_settings: ChannelSettings | None = None, batch_size: int | None = None) -> None:
         self.rt = rt
@@ -243,14 +265,37 @@ class Sweeper:
         now = self.rt.clock.now()
         report = SweepReport(now)
         caches = _Caches(self.rt)
-        self.fire_timers(now, report, caches)
-        self.escalate_tasks(now, report, caches)
-        self.escalate_dossiers(now, report, caches)
-        self.quality_records(now, report)
-        self.deliver(now, report)
-        self.deliver_outbox(now, report)
+        due = self.due_work(now)
+        if "timers" in due:
+            self.fire_timers(now, report, caches)
+        if report.timers:  # a fired timer may open steps already due
+            due |= {"tasks", "dossiers"}
+        if "tasks" in due:
+            self.escalate_tasks(now, report, caches)
+        if "dossiers" in due:
+            self.escalate_dossiers(now, report, caches)
+        self.quality_records(now, report, actions="actions" in due)
+        if report.timers or report.fired or report.quality:  # what this sweep did may have queued messages
+            due |= {"deliveries", "outbox"}
+        if "deliveries" in due:
+            self.deliver(now, report)
+        if "outbox" in due:
+            self.deliver_outbox(now, report)
         self.year_partitions(now, report)
         return report
+
+    def due_work(self, now: datetime) -> set[str]:
+        """Which passes have rows due at `now`, asked in one statement: most sweeps find
+        nothing, and each pass's own transaction to find nothing cost a quiet sweep
+        most of its time. A row that falls due just after is taken up by the next sweep,
+        as it would be had it fallen due just after its pass."""
+        conditions = {"timers": _timer_due(now), "tasks": _task_due(now), "dossiers": _dossier_due(now),
+                      "actions": quality_sweep.action_due(now), "outbox": _outbox_due(now)}
+        if self.channels:
+            conditions["deliveries"] = _delivery_due(now)
+        row = self.rt.db.read_one(
+            select(*[exists().where(condition).label(name) for name, condition in conditions.items()]), {})
+        return {name for name, found in row._mapping.items() if found}
 
     def _uow(self) -> UnitOfWork:
         return self.rt.unit_of_work(SCHEDULER_ACTOR)
@@ -264,8 +309,7 @@ class Sweeper:
     def fire_timers(self, now: datetime, report: SweepReport, caches: _Caches) -> None:
         with self.rt.read(SCHEDULER_ACTOR) as reading:
             due_ids = reading.session.scalars(
-                # strictly before: SpiffWorkflow fires a timer once its instant is in the past
-                select(WorkflowState.dossier_id).where(WorkflowState.next_timer_at < now)
+                select(WorkflowState.dossier_id).where(_timer_due(now))
                 .order_by(WorkflowState.next_timer_at)
             ).all()
         for dossier_id in due_ids:
@@ -324,7 +368,7 @@ class Sweeper:
             with self._uow() as uow:
                 session = uow.session
                 query = (select(*columns).join(Dossier, tasks.c.dossier_id == Dossier.id)
-                         .where(tasks.c.next_escalation_at <= now)
+                         .where(_task_due(now))
                          .order_by(tasks.c.next_escalation_at, tasks.c.id).limit(self.batch_size))
                 if self._is_pg(session):
                     query = query.with_for_update(of=tasks, skip_locked=True)
@@ -398,7 +442,7 @@ class Sweeper:
         while True:
             with self._uow() as uow:
                 session = uow.session
-                query = (select(Dossier).where(Dossier.next_escalation_at <= now)
+                query = (select(Dossier).where(_dossier_due(now))
                          .order_by(Dossier.next_escalation_at, Dossier.id).limit(self.batch_size))
                 if self._is_pg(session):
                     query = query.with_for_update(of=Dossier, skip_locked=True)
@@ -449,11 +493,14 @@ class Sweeper:
         return _Plan("dossier", dossier.id, "apology_due", threshold, (), ref, None, message, tuple(recipients),
                      calendar.next_working_instant(now))
 
-    def quality_records(self, now: datetime, report: SweepReport) -> None:
-        """Nonconformities of late dossiers and apology letters, reminders of corrective actions."""
+    def quality_records(self, now: datetime, report: SweepReport, *, actions: bool = True) -> None:
+        """Nonconformities of late dossiers and apology letters, reminders of corrective
+        actions (`actions`: some may be due)."""
         try:
             for nc in quality_sweep.open_late_dossier_nonconformities(self.rt, now, batch_size=self.batch_size):
                 report.quality.append(f"nonconformity {nc.dossier_code} {nc.source_kind} #{nc.nonconformity_id}")
+            if not (actions or report.quality):  # a nonconformity opened now may come with its action
+                return
             for r in quality_sweep.remind_corrective_actions(self.rt, now, batch_size=self.batch_size):
                 report.quality.append(f"action      #{r.action_id} {r.level} -> {', '.join(r.recipients) or '(nobody)'}")
         except Exception as exc:  # never stops the sweep; the next one retries
@@ -558,8 +605,7 @@ class Sweeper:
                 return
             with self._uow() as uow:
                 session = uow.session
-                query = (select(Delivery).where(Delivery.state == "pending", Delivery.next_attempt_at <= now,
-                                                Delivery.channel.in_(usable))
+                query = (select(Delivery).where(_delivery_due(now), Delivery.channel.in_(usable))
                          .order_by(Delivery.id).limit(self.batch_size))
                 if self._is_pg(session):
                     query = query.with_for_update(skip_locked=True)
@@ -595,9 +641,8 @@ class Sweeper:
                 return
             with self._uow() as uow:
                 session = uow.session
-                query = (select(OutboxMessage).where(OutboxMessage.state == "pending",
-                                                     OutboxMessage.next_attempt_at <= now,
-                                                     OutboxMessage.channel.in_(usable), OutboxMessage.id > last_id)
+                query = (select(OutboxMessage).where(_outbox_due(now), OutboxMessage.channel.in_(usable),
+                                                     OutboxMessage.id > last_id)
                          .order_by(OutboxMessage.id).limit(self.batch_size))
                 if self._is_pg(session):
                     query = query.with_for_update(skip_locked=True)

@@ -169,6 +169,11 @@ def _move_mark(connection, now: datetime) -> None:
     connection.execute(statement)
 
 
+def action_due(now: datetime):
+    """The corrective actions `remind_corrective_actions` takes up at `now`."""
+    return CorrectiveAction.next_reminder_at <= now
+
+
 def remind_corrective_actions(rt, now: datetime, *, batch_size: int = 500) -> list[Reminded]:
     """Corrective actions whose reminder instant passed: the owner on the due day, the
     owner and the chair once the due day closed; each level once, the highest only
@@ -177,7 +182,7 @@ def remind_corrective_actions(rt, now: datetime, *, batch_size: int = 500) -> li
     while True:
         with rt.unit_of_work(QUALITY_ACTOR) as uow:
             session = uow.session
-            query = (select(CorrectiveAction).where(CorrectiveAction.next_reminder_at <= now)
+            query = (select(CorrectiveAction).where(action_due(now))
                      .order_by(CorrectiveAction.next_reminder_at, CorrectiveAction.id).limit(batch_size))
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
