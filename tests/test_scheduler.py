@@ -315,6 +315,7 @@ def test_a_quiet_sweep_asks_once_what_is_due_and_each_pass_finds_its_rows(world)
     touching = [s for s in statements if any(f"FROM {t}" in s for t in (
         "tasks", "workflow_states", "corrective_actions", "outbox_messages", "deliveries"))]
     assert len(touching) == 1 and "EXISTS" in touching[0], touching
+    assert "2026-03-03" in touching[0]  # the instant inline: no generic plan of a prepared statement
     # the desk step's reminder falls due: its pass runs, and the dossier's pass does not
     with rt.db.session_factory() as session:
         reminder = session.scalar(select(Task.next_escalation_at).where(Task.dossier_id == receipt.dossier_id))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import DateTime, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.domain.lifecycle import DossierState, StepState
@@ -228,25 +228,26 @@ class _Caches:
         return self.users[user_id]
 
 
-# What each pass takes up at `now`, as conditions on its table: the pass reads by its
-# condition, and `Sweeper.due_work` asks them all in one statement first.
-def _timer_due(now: datetime):
+# What each pass takes up at `now` (an instant, or a parameter holding it), as conditions
+# on its table: the pass reads by its condition, and `Sweeper.due_work` asks them all in
+# one statement first.
+def _timer_due(now):
     return WorkflowState.next_timer_at < now  # strictly before: SpiffWorkflow fires a timer once its instant is past
 
 
-def _task_due(now: datetime):
+def _task_due(now):
     return Task.next_escalation_at <= now
 
 
-def _dossier_due(now: datetime):
+def _dossier_due(now):
     return Dossier.next_escalation_at <= now
 
 
-def _delivery_due(now: datetime):
+def _delivery_due(now):
     return and_(Delivery.state == "pending", Delivery.next_attempt_at <= now)
 
 
-def _outbox_due(now: datetime):
+def _outbox_due(now):
     return and_(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
 
 
@@ -289,10 +290,13 @@ class Sweeper:
         nothing, and each pass's own transaction to find nothing cost a quiet sweep
         most of its time. A row that falls due just after is taken up by the next sweep,
         as it would be had it fallen due just after its pass."""
-        conditions = {"timers": _timer_due(now), "tasks": _task_due(now), "dossiers": _dossier_due(now),
-                      "actions": quality_sweep.action_due(now), "outbox": _outbox_due(now)}
+        # The instant is written into the statement: as a parameter of a prepared statement
+        # PostgreSQL may pick a generic plan that scans whole tables to find nothing.
+        at = bindparam("now", now, type_=DateTime(timezone=True), literal_execute=True)
+        conditions = {"timers": _timer_due(at), "tasks": _task_due(at), "dossiers": _dossier_due(at),
+                      "actions": quality_sweep.action_due(at), "outbox": _outbox_due(at)}
         if self.channels:
-            conditions["deliveries"] = _delivery_due(now)
+            conditions["deliveries"] = _delivery_due(at)
         row = self.rt.db.read_one(
             select(*[exists().where(condition).label(name) for name, condition in conditions.items()]), {})
         return {name for name, found in row._mapping.items() if found}

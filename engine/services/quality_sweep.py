@@ -169,7 +169,7 @@ def _move_mark(connection, now: datetime) -> None:
     connection.execute(statement)
 
 
-def action_due(now: datetime):
+def action_due(now):
     """The corrective actions `remind_corrective_actions` takes up at `now`."""
     return CorrectiveAction.next_reminder_at <= now
 
