@@ -13,11 +13,11 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
-from engine.adapters.db.partitions import BLOCK, code_block, receipt_year, year_block
+from engine.adapters.db.partitions import code_block, ids_of_bound_block, receipt_year, year_block
 from engine.adapters.db.revisions import TOKEN_KINDS
 from engine.adapters.spiff import CLOSED_STATE_JSON
 from engine.domain import dossier as domain
@@ -171,16 +171,10 @@ _UNIT_BY_CODE = select(*[_units.c[name] for name in UnitRecord.COLUMNS]).where(_
 _STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
           .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
 
-
-def _in_year_block(table: Table) -> Any:
-    """The row's id in the block [:first, :end) or in the legacy partition (migration 0019)."""
-    return or_(table.c.id < BLOCK, and_(table.c.id >= bindparam("first"), table.c.id < bindparam("end")))
-
-
 # On PostgreSQL a code and a dossier's steps say their year of receipt, so these read
 # that year's partition and the legacy one, not every year's (engine.adapters.db.partitions).
-_BY_CODE_IN_YEAR = _BY_CODE.where(_in_year_block(_dossiers))
-_STEPS_IN_YEAR = _STEPS.where(_in_year_block(_tasks))
+_BY_CODE_IN_YEAR = _BY_CODE.where(ids_of_bound_block(_dossiers.c.id))
+_STEPS_IN_YEAR = _STEPS.where(ids_of_bound_block(_tasks.c.id))
 
 
 def _locking(by_code: Any) -> dict[str, tuple[Any, Any]]:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, text, true
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, text, true
 
 from engine.domain.calendar.working import VN_TZ
 
@@ -53,6 +53,12 @@ def ids_of_years(column: ColumnElement[int], years: Iterable[int], dialect: str)
         else:
             ranges.append((first, end))
     return or_(*[column < end if first is None else and_(column >= first, column < end) for first, end in ranges])
+
+
+def ids_of_bound_block(column: ColumnElement[int]) -> ColumnElement[bool]:
+    """`ids_of_years` for one year given at execution as the parameters `first` and `end`
+    (`year_block`), for statements built once (PostgreSQL only)."""
+    return or_(column < BLOCK, and_(column >= bindparam("first"), column < bindparam("end")))
 
 
 _CODE_DAY = re.compile(r"-(\d\d)\d{4}-\d+$")
