@@ -189,15 +189,19 @@ class PageArgs(Schema):
 
 
 class PageMeta(Schema):
-    """The one paging block of every list: `{"items": [...], "page": {limit, offset, total}}`."""
+    """The one paging block of every list:
+    `{"items": [...], "page": {limit, offset, total, total_exact}}`."""
 
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
-    total = fields.Integer(required=True, metadata={"description": "number of matching items in all"})
+    total = fields.Integer(required=True, metadata={"description": "number of matching items in all, or at least "
+                                                                   "this many when `total_exact` is false"})
+    total_exact = fields.Boolean(required=True, metadata={
+        "description": "false when the list counts only up to `total` (the inbox counts up to 1,000 steps)"})
 
 
-def page_of(items, limit: int, offset: int, total: int) -> dict[str, Any]:
-    return {"items": items, "page": {"limit": limit, "offset": offset, "total": total}}
+def page_of(items, limit: int, offset: int, total: int, *, exact: bool = True) -> dict[str, Any]:
+    return {"items": items, "page": {"limit": limit, "offset": offset, "total": total, "total_exact": exact}}
 
 
 def whole_list(items) -> dict[str, Any]:

@@ -32,7 +32,9 @@ def test_happy_path_through_the_api(api):
     assert receipt["code"] == "TRIPHU-260303-0001" and len(receipt["pin"]) == 6
     assert datetime.fromisoformat(receipt["due_at"]) == datetime(2026, 3, 6, 10, 0, tzinfo=VN_TZ)
     code = receipt["code"]
-    inbox = clerk.get("/api/tasks/inbox").json["items"]
+    inbox = clerk.get("/api/tasks/inbox").json
+    assert inbox["page"] == {"limit": 50, "offset": 0, "total": 1, "total_exact": True}
+    inbox = inbox["items"]
     assert [(t["dossier_code"], t["bpmn_id"]) for t in inbox] == [(code, "receive")]
     out = clerk.post(f"/api/tasks/{inbox[0]['id']}/complete", json={"data": {"note": "đủ"}})
     assert out.status_code == 200 and out.json["status_code"] == 4 and len(out.json["opened_task_ids"]) == 1

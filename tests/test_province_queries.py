@@ -53,6 +53,13 @@ def test_the_inbox_merges_mine_and_every_pool_in_due_order_page_by_page(db, cloc
     pages = [views.inbox(rt, officer, limit=4, offset=offset) for offset in range(0, len(expected) + 4, 4)]
     assert [t.id for page in pages for t in page] == expected
     assert [t.id for t in views.inbox(rt, officer, include_pool=False)] == [max(expected)]
+    # the count: exact up to its limit, then "at least the limit", whatever the page
+    n = len(expected)
+    for count_limit, counted in ((n + 5, views.Counted(n, True)), (n, views.Counted(n, True)),
+                                 (n - 1, views.Counted(n - 1, False)), (3, views.Counted(3, False))):
+        page, got = views.inbox_page(rt, officer, limit=4, offset=4, count_limit=count_limit)
+        assert ([t.id for t in page], got) == (expected[4:8], counted), count_limit
+    assert views.inbox_page(rt, officer, include_pool=False)[1] == views.Counted(1, True)
 
 
 def test_a_whole_code_is_matched_exactly_in_any_case_and_a_part_by_its_start(db, clock) -> None:

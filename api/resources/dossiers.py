@@ -486,10 +486,11 @@ def apology(body, ref: str):
 @blp.arguments(InboxArgs, location="query", unknown=RAISE)
 @blp.response(200, TaskPageSchema)
 def inbox(args):
-    """My open steps by due instant: assigned to me, and unclaimed ones of my roles."""
-    items, total = views.inbox_page(read_unit(), current_actor(), limit=args["limit"], offset=args["offset"],
-                                    include_pool=args["include_pool"])
-    return page_of(items, args["limit"], args["offset"], total)
+    """My open steps by due instant: assigned to me, and unclaimed ones of my roles. The
+    page counts them up to 1,000 (`total_exact` false beyond)."""
+    items, counted = views.inbox_page(read_unit(), current_actor(), limit=args["limit"], offset=args["offset"],
+                                      include_pool=args["include_pool"])
+    return page_of(items, args["limit"], args["offset"], counted.total, exact=counted.exact)
 
 
 @blp.get("/tasks/queue")

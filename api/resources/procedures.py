@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, fields, validate
 
 from api.auth import current_actor, runtime
-from api.schemas import Day, Instant, PageArgs, PageMeta, ProblemItemSchema, Schema
+from api.schemas import Day, Instant, PageArgs, PageMeta, ProblemItemSchema, Schema, page_of
 from engine.services import procedures
 from engine.errors import InvalidInput, Problem
 from engine.views import forms as form_views, library
@@ -148,7 +148,7 @@ def list_procedures(args):
     items, total = library.list_procedures(runtime(), current_actor(), field_code=args.get("field"),
                                            query=args.get("q"), status=args.get("status"), limit=args["limit"],
                                            offset=args["offset"])
-    return {"items": items, "page": {"limit": args["limit"], "offset": args["offset"], "total": total}}
+    return page_of(items, args["limit"], args["offset"], total)
 
 
 @blp.post("/procedures/validate")

@@ -271,18 +271,33 @@ INBOX_ORDER = (Task.due_at.asc().nulls_last(), Task.id)
 def inbox(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True) -> list[TaskView]:
     """My open steps, most urgent first: those assigned to me, and (if include_pool)
     unclaimed steps of roles I hold in each commune."""
-    return _inbox(rt, actor, limit, offset, include_pool, count=False)[0]
+    return _inbox(rt, actor, limit, offset, include_pool, count_limit=None)[0]
 
 
-def inbox_page(rt, actor: Actor, *, limit: int = 50, offset: int = 0,
-               include_pool: bool = True) -> tuple[list[TaskView], int]:
-    """`inbox` and the number of steps it holds in all."""
-    views, total = _inbox(rt, actor, limit, offset, include_pool, count=True)
-    return views, total or 0
+# The inbox counts its steps up to this many. A clerk works from the top of the list and
+# pages a few screens at most; beyond it "more than 1,000" says as much as an exact figure,
+# which would cost a count of every open step of the pools (tens of thousands in a large
+# commune: docs/performance.md). The chair's queue summary counts exactly.
+INBOX_COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Counted:
+    """How many items a list holds: `total` exactly, or at least `total` when not `exact`."""
+    total: int
+    exact: bool
+
+
+def inbox_page(rt, actor: Actor, *, limit: int = 50, offset: int = 0, include_pool: bool = True,
+               count_limit: int = INBOX_COUNT_LIMIT) -> tuple[list[TaskView], Counted]:
+    """`inbox` and the number of steps it holds in all, counted up to `count_limit`."""
+    views, counted = _inbox(rt, actor, limit, offset, include_pool, count_limit=count_limit)
+    assert counted is not None
+    return views, counted
 
 
 def _inbox(rt, actor: Actor, limit: int, offset: int, include_pool: bool, *,
-           count: bool) -> tuple[list[TaskView], int | None]:
+           count_limit: int | None) -> tuple[list[TaskView], Counted | None]:
     limit, offset = check_page(limit, offset)
     with reading(rt, actor) as unit:
         principal = user_principal(unit)
@@ -294,8 +309,11 @@ def _inbox(rt, actor: Actor, limit: int, offset: int, include_pool: bool, *,
         page_statement, count_statement = _inbox_statements(len(pools))
         rows = unit.connection.execute(page_statement, params).all()
         views = [task_line(row, unit.now) for row in rows]
-        total = unit.connection.execute(count_statement, params).scalar_one() if count else None
-        return views, total
+        if count_limit is None:
+            return views, None
+        # each condition counts at most one step past the limit: enough to tell "more"
+        counted = unit.connection.execute(count_statement, {**params, "count_past": count_limit + 1}).scalar_one()
+        return views, Counted(min(counted, count_limit), counted <= count_limit)
 
 
 def _inbox_conditions(pools: int) -> list[Any]:
@@ -315,8 +333,8 @@ _TASK_COLUMNS = (
 
 @lru_cache(maxsize=64)
 def _inbox_statements(pools: int):
-    """The inbox page and its count for a user holding `pools` (commune, role) pools, as
-    two statements built once per shape (the values are bound parameters).
+    """The inbox page and its bounded count for a user holding `pools` (commune, role)
+    pools, as two statements built once per shape (the values are bound parameters).
 
     The page: one ordered, limited index range per condition (mine; each pool), merged,
     then the page's steps with their dossier, commune, procedure and assignee in the
@@ -336,9 +354,10 @@ def _inbox_statements(pools: int):
     page = (select(*merged.c).order_by(merged.c.due_at.asc().nulls_last(), merged.c.id)
             .limit(bindparam("limit")).offset(bindparam("offset")).subquery())
     page_statement = _task_lines_of(page).order_by(page.c.due_at.asc().nulls_last(), page.c.id)
-    # the conditions are disjoint: one index count each, summed in one statement
-    counts = [select(func.count()).select_from(Task).where(Task.state == StepState.OPEN, condition).scalar_subquery()
-              for condition in conditions]
+    # the conditions are disjoint: one bounded index count each, summed in one statement
+    counts = [select(func.count()).select_from(
+                  select(Task.id).where(Task.state == StepState.OPEN, condition).limit(bindparam("count_past")).subquery()
+              ).scalar_subquery() for condition in conditions]
     total = counts[0]
     for another in counts[1:]:
         total = total + another
