@@ -145,6 +145,32 @@ def test_postgresql_keys_are_the_names_words_and_pairs_per_commune(world, db):
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("folded", ["dang thi thu ha", "ha", "", "ha ha ha", "ma  thi", "lo van o'pa", "a b c d e f g"])
+def test_postgresql_keys_are_those_of_the_first_sql_body(db, folded):
+    """Migration 0020 rewrote the function the GIN indexes call; the indexes stay valid
+    only if every name gets the very keys migration 0013's body gave it."""
+    first_body = """
+      SELECT array_to_tsvector(k || ARRAY(SELECT '@' || :unit || ' ' || x FROM unnest(k) x))
+      FROM (SELECT w || ARRAY(SELECT w[i] || ' ' || w[i + 1] FROM generate_series(1, cardinality(w) - 1) i) AS k
+            FROM (SELECT string_to_array(CAST(:folded AS text), ' ') AS w) s) t"""
+    with db.engine.connect() as conn:
+        assert conn.scalar(text(
+            "SELECT lanname FROM pg_proc JOIN pg_language l ON l.oid = prolang WHERE proname = 'isoflow_name_keys'")) \
+            == "plpgsql"
+        for unit in (1, 12345):
+            params = {"unit": unit, "folded": folded}
+            try:
+                expected = conn.execute(text(first_body), params).scalar_one()
+            except Exception as refused:  # an empty word: both bodies refuse it alike
+                conn.rollback()
+                with pytest.raises(type(refused)):
+                    conn.execute(text("SELECT isoflow_name_keys(:unit, :folded)"), params).scalar_one()
+                conn.rollback()
+                continue
+            assert conn.execute(text("SELECT isoflow_name_keys(:unit, :folded)"), params).scalar_one() == expected
+
+
+@pytest.mark.postgres
 def test_postgresql_answers_from_the_word_keys_index(world, db):
     with db.engine.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))  # the table is tiny: make the planner show its index
