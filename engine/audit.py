@@ -86,7 +86,8 @@ def append_event(
 
     `known_head` (last id, last hash) skips reading the head: only for a caller that
     read it in this same transaction while no one else could append (SQLite, whose
-    write lock is held from BEGIN IMMEDIATE: see engine.adapters.db.session)."""
+    write lock is held from BEGIN IMMEDIATE: see engine.adapters.db.session; on
+    PostgreSQL, a read that locked the head row)."""
     connection = core_connection(session)
     head = known_head if known_head is not None else connection.execute(_LOCK_HEAD).first()
     last_id, last_hash = head if head is not None else (0, GENESIS_HASH)

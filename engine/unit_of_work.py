@@ -108,7 +108,8 @@ class UnitOfWork:
     def lock_dossier(self, **key: Any) -> DossierRecord | None:
         """`DossierStore.lock`, keeping what the aggregate's read brought along: the
         change tokens, and on SQLite (one writer from BEGIN IMMEDIATE on) the event log's
-        head, which then stays current for this transaction's appends."""
+        head, which then stays current for this transaction's appends. (On PostgreSQL
+        the head is locked and read by the save that precedes the append.)"""
         dossier = self.dossiers.lock(**key)
         if dossier is not None:
             if self._setting_tokens is None:
@@ -127,6 +128,9 @@ class UnitOfWork:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
+        known_head = self._chain_head
+        if known_head is None and self._dossiers is not None:
+            known_head = self._dossiers.locked_head  # locked by this transaction's save (PostgreSQL)
         event = append_event(
             self.connection,
             at=self.now,
@@ -137,10 +141,11 @@ class UnitOfWork:
             org_unit_id=org_unit_id,
             before=before,
             after=after,
-            known_head=self._chain_head,
+            known_head=known_head,
         )
-        if self._chain_head is not None:
-            self._chain_head = (event["id"], event["hash"])
+        # this transaction now holds the head (SQLite's write lock, or the row lock the
+        # append took on PostgreSQL): the next appends need not read it again
+        self._chain_head = (event["id"], event["hash"])
 
     def commit(self) -> None:
         if self.read_only:

@@ -2,13 +2,14 @@
 the trigger-moved event log head, on the real database (SQLite, or PostgreSQL in CI)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 from sqlalchemy import event, select, text, update
 
 from engine.audit import Actor, verify_chain
-from engine.adapters.db.models import EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
+from engine.adapters.db.models import Event, EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
 from engine.adapters.db.revisions import read_tokens
 from engine.errors import Conflict, NotFound
 from engine.permissions import load_principal
@@ -16,6 +17,7 @@ from engine.runtime import Runtime
 from engine.services import dossiers
 from engine.services.dossiers import Applicant
 from engine.services.identity import assign_role
+from engine.views.dossiers import inbox
 from tests.support import SYSTEM, build_world
 
 
@@ -68,15 +70,17 @@ def test_saving_writes_only_the_changed_columns_of_the_changed_rows(world):
         updates: list[tuple[str, dict]] = []
 
         def record(conn, cursor, statement, parameters, context, executemany):
-            if statement.startswith("UPDATE"):
-                updates.append((statement, parameters))
+            if "UPDATE" in statement:
+                updates.append((" ".join(statement.split()), parameters))
 
         event.listen(uow.connection, "before_cursor_execute", record)
         uow.dossiers.save(dossier)
         uow.commit()
-    [(statement, _)] = updates
-    assert statement.startswith("UPDATE tasks SET assignee_id=")
-    assert "state" not in statement.split("WHERE")[0]
+    [(statement, _)] = updates  # PostgreSQL: within the one statement of the save (a WITH query)
+    assert statement.startswith("UPDATE tasks SET assignee_id=") or statement.startswith(
+        "WITH w0 AS (UPDATE tasks SET assignee_id=")
+    assert "state" not in statement.split("UPDATE tasks SET")[1].split("WHERE")[0]
+    assert re.findall(r"UPDATE (\w+) SET", statement) == ["tasks"]
     with rt.db.session_factory() as s:
         assert s.get(Task, step.id).assignee_id == world.actor("clerk2").user_id
 
@@ -176,6 +180,37 @@ def test_events_appended_in_one_transaction_after_a_dossier_read_stay_chained(wo
         uow.commit()
     with rt.db.session_factory() as s:
         assert verify_chain(s) == []
+
+
+def test_a_save_is_one_statement_that_hands_the_locked_head_to_the_next_appends(world):
+    """PostgreSQL writes a completion's rows in one statement, which locks and reads the
+    log's head; the appends after it (and after each other) read the head no more, and
+    the chain stays linked through saves and appends in any order."""
+    rt = world.rt
+    receipt = receive(world)
+    [first] = [t for t in inbox(rt, world.actor("clerk")) if t.dossier_id == receipt.dossier_id]
+    sent = statements_of(rt.db.engine, lambda: dossiers.complete_task(rt, world.actor("clerk"), first.id, {}))
+    writes = [s for s in sent if s.startswith(("INSERT", "UPDATE", "WITH"))]
+    head_reads = [s for s in sent if s.startswith("SELECT event_chain_head")]
+    if rt.db.engine.dialect.name == "postgresql":
+        assert [w.split()[0] for w in writes] == ["WITH", "INSERT"] and writes[1].startswith("INSERT INTO events")
+        assert re.findall(r"(INSERT INTO|UPDATE) (\w+)", writes[0]) == [
+            ("INSERT INTO", "tasks"), ("UPDATE", "tasks"), ("UPDATE", "dossiers"), ("UPDATE", "workflow_states")]
+        assert "FOR UPDATE" in writes[0] and head_reads == []
+    with rt.unit_of_work(Actor.system("test")) as uow:  # appends before, between and after saves
+        uow.log("test.before", "dossier", receipt.dossier_id)
+        dossier = uow.lock_dossier(dossier_id=receipt.dossier_id)
+        dossier.data = {**dossier.data, "note": "một"}
+        uow.dossiers.save(dossier)
+        uow.log("test.between", "dossier", dossier.id)
+        dossier.data = {**dossier.data, "note": "hai"}
+        uow.dossiers.save(dossier)
+        uow.log("test.after", "dossier", dossier.id)
+        uow.commit()
+    with rt.db.session_factory() as s:
+        assert verify_chain(s) == []
+        kinds = s.scalars(select(Event.kind).order_by(Event.id.desc()).limit(3)).all()
+    assert kinds == ["test.after", "test.between", "test.before"]
 
 
 def _unit_id(rt, code: str) -> int:

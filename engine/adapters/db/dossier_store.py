@@ -218,7 +218,9 @@ class DossierStore:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self._skip_locked = self._by_year = connection.dialect.name == "postgresql"
+        self._skip_locked = self._by_year = self._at_once = connection.dialect.name == "postgresql"
+        # the event log's head as the last save locked it (PostgreSQL), for the next append
+        self.locked_head: tuple[int, str] | None = None
         self._insert_dossier, self._insert_step, self._locking, self._steps = (
             (_INSERT_DOSSIER_IN_YEAR, _INSERT_STEP_IN_YEAR, _LOCKING_IN_YEAR, _STEPS_IN_YEAR) if self._by_year
             else (_INSERT_DOSSIER, _INSERT_STEP, _LOCKING, _STEPS))
@@ -276,7 +278,14 @@ class DossierStore:
     def save(self, dossier: DossierRecord) -> None:
         """Write what changed: new steps, then new pauses (they point at steps), then
         changed rows, then the workflow state under its version check (a closed
-        dossier's state as the compact record)."""
+        dossier's state as the compact record). On PostgreSQL, unless a new pause must
+        point at a new step, all of it is one statement (`_save_at_once`)."""
+        for pause in dossier.pauses:
+            if pause.step is not None and pause.step.stored:
+                pause.task_id = pause.step.id
+        if self._at_once and all(p.stored and (p.step is None or p.step.stored) for p in dossier.pauses):
+            self._save_at_once(dossier)
+            return
         for step in dossier.tasks:
             if not step.stored:
                 step.id = self._insert(self._insert_step, step, dossier)
@@ -287,13 +296,57 @@ class DossierStore:
             if not pause.stored:
                 pause.id = self.connection.execute(_INSERT_PAUSE, _insertable(pause)).inserted_primary_key[0]
                 pause.mark_stored()
-        for table, record in ([(_tasks, s) for s in dossier.tasks] + [(_pauses, p) for p in dossier.pauses]
-                              + [(_dossiers, dossier)]):
+        for table, record in _rows_of(dossier):
             changed = record.changes()
             if changed:
                 self.connection.execute(_update(table, tuple(changed)), {**changed, "key": record.id})
                 record.mark_stored()
-        self._save_state(dossier)
+        write = self._state_write(dossier)
+        if write is not None:
+            statement, values = write
+            if self.connection.execute(statement, values).rowcount != 1:
+                raise _stale(dossier, values)
+            dossier.workflow_state.mark_stored()
+
+    def _save_at_once(self, dossier: DossierRecord) -> None:
+        """`save` as one statement: each insert and update a data-modifying WITH query,
+        which also locks the event log's head and brings it back (`locked_head`), since
+        the use case appends its event next. A write of a few rows is then one round
+        trip instead of one per row plus one for the head."""
+        shape: list[tuple[Any, ...]] = []
+        values: dict[str, Any] = {}
+
+        def part(kind: Any, row: dict[str, Any]) -> None:
+            prefix = f"w{len(shape)}_"
+            shape.append((*kind, tuple(row)))
+            values.update((prefix + name, value) for name, value in row.items())
+
+        new_steps = [step for step in dossier.tasks if not step.stored]
+        for step in new_steps:
+            part(("step",), {**_insertable(step), "receipt_year": receipt_year(dossier.received_at)})
+        changed_rows = []
+        for table, record in _rows_of(dossier):
+            changed = record.changes() if record.stored else None
+            if changed:
+                part(("update", table.name), {**changed, "key": record.id})
+                changed_rows.append(record)
+        write = self._state_write(dossier)
+        if write is not None:
+            statement, state_values = write
+            part(("state", statement is _UPDATE_STATE), state_values)
+        if not shape:
+            return
+        row = self.connection.execute(_statement_at_once(tuple(shape)), values).one()
+        for step, new_id in zip(new_steps, row):
+            step.id = new_id
+            step.mark_stored()
+        for record in changed_rows:
+            record.mark_stored()
+        if write is not None:
+            if row[len(shape) - 1] != 1:
+                raise _stale(dossier, write[1])
+            dossier.workflow_state.mark_stored()
+        self.locked_head = (row[-2], row[-1]) if row[-2] is not None else None
 
     def _insert(self, statement: Any, record: Record, dossier: DossierRecord) -> int:
         values = _insertable(record)
@@ -301,27 +354,79 @@ class DossierStore:
             values["receipt_year"] = receipt_year(dossier.received_at)
         return self.connection.execute(statement, values).inserted_primary_key[0]
 
-    def _save_state(self, dossier: DossierRecord) -> None:
+    def _state_write(self, dossier: DossierRecord) -> tuple[Any, dict[str, Any]] | None:
+        """The workflow state's INSERT or version-checked UPDATE and its values, if it changed."""
         state = dossier.workflow_state
         if state is None:
-            return
+            return None
         if not dossier.is_open:
             # A closed dossier's instance never runs again: keep the compact record
             # (engine.adapters.spiff.CLOSED_STATE_JSON), whichever use case closed it.
             state.state_json, state.next_timer_at = CLOSED_STATE_JSON, None
         if not state.stored:
             state.dossier_id, state.version = dossier.id, 1
-            self.connection.execute(_INSERT_STATE, state.values())
-        elif state.changes():
-            expected, state.version = state.version, state.version + 1
-            written = self.connection.execute(_UPDATE_STATE, {
-                "key": dossier.id, "expected_version": expected, "new_version": state.version,
-                "state_json": state.state_json, "next_timer_at": state.next_timer_at, "updated_at": state.updated_at,
-            }).rowcount
-            if written != 1:  # someone wrote the state since we read it (the row lock should prevent
-                # this); the unit of work reports it as a concurrent update
-                raise StaleDataError(f"workflow state of dossier {dossier.id} is no longer at version {expected}")
-        state.mark_stored()
+            return _INSERT_STATE, state.values()
+        if not state.changes():
+            return None
+        expected, state.version = state.version, state.version + 1
+        return _UPDATE_STATE, {"key": dossier.id, "expected_version": expected, "new_version": state.version,
+                               "state_json": state.state_json, "next_timer_at": state.next_timer_at,
+                               "updated_at": state.updated_at}
+
+
+def _rows_of(dossier: DossierRecord) -> list[tuple[Table, Record]]:
+    """The stored rows of the aggregate that `save` may update, in the order it writes them."""
+    return [(_tasks, s) for s in dossier.tasks] + [(_pauses, p) for p in dossier.pauses] + [(_dossiers, dossier)]
+
+
+def _stale(dossier: DossierRecord, values: dict[str, Any]) -> StaleDataError:
+    # someone wrote the state since we read it (the row lock should prevent this); the
+    # unit of work reports it as a concurrent update
+    return StaleDataError(f"workflow state of dossier {dossier.id} is no longer at version {values['expected_version']}")
+
+
+_TABLES = {table.name: table for table in (_tasks, _pauses, _dossiers)}
+_at_once: dict[tuple[tuple[Any, ...], ...], Any] = {}
+
+
+def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> Any:
+    """The one statement of `_save_at_once` for a shape of writes, built once per shape:
+    ("step", columns) inserts a step and selects its new id; ("update", table, columns)
+    and ("state", is_update, columns) write a row and select how many they wrote; the
+    last two columns are the event log's head, locked. Parameters are `w<i>_<column>`."""
+    statement = _at_once.get(shape)
+    if statement is not None:
+        return statement
+    selected, ctes = [], []
+    for i, (kind, *rest) in enumerate(shape):
+        prefix, columns = f"w{i}_", rest[-1]
+        if kind == "step":
+            values = {c: bindparam(prefix + c) for c in columns if c != "receipt_year"}
+            cte = (insert(_tasks).values(id=func.isoflow_next_id("tasks", bindparam(prefix + "receipt_year")), **values)
+                   .returning(_tasks.c.id).cte(f"w{i}"))
+            selected.append(select(cte.c.id).scalar_subquery())
+            ctes.append(cte)
+            continue
+        if kind == "update":
+            table = _TABLES[rest[0]]
+            written = (update(table).where(table.c.id == bindparam(prefix + "key"))
+                       .values({c: bindparam(prefix + c) for c in columns if c != "key"}).returning(table.c.id))
+        elif rest[0]:  # the state's version-checked update
+            written = (update(_states).where(_states.c.dossier_id == bindparam(prefix + "key"),
+                                             _states.c.version == bindparam(prefix + "expected_version"))
+                       .values(state_json=bindparam(prefix + "state_json"), version=bindparam(prefix + "new_version"),
+                               next_timer_at=bindparam(prefix + "next_timer_at"),
+                               updated_at=bindparam(prefix + "updated_at"))
+                       .returning(_states.c.dossier_id))
+        else:
+            written = insert(_states).values({c: bindparam(prefix + c) for c in columns}).returning(_states.c.dossier_id)
+        cte = written.cte(f"w{i}")
+        selected.append(select(func.count()).select_from(cte).scalar_subquery())
+        ctes.append(cte)
+    head = [select(_heads.c[name]).where(_heads.c.id == 1).with_for_update().scalar_subquery()
+            for name in ("last_event_id", "last_hash")]
+    statement = _at_once[shape] = select(*selected, *head).add_cte(*ctes)
+    return statement
 
 
 def _insertable(record: Record) -> dict[str, Any]:
