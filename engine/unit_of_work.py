@@ -42,6 +42,7 @@ class UnitOfWork:
         self._dossiers: DossierStore | None = None
         self._setting_tokens: dict[str, str] | None = None
         self._chain_head: tuple[int, str] | None = None
+        self._read_only_postgresql = read_only and self.database.dialect == "postgresql"
 
     def __enter__(self) -> "UnitOfWork":
         self.now = self.runtime.clock.now()
@@ -53,6 +54,15 @@ class UnitOfWork:
         if self._session is not None:
             self._session.close()
         if self._connection is not None:
+            if self._read_only_postgresql:
+                # The transaction is READ ONLY: committing changes nothing, and keeps the
+                # statements the connection prepared, which psycopg forgets on ROLLBACK
+                # (adapters.db.session). The connection goes back to the pool as it came.
+                if exc is None and self._connection.in_transaction():
+                    self._connection.commit()
+                else:
+                    self._connection.rollback()
+                self._connection.connection.dbapi_connection.read_only = None
             self._connection.close()
         if exc is not None and not isinstance(exc, Conflict):
             conflict = _as_conflict(exc)
@@ -64,6 +74,8 @@ class UnitOfWork:
             self._connection = self.database.engine.connect()
             if self.read_only:  # SQLite then begins a deferred (shared) transaction, see adapters.db.session
                 self._connection = self._connection.execution_options(isoflow_read_only=True)
+                if self._read_only_postgresql:  # BEGIN READ ONLY, in the same round trip
+                    self._connection.connection.dbapi_connection.read_only = True
         if not self._connection.in_transaction():
             self._connection.begin()
         return self._connection

@@ -62,6 +62,29 @@ def test_the_inbox_merges_mine_and_every_pool_in_due_order_page_by_page(db, cloc
     assert views.inbox_page(rt, officer, include_pool=False)[1] == views.Counted(1, True)
 
 
+@pytest.mark.postgres
+def test_read_units_are_read_only_and_keep_the_inbox_prepared_but_no_other_read(db, clock) -> None:
+    """The inbox's two statements are prepared, so PostgreSQL stops planning them (its
+    generic plan is the right one); other reads are planned at every run as before; a
+    read unit ends with COMMIT, which keeps them, and cannot write."""
+    world = build_world(Runtime(db, clock))
+    rt, clerk = world.rt, world.actor("clerk")
+    dossiers.receive(rt, clerk, unit_code="TRIPHU", procedure_code="9.000001", applicant=Applicant("Lò Văn Pa"))
+    with rt.read(clerk) as unit:
+        for _ in range(8):
+            assert views.inbox_page(unit, clerk)[1] == views.Counted(1, True)
+            assert views.search_dossiers(unit, clerk, views.DossierFilter(applicant="pa"))[1] == 1
+        raw = unit.connection.connection.dbapi_connection
+    assert raw.read_only is None  # back to the pool as it came
+    prepared = raw.execute("SELECT statement, generic_plans FROM pg_prepared_statements").fetchall()
+    raw.rollback()
+    assert len(prepared) == 2 and all("tasks.state = 'open'" in statement for statement, _ in prepared), prepared
+    assert all(generic > 0 for _, generic in prepared)  # PostgreSQL chose the generic plan: no more planning
+    with pytest.raises(Exception, match="read-only transaction"):
+        with rt.read(clerk) as unit:
+            unit.connection.execute(text("UPDATE dossiers SET applicant_phone = '1'"))
+
+
 def test_a_whole_code_is_matched_exactly_in_any_case_and_a_part_by_its_start(db, clock) -> None:
     world = build_world(Runtime(db, clock))
     receipts = [dossiers.receive(world.rt, world.actor("clerk"), unit_code="TRIPHU", procedure_code="9.000001",

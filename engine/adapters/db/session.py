@@ -38,7 +38,26 @@ def make_engine(url: str, **kwargs) -> Engine:
     if not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "do_execute", _prepare_only_chosen_reads)
     return engine
+
+
+# psycopg prepares a statement at its sixth run on a connection, and PostgreSQL may then
+# keep one generic plan for it instead of planning it at every run. Read-only units end
+# with COMMIT (engine.unit_of_work), so what they prepare survives them (psycopg forgets
+# it on ROLLBACK); among reads, only statements marked `isoflow_prepare` (built so that
+# their generic plan is right: the inbox) are prepared, at their first run. Other reads
+# are planned at every run, as they always were: a generic plan can be far worse when a
+# parameter decides which index is worth reading. Writes keep psycopg's default.
+PREPARE_OPTION = "isoflow_prepare"
+
+
+def _prepare_only_chosen_reads(cursor, statement, parameters, context) -> bool:
+    options = context.execution_options
+    if not options.get("isoflow_read_only"):
+        return False  # SQLAlchemy executes it as usual
+    cursor.execute(statement, parameters, prepare=bool(options.get(PREPARE_OPTION)) or False)
+    return True
 
 
 # A pooled connection that sat idle may have been closed by the server, a proxy or a
