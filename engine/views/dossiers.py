@@ -349,7 +349,8 @@ def _inline(name: str):
 @lru_cache(maxsize=64)
 def _inbox_statements(pools: int):
     """The inbox page and its bounded count for a user holding `pools` (commune, role)
-    pools, as two statements built once per shape (the values are bound parameters).
+    pools, as two statements built once per shape (the user, communes and roles are
+    bound parameters; the limits are written in, see `_OPEN`).
 
     The page: one ordered, limited index range per condition (mine; each pool), merged,
     then the page's steps with their dossier, commune, procedure and assignee in the

@@ -280,9 +280,6 @@ class DossierStore:
         changed rows, then the workflow state under its version check (a closed
         dossier's state as the compact record). On PostgreSQL, unless a new pause must
         point at a new step, all of it is one statement (`_save_at_once`)."""
-        for pause in dossier.pauses:
-            if pause.step is not None and pause.step.stored:
-                pause.task_id = pause.step.id
         if self._at_once and all(p.stored and (p.step is None or p.step.stored) for p in dossier.pauses):
             self._save_at_once(dossier)
             return
@@ -321,6 +318,9 @@ class DossierStore:
             shape.append((*kind, tuple(row)))
             values.update((prefix + name, value) for name, value in row.items())
 
+        for pause in dossier.pauses:
+            if pause.step is not None:
+                pause.task_id = pause.step.id
         new_steps = [step for step in dossier.tasks if not step.stored]
         for step in new_steps:
             part(("step",), {**_insertable(step), "receipt_year": receipt_year(dossier.received_at)})

@@ -56,7 +56,7 @@ def _prepare_only_chosen_reads(cursor, statement, parameters, context) -> bool:
     options = context.execution_options
     if not options.get("isoflow_read_only"):
         return False  # SQLAlchemy executes it as usual
-    cursor.execute(statement, parameters, prepare=bool(options.get(PREPARE_OPTION)) or False)
+    cursor.execute(statement, parameters, prepare=bool(options.get(PREPARE_OPTION)))
     return True
 
 
