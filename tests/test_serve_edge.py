@@ -160,7 +160,8 @@ def test_kill_9_of_the_master_leaves_nothing_behind_and_a_restart_succeeds(serve
             while any(_alive(pid) for pid in children):
                 assert time.monotonic() < deadline, [pid for pid in children if _alive(pid)]
                 time.sleep(0.2)
-            assert len(_children(second.pid)) == 3
+            # two workers and the scheduler; if not, say whether the server is still up and what it printed
+            assert len(_children(second.pid)) == 3, (second.poll(), read_output(second))
         finally:
             stop(second)
     finally:
