@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.audit import Actor, append_event
 from engine.adapters.db.dossier_store import DossierRecord, DossierStore
 from engine.adapters.db.revisions import core_connection, read_tokens
+from engine.adapters.db.session import as_read_only, end_read_only
 from engine.errors import Conflict
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ class UnitOfWork:
         self._dossiers: DossierStore | None = None
         self._setting_tokens: dict[str, str] | None = None
         self._chain_head: tuple[int, str] | None = None
-        self._read_only_postgresql = read_only and self.database.dialect == "postgresql"
 
     def __enter__(self) -> "UnitOfWork":
         self.now = self.runtime.clock.now()
@@ -54,15 +54,8 @@ class UnitOfWork:
         if self._session is not None:
             self._session.close()
         if self._connection is not None:
-            if self._read_only_postgresql:
-                # The transaction is READ ONLY: committing changes nothing, and keeps the
-                # statements the connection prepared, which psycopg forgets on ROLLBACK
-                # (adapters.db.session). The connection goes back to the pool as it came.
-                if exc is None and self._connection.in_transaction():
-                    self._connection.commit()
-                else:
-                    self._connection.rollback()
-                self._connection.connection.dbapi_connection.read_only = None
+            if self.read_only:
+                end_read_only(self._connection, failed=exc is not None)
             self._connection.close()
         if exc is not None and not isinstance(exc, Conflict):
             conflict = _as_conflict(exc)
@@ -72,10 +65,8 @@ class UnitOfWork:
     def _begun(self) -> Connection:
         if self._connection is None:
             self._connection = self.database.engine.connect()
-            if self.read_only:  # SQLite then begins a deferred (shared) transaction, see adapters.db.session
-                self._connection = self._connection.execution_options(isoflow_read_only=True)
-                if self._read_only_postgresql:  # BEGIN READ ONLY, in the same round trip
-                    self._connection.connection.dbapi_connection.read_only = True
+            if self.read_only:
+                self._connection = as_read_only(self._connection)
         if not self._connection.in_transaction():
             self._connection.begin()
         return self._connection

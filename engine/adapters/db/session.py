@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Row, create_engine, event, exc
+from sqlalchemy import Connection, Engine, Row, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,12 +44,36 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 # psycopg prepares a statement at its sixth run on a connection, and PostgreSQL may then
 # keep one generic plan for it instead of planning it at every run. Read-only units end
-# with COMMIT (engine.unit_of_work), so what they prepare survives them (psycopg forgets
+# with COMMIT (`end_read_only`), so what they prepare survives them (psycopg forgets
 # it on ROLLBACK); among reads, only statements marked `isoflow_prepare` (built so that
 # their generic plan is right: the inbox) are prepared, at their first run. Other reads
 # are planned at every run, as they always were: a generic plan can be far worse when a
 # parameter decides which index is worth reading. Writes keep psycopg's default.
 PREPARE_OPTION = "isoflow_prepare"
+
+
+def as_read_only(connection: Connection) -> Connection:
+    """`connection` for a read-only unit: its transactions begin deferred on SQLite (a
+    reader never waits for the writer) and READ ONLY on PostgreSQL (in BEGIN itself, no
+    round trip more). End them with `end_read_only`."""
+    connection = connection.execution_options(isoflow_read_only=True)
+    if connection.dialect.name == "postgresql":
+        connection.connection.dbapi_connection.read_only = True
+    return connection
+
+
+def end_read_only(connection: Connection, *, failed: bool) -> None:
+    """End a read-only unit's transaction before the connection is closed. On PostgreSQL
+    with COMMIT, which changes nothing and keeps the statements the connection prepared
+    (psycopg forgets them on ROLLBACK), unless the unit failed; the connection then goes
+    back to the pool as it came. On SQLite closing the connection rolls back."""
+    if connection.dialect.name != "postgresql":
+        return
+    if not failed and connection.in_transaction():
+        connection.commit()
+    else:
+        connection.rollback()
+    connection.connection.dbapi_connection.read_only = None
 
 
 def _prepare_only_chosen_reads(cursor, statement, parameters, context) -> bool:
