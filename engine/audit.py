@@ -69,9 +69,9 @@ _LOCK_HEAD = select(_heads.c.last_event_id, _heads.c.last_hash).where(_heads.c.i
 _INSERT_EVENT = insert(Event.__table__)
 
 
-def append_event(
-    session: Session | Connection,
+def event_values(
     *,
+    head: tuple[int, str] | None,
     at: datetime,
     actor: Actor,
     kind: str,
@@ -80,16 +80,9 @@ def append_event(
     org_unit_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-    known_head: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Append one event in the session's transaction; returns the stored values.
-
-    `known_head` (last id, last hash) skips reading the head: only for a caller that
-    read it in this same transaction while no one else could append (SQLite, whose
-    write lock is held from BEGIN IMMEDIATE: see engine.adapters.db.session; on
-    PostgreSQL, a read that locked the head row)."""
-    connection = core_connection(session)
-    head = known_head if known_head is not None else connection.execute(_LOCK_HEAD).first()
+    """The row of the event that follows `head` (last id, last hash; None: the log is
+    empty), its hash included."""
     last_id, last_hash = head if head is not None else (0, GENESIS_HASH)
     values: dict[str, Any] = {
         "id": last_id + 1,
@@ -106,6 +99,25 @@ def append_event(
         "prev_hash": last_hash,
     }
     values["hash"] = event_digest(values)
+    return values
+
+
+def append_event(
+    session: Session | Connection,
+    *,
+    known_head: tuple[int, str] | None = None,
+    **event: Any,
+) -> dict[str, Any]:
+    """Append one event (`event_values`' fields but the head) in the session's
+    transaction; returns the stored values.
+
+    `known_head` (last id, last hash) skips reading the head: only for a caller that
+    read it in this same transaction while no one else could append (SQLite, whose
+    write lock is held from BEGIN IMMEDIATE: see engine.adapters.db.session; on
+    PostgreSQL, a read that locked the head row)."""
+    connection = core_connection(session)
+    head = known_head if known_head is not None else connection.execute(_LOCK_HEAD).first()
+    values = event_values(head=tuple(head) if head is not None else None, **event)
     connection.execute(_INSERT_EVENT, values)
     return values
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.audit import Actor, append_event
+from engine.audit import Actor, append_event, event_values
 from engine.adapters.db.dossier_store import DossierRecord, DossierStore
 from engine.adapters.db.revisions import core_connection, read_tokens
 from engine.adapters.db.session import as_read_only, end_read_only
@@ -112,7 +112,8 @@ class UnitOfWork:
         """`DossierStore.lock`, keeping what the aggregate's read brought along: the
         change tokens, and on SQLite (one writer from BEGIN IMMEDIATE on) the event log's
         head, which then stays current for this transaction's appends. (On PostgreSQL
-        the head is locked and read by the save that precedes the append.)"""
+        the save locks the head; `save_and_log` appends with it if the head is still the
+        one the aggregate's read brought, `dossier.chain_head`.)"""
         dossier = self.dossiers.lock(**key)
         if dossier is not None:
             if self._setting_tokens is None:
@@ -134,21 +135,37 @@ class UnitOfWork:
         known_head = self._chain_head
         if known_head is None and self._dossiers is not None:
             known_head = self._dossiers.locked_head  # locked by this transaction's save (PostgreSQL)
-        event = append_event(
-            self.connection,
-            at=self.now,
-            actor=self.actor,
-            kind=kind,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            org_unit_id=org_unit_id,
-            before=before,
-            after=after,
-            known_head=known_head,
-        )
+        event = append_event(self.connection, known_head=known_head, at=self.now, actor=self.actor, kind=kind,
+                             entity_type=entity_type, entity_id=entity_id, org_unit_id=org_unit_id, before=before,
+                             after=after)
         # this transaction now holds the head (SQLite's write lock, or the row lock the
         # append took on PostgreSQL): the next appends need not read it again
         self._chain_head = (event["id"], event["hash"])
+
+    def save_and_log(
+        self,
+        dossier: DossierRecord,
+        kind: str,
+        entity_type: str,
+        entity_id: str | int,
+        *,
+        org_unit_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """`dossiers.save(dossier)`, then `log(...)`. Where the save is one statement
+        (PostgreSQL), that statement also appends the event if the log's head is still
+        the one this transaction holds or read with the aggregate: one round trip for
+        both; otherwise the event follows as `log` appends it."""
+        expected = self._chain_head or dossier.chain_head
+        event = None
+        if expected is not None and self.dossiers.saves_in_one_statement(dossier):
+            event = event_values(head=expected, at=self.now, actor=self.actor, kind=kind, entity_type=entity_type,
+                                 entity_id=entity_id, org_unit_id=org_unit_id, before=before, after=after)
+        if self.dossiers.save(dossier, event):
+            self._chain_head = (event["id"], event["hash"])
+            return
+        self.log(kind, entity_type, entity_id, org_unit_id=org_unit_id, before=before, after=after)
 
     def commit(self) -> None:
         if self.read_only:

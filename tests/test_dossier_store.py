@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select, text, update
 
 from engine.audit import Actor, verify_chain
-from engine.adapters.db.models import Event, EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
+from engine.adapters.db.models import Dossier, Event, EventChainHead, RoleAssignment, SettingRevision, Task, WorkflowState
 from engine.adapters.db.revisions import read_tokens
 from engine.errors import Conflict, NotFound
 from engine.permissions import load_principal
@@ -77,8 +77,8 @@ def test_saving_writes_only_the_changed_columns_of_the_changed_rows(world):
         uow.dossiers.save(dossier)
         uow.commit()
     [(statement, _)] = updates  # PostgreSQL: within the one statement of the save (a WITH query)
-    assert statement.startswith("UPDATE tasks SET assignee_id=") or statement.startswith(
-        "WITH w0 AS (UPDATE tasks SET assignee_id=")
+    assert statement.startswith("UPDATE tasks SET assignee_id=") or (
+        statement.startswith("WITH head AS (") and " w0 AS (UPDATE tasks SET assignee_id=" in statement)
     assert "state" not in statement.split("UPDATE tasks SET")[1].split("WHERE")[0]
     assert re.findall(r"UPDATE (\w+) SET", statement) == ["tasks"]
     with rt.db.session_factory() as s:
@@ -182,10 +182,11 @@ def test_events_appended_in_one_transaction_after_a_dossier_read_stay_chained(wo
         assert verify_chain(s) == []
 
 
-def test_a_save_is_one_statement_that_hands_the_locked_head_to_the_next_appends(world):
-    """PostgreSQL writes a completion's rows in one statement, which locks and reads the
-    log's head; the appends after it (and after each other) read the head no more, and
-    the chain stays linked through saves and appends in any order."""
+def test_a_completion_writes_its_rows_and_its_event_in_one_statement(world):
+    """PostgreSQL writes a completion's rows and its event in one statement, which locks
+    the log's head and appends the event built on the head the aggregate's read brought;
+    the appends after it read the head no more, and the chain stays linked through
+    saves and appends in any order."""
     rt = world.rt
     receipt = receive(world)
     [first] = [t for t in inbox(rt, world.actor("clerk")) if t.dossier_id == receipt.dossier_id]
@@ -193,15 +194,18 @@ def test_a_save_is_one_statement_that_hands_the_locked_head_to_the_next_appends(
     writes = [s for s in sent if s.startswith(("INSERT", "UPDATE", "WITH"))]
     head_reads = [s for s in sent if s.startswith("SELECT event_chain_head")]
     if rt.db.engine.dialect.name == "postgresql":
-        assert [w.split()[0] for w in writes] == ["WITH", "INSERT"] and writes[1].startswith("INSERT INTO events")
+        assert [w.split()[0] for w in writes] == ["WITH"]
         assert re.findall(r"(INSERT INTO|UPDATE) (\w+)", writes[0]) == [
-            ("INSERT INTO", "tasks"), ("UPDATE", "tasks"), ("UPDATE", "dossiers"), ("UPDATE", "workflow_states")]
+            ("INSERT INTO", "tasks"), ("UPDATE", "tasks"), ("UPDATE", "dossiers"), ("UPDATE", "workflow_states"),
+            ("INSERT INTO", "events")]
         assert "FOR UPDATE" in writes[0] and head_reads == []
+    else:
+        assert [w.split()[2] for w in writes if w.startswith("INSERT")] == ["tasks", "events"]
     with rt.unit_of_work(Actor.system("test")) as uow:  # appends before, between and after saves
         uow.log("test.before", "dossier", receipt.dossier_id)
         dossier = uow.lock_dossier(dossier_id=receipt.dossier_id)
         dossier.data = {**dossier.data, "note": "một"}
-        uow.dossiers.save(dossier)
+        uow.save_and_log(dossier, "test.saved", "dossier", dossier.id)
         uow.log("test.between", "dossier", dossier.id)
         dossier.data = {**dossier.data, "note": "hai"}
         uow.dossiers.save(dossier)
@@ -209,8 +213,33 @@ def test_a_save_is_one_statement_that_hands_the_locked_head_to_the_next_appends(
         uow.commit()
     with rt.db.session_factory() as s:
         assert verify_chain(s) == []
-        kinds = s.scalars(select(Event.kind).order_by(Event.id.desc()).limit(3)).all()
-    assert kinds == ["test.after", "test.between", "test.before"]
+        kinds = s.scalars(select(Event.kind).order_by(Event.id.desc()).limit(5)).all()
+        note = s.get(Dossier, receipt.dossier_id).data["note"]
+    assert kinds == ["test.after", "test.between", "test.saved", "test.before", "task.completed"] and note == "hai"
+
+
+@pytest.mark.postgres  # SQLite's one writer holds the log from BEGIN: no one can append meanwhile
+def test_an_event_appended_after_the_aggregate_was_read_goes_before_the_save_s_event(world):
+    """Someone appends between the aggregate's read and its save: the save's statement
+    writes the rows but not its event, built on a head that moved; the event follows,
+    built on the head the statement locked, and the chain stays linked."""
+    rt = world.rt
+    receipt = receive(world)
+    with rt.unit_of_work(Actor.system("test")) as uow:
+        dossier = uow.lock_dossier(dossier_id=receipt.dossier_id)
+        with rt.unit_of_work(Actor.system("elsewhere")) as other:
+            other.log("test.meanwhile", "dossier", 0)
+            other.commit()
+        dossier.data = {**dossier.data, "note": "sau"}
+        sent = statements_of(rt.db.engine, lambda: uow.save_and_log(dossier, "test.saved", "dossier", dossier.id))
+        uow.commit()
+    assert [s.split()[0] + " " + s.split()[2] if s.startswith("INSERT") else s.split()[0] for s in sent] == [
+        "WITH", "INSERT events"]
+    with rt.db.session_factory() as s:
+        assert verify_chain(s) == []
+        kinds = s.scalars(select(Event.kind).order_by(Event.id.desc()).limit(2)).all()
+        assert s.get(Dossier, receipt.dossier_id).data["note"] == "sau"
+    assert kinds == ["test.saved", "test.meanwhile"]
 
 
 def _unit_id(rt, code: str) -> int:

@@ -210,12 +210,15 @@ def test_failure_mid_completion_leaves_everything_as_before(world, monkeypatch):
                     s.get(Dossier, r.dossier_id).status_code)
 
     before = count_state()
+    import engine.audit as audit_module
     import engine.unit_of_work as uow_module
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk full while writing the log")
 
-    monkeypatch.setattr(uow_module, "append_event", explode)
+    # the event is built where it is appended: with the save's statement (PostgreSQL) or after it
+    monkeypatch.setattr(uow_module, "event_values", explode)
+    monkeypatch.setattr(audit_module, "event_values", explode)
     with pytest.raises(RuntimeError):
         dossiers.complete_task(rt, world.actor("clerk"), task.id)
     monkeypatch.undo()

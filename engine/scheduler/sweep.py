@@ -340,12 +340,11 @@ class Sweeper:
                                caches.calendar(uow, dossier.org_unit_id))
             armed = state.next_timer_at
             opened = flow.fire_timers()
-            flow.save()
             if not opened and state.next_timer_at == armed:
                 raise RuntimeError(f"the timer due at {armed.isoformat()} did not fire")
-            uow.log("workflow.timer_fired", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
-                    after={"opened": [t.bpmn_id for t in opened], "status_code": dossier.status_code,
-                           "next_timer_at": state.next_timer_at})
+            flow.save_and_log("workflow.timer_fired", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                              after={"opened": [t.bpmn_id for t in opened], "status_code": dossier.status_code,
+                                     "next_timer_at": state.next_timer_at})
             uow.commit()
             report.timers.append(dossier.code)
 

@@ -209,10 +209,9 @@ def receive(rt, actor: Actor, *, unit_code: str, procedure_code: str, applicant:
             if ctx.may_perform(step):
                 step.assignee_id = actor.user_id
                 mine.append(step)
-        flow.save()
-        uow.log("dossier.received", "dossier", dossier.id, org_unit_id=unit.id,
-                after={"code": dossier.code, "procedure_code": procedure_code, "version_no": version.version_no,
-                       "channel": channel, **dossier.snapshot()})
+        flow.save_and_log("dossier.received", "dossier", dossier.id, org_unit_id=unit.id,
+                          after={"code": dossier.code, "procedure_code": procedure_code,
+                                 "version_no": version.version_no, "channel": channel, **dossier.snapshot()})
         webhooks.emit(uow, dossier, webhooks.DOSSIER_RECEIVED)
         receipt = Receipt(dossier.id, dossier.code, pin, uow.now, dossier.due_at, procedure_code, version.version_no)
         if first_step is not None and not mine:  # nothing to fill: say so rather than drop what was typed
@@ -320,9 +319,8 @@ def claim(rt, actor: Actor, task_id: int) -> None:
         before = task.assignee_id
         if not task.claim(actor.user_id):
             return
-        uow.dossiers.save(dossier)
-        uow.log("task.claimed", "task", task.id, org_unit_id=task.org_unit_id,
-                before={"assignee_id": before}, after={"assignee_id": actor.user_id})
+        uow.save_and_log(dossier, "task.claimed", "task", task.id, org_unit_id=task.org_unit_id,
+                         before={"assignee_id": before}, after={"assignee_id": actor.user_id})
         uow.commit()
 
 
@@ -330,9 +328,8 @@ def unclaim(rt, actor: Actor, task_id: int) -> None:
     with rt.unit_of_work(actor) as uow:
         task, dossier = _Context(rt, uow).task_of_locked_dossier(task_id)
         task.unclaim(actor.user_id)
-        uow.dossiers.save(dossier)
-        uow.log("task.unclaimed", "task", task.id, org_unit_id=task.org_unit_id,
-                before={"assignee_id": actor.user_id}, after={"assignee_id": None})
+        uow.save_and_log(dossier, "task.unclaimed", "task", task.id, org_unit_id=task.org_unit_id,
+                         before={"assignee_id": actor.user_id}, after={"assignee_id": None})
         uow.commit()
 
 
@@ -345,9 +342,8 @@ def reassign(rt, actor: Actor, task_id: int, user_id: int, reason: str = "") -> 
         task.require_open()
         _require_holder(ctx, task, user_id)
         before = task.reassign(user_id)
-        uow.dossiers.save(dossier)
-        uow.log("task.reassigned", "task", task.id, org_unit_id=task.org_unit_id,
-                before={"assignee_id": before}, after={"assignee_id": user_id, "reason": reason})
+        uow.save_and_log(dossier, "task.reassigned", "task", task.id, org_unit_id=task.org_unit_id,
+                         before={"assignee_id": before}, after={"assignee_id": user_id, "reason": reason})
         uow.commit()
 
 
@@ -395,12 +391,11 @@ def _complete(ctx: _Context, dossier: DossierRecord, task: StepRecord, data: dic
         pause_reason = supplementation_reason(data)
     before = dossier.snapshot()
     opened = flow.complete(task, data, user_id=uow.actor.user_id, pause_reason=pause_reason)
-    flow.save()
-    uow.log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
-            before={"task_state": StepState.OPEN, "dossier": before},
-            after={"task_state": task.state, "bpmn_id": task.bpmn_id, "outcome": task.outcome,
-                   "classification": task.classification, "opened": [t.bpmn_id for t in opened],
-                   "pause_reason": pause_reason, "dossier": dossier.snapshot()})
+    flow.save_and_log("task.completed", "task", task.id, org_unit_id=task.org_unit_id,
+                      before={"task_state": StepState.OPEN, "dossier": before},
+                      after={"task_state": task.state, "bpmn_id": task.bpmn_id, "outcome": task.outcome,
+                             "classification": task.classification, "opened": [t.bpmn_id for t in opened],
+                             "pause_reason": pause_reason, "dossier": dossier.snapshot()})
     webhooks.emit(uow, dossier, webhooks.STEP_COMPLETED, before_status=before["status_code"], task=task,
                   reason=pause_reason)
     uow.commit()
@@ -437,9 +432,8 @@ def return_result(rt, actor: Actor, dossier_ref: int | str, data: dict[str, Any]
                             form_id=REFUSAL_RETURN_FORM)
         before = dossier.snapshot()
         dossier.hand_over_refusal(now=uow.now, data=data)
-        uow.dossiers.save(dossier)
-        uow.log("dossier.returned", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
-                before=before, after={**dossier.snapshot(), "data": data})
+        uow.save_and_log(dossier, "dossier.returned", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                         before=before, after={**dossier.snapshot(), "data": data})
         webhooks.emit(uow, dossier, webhooks.STATUS_CHANGED, before_status=before["status_code"])
         uow.commit()
         return _outcome(dossier)
@@ -457,9 +451,8 @@ def _end(rt, actor: Actor, dossier_ref, *, action: str, result: Result, reason: 
         before = dossier.snapshot()
         dossier.end(result, reason, now=uow.now, calendar=flow.calendar)
         flow.cancel()
-        flow.save()
-        uow.log(f"dossier.{result.value}", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
-                before=before, after={**dossier.snapshot(), "reason": reason})
+        flow.save_and_log(f"dossier.{result.value}", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                          before=before, after={**dossier.snapshot(), "reason": reason})
         webhooks.emit(uow, dossier, webhooks.DOSSIER_ENDED, before_status=before["status_code"])
         uow.commit()
         return _outcome(dossier)
@@ -491,9 +484,9 @@ def issue_apology(rt, actor: Actor, dossier_ref: int | str, reason: str, new_due
         flow = ctx.flow(dossier)
         before = dossier.snapshot()
         in_time = dossier.issue_apology(reason, new_due_at, now=uow.now, calendar=flow.calendar, limit=flow.limit)
-        flow.save()
-        uow.log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id, before=before,
-                after={**dossier.snapshot(), "reason": dossier.apology_reason, "issued_in_time": in_time})
+        flow.save_and_log("dossier.apology_issued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                          before=before, after={**dossier.snapshot(), "reason": dossier.apology_reason,
+                                                "issued_in_time": in_time})
         webhooks.emit(uow, dossier, webhooks.APOLOGY_ISSUED, before_status=before["status_code"],
                       reason=dossier.apology_reason)
         uow.commit()
@@ -514,9 +507,8 @@ def reissue_pin(rt, actor: Actor, dossier_ref: int | str, reason: str) -> Reissu
         dossier = ctx.locked_dossier(dossier_ref, "dossier.reissue_pin")
         pin = new_pin()
         reason = dossier.reissue_pin(reason, hash_pin(pin))
-        uow.dossiers.save(dossier)
-        uow.log("dossier.pin_reissued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
-                after={"reason": reason})
+        uow.save_and_log(dossier, "dossier.pin_reissued", "dossier", dossier.id, org_unit_id=dossier.org_unit_id,
+                         after={"reason": reason})
         uow.commit()
         return ReissuedPin(dossier.code, pin)
 

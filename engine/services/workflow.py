@@ -101,3 +101,8 @@ class DossierFlow:
         dossier, then write the aggregate (what changed) and the workflow state."""
         reschedule(self.uow, self.dossier, self.model, self.calendar)
         self.uow.dossiers.save(self.dossier)
+
+    def save_and_log(self, kind: str, entity_type: str, entity_id: str | int, **fields: Any) -> None:
+        """`save`, and the use case's event with it (`UnitOfWork.save_and_log`)."""
+        reschedule(self.uow, self.dossier, self.model, self.calendar)
+        self.uow.save_and_log(self.dossier, kind, entity_type, entity_id, **fields)

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.adapters.db.models import Dossier, DossierPause, EventChainHead, OrgUnit, SettingRevision, Task, WorkflowState
+from engine.adapters.db.models import (Dossier, DossierPause, Event, EventChainHead, OrgUnit, SettingRevision, Task,
+                                       WorkflowState)
 from engine.adapters.db.partitions import code_block, ids_of_bound_block, receipt_year, year_block
 from engine.adapters.db.revisions import TOKEN_KINDS
 from engine.adapters.spiff import CLOSED_STATE_JSON
@@ -30,6 +31,7 @@ _units: Table = OrgUnit.__table__  # type: ignore[assignment]
 _states: Table = WorkflowState.__table__  # type: ignore[assignment]
 _revisions: Table = SettingRevision.__table__  # type: ignore[assignment]
 _heads: Table = EventChainHead.__table__  # type: ignore[assignment]
+_events: Table = Event.__table__  # type: ignore[assignment]
 
 
 class Record:
@@ -275,14 +277,15 @@ class DossierStore:
         dossier.id = self._insert(self._insert_dossier, dossier, dossier)
         dossier.mark_stored()
 
-    def save(self, dossier: DossierRecord) -> None:
+    def save(self, dossier: DossierRecord, event: dict[str, Any] | None = None) -> bool:
         """Write what changed: new steps, then new pauses (they point at steps), then
         changed rows, then the workflow state under its version check (a closed
         dossier's state as the compact record). On PostgreSQL, unless a new pause must
-        point at a new step, all of it is one statement (`_save_at_once`)."""
-        if self._at_once and all(p.stored and (p.step is None or p.step.stored) for p in dossier.pauses):
-            self._save_at_once(dossier)
-            return
+        point at a new step, all of it is one statement (`_save_at_once`), which also
+        appends `event` (`audit.event_values`, built on the head the caller expects) if
+        that head is still the log's. Returns whether the event was appended."""
+        if self.saves_in_one_statement(dossier):
+            return self._save_at_once(dossier, event)
         for step in dossier.tasks:
             if not step.stored:
                 step.id = self._insert(self._insert_step, step, dossier)
@@ -304,12 +307,19 @@ class DossierStore:
             if self.connection.execute(statement, values).rowcount != 1:
                 raise _stale(dossier, values)
             dossier.workflow_state.mark_stored()
+        return False
 
-    def _save_at_once(self, dossier: DossierRecord) -> None:
+    def saves_in_one_statement(self, dossier: DossierRecord) -> bool:
+        """Whether `save` writes this aggregate in one statement (and may append an event)."""
+        return self._at_once and all(p.stored and (p.step is None or p.step.stored) for p in dossier.pauses)
+
+    def _save_at_once(self, dossier: DossierRecord, event: dict[str, Any] | None) -> bool:
         """`save` as one statement: each insert and update a data-modifying WITH query,
         which also locks the event log's head and brings it back (`locked_head`), since
-        the use case appends its event next. A write of a few rows is then one round
-        trip instead of one per row plus one for the head."""
+        the use case appends its event next; given that event, the statement inserts it
+        when the head is the one it was built on (no one appended since the caller
+        read it). A write of a few rows and its event is then one round trip instead
+        of one per row, one for the head and one for the event."""
         shape: list[tuple[Any, ...]] = []
         values: dict[str, Any] = {}
 
@@ -335,7 +345,9 @@ class DossierStore:
             statement, state_values = write
             part(("state", statement is _UPDATE_STATE), state_values)
         if not shape:
-            return
+            return False
+        if event is not None:
+            part(("event",), event)
         row = self.connection.execute(_statement_at_once(tuple(shape)), values).one()
         for step, new_id in zip(new_steps, row):
             step.id = new_id
@@ -343,10 +355,11 @@ class DossierStore:
         for record in changed_rows:
             record.mark_stored()
         if write is not None:
-            if row[len(shape) - 1] != 1:
+            if row[len(shape) - (2 if event is not None else 1)] != 1:
                 raise _stale(dossier, write[1])
             dossier.workflow_state.mark_stored()
         self.locked_head = (row[-2], row[-1]) if row[-2] is not None else None
+        return event is not None and row[len(shape) - 1] == 1
 
     def _insert(self, statement: Any, record: Record, dossier: DossierRecord) -> int:
         values = _insertable(record)
@@ -392,12 +405,15 @@ _at_once: dict[tuple[tuple[Any, ...], ...], Any] = {}
 def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> Any:
     """The one statement of `_save_at_once` for a shape of writes, built once per shape:
     ("step", columns) inserts a step and selects its new id; ("update", table, columns)
-    and ("state", is_update, columns) write a row and select how many they wrote; the
-    last two columns are the event log's head, locked. Parameters are `w<i>_<column>`."""
+    and ("state", is_update, columns) write a row and select how many they wrote;
+    ("event", columns), last, inserts the event if it follows the head and selects how
+    many it inserted; the last two columns are the event log's head, locked, as it was
+    before the statement. Parameters are `w<i>_<column>`."""
     statement = _at_once.get(shape)
     if statement is not None:
         return statement
     selected, ctes = [], []
+    head = select(_heads.c.last_event_id, _heads.c.last_hash).where(_heads.c.id == 1).with_for_update().cte("head")
     for i, (kind, *rest) in enumerate(shape):
         prefix, columns = f"w{i}_", rest[-1]
         if kind == "step":
@@ -407,7 +423,12 @@ def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> Any:
             selected.append(select(cte.c.id).scalar_subquery())
             ctes.append(cte)
             continue
-        if kind == "update":
+        if kind == "event":
+            follows_head = (head.c.last_event_id + 1 == bindparam(prefix + "id"),
+                            head.c.last_hash == bindparam(prefix + "prev_hash"))
+            row = select(*[bindparam(prefix + c, type_=_events.c[c].type) for c in columns]).where(*follows_head)
+            written = insert(_events).from_select(list(columns), row).returning(_events.c.id)
+        elif kind == "update":
             table = _TABLES[rest[0]]
             written = (update(table).where(table.c.id == bindparam(prefix + "key"))
                        .values({c: bindparam(prefix + c) for c in columns if c != "key"}).returning(table.c.id))
@@ -423,9 +444,8 @@ def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> Any:
         cte = written.cte(f"w{i}")
         selected.append(select(func.count()).select_from(cte).scalar_subquery())
         ctes.append(cte)
-    head = [select(_heads.c[name]).where(_heads.c.id == 1).with_for_update().scalar_subquery()
-            for name in ("last_event_id", "last_hash")]
-    statement = _at_once[shape] = select(*selected, *head).add_cte(*ctes)
+    statement = _at_once[shape] = select(*selected, select(head.c.last_event_id).scalar_subquery(),
+                                         select(head.c.last_hash).scalar_subquery()).add_cte(head, *ctes)
     return statement
 
 
