@@ -142,30 +142,21 @@ class UnitOfWork:
         # append took on PostgreSQL): the next appends need not read it again
         self._chain_head = (event["id"], event["hash"])
 
-    def save_and_log(
-        self,
-        dossier: DossierRecord,
-        kind: str,
-        entity_type: str,
-        entity_id: str | int,
-        *,
-        org_unit_id: int | None = None,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-    ) -> None:
-        """`dossiers.save(dossier)`, then `log(...)`. Where the save is one statement
-        (PostgreSQL), that statement also appends the event if the log's head is still
-        the one this transaction holds or read with the aggregate: one round trip for
-        both; otherwise the event follows as `log` appends it."""
+    def save_and_log(self, dossier: DossierRecord, kind: str, entity_type: str, entity_id: str | int,
+                     **fields: Any) -> None:
+        """`dossiers.save(dossier)`, then `log(kind, entity_type, entity_id, **fields)`.
+        Where the save is one statement (PostgreSQL), that statement also appends the
+        event if the log's head is still the one this transaction holds or read with the
+        aggregate: one round trip for both; otherwise the event follows as `log` appends it."""
         expected = self._chain_head or dossier.chain_head
         event = None
         if expected is not None and self.dossiers.saves_in_one_statement(dossier):
             event = event_values(head=expected, at=self.now, actor=self.actor, kind=kind, entity_type=entity_type,
-                                 entity_id=entity_id, org_unit_id=org_unit_id, before=before, after=after)
+                                 entity_id=entity_id, **fields)
         if self.dossiers.save(dossier, event):
             self._chain_head = (event["id"], event["hash"])
             return
-        self.log(kind, entity_type, entity_id, org_unit_id=org_unit_id, before=before, after=after)
+        self.log(kind, entity_type, entity_id, **fields)
 
     def commit(self) -> None:
         if self.read_only:
