@@ -218,6 +218,24 @@ def test_a_completion_writes_its_rows_and_its_event_in_one_statement(world):
     assert kinds == ["test.after", "test.between", "test.saved", "test.before", "task.completed"] and note == "hai"
 
 
+def test_a_receipt_writes_its_dossier_then_its_rows_and_its_event(world):
+    """The dossier's INSERT brings the log's head back on PostgreSQL, so the receipt's
+    steps, state and event go in one statement after it."""
+    rt = world.rt
+    sent = statements_of(rt.db.engine, lambda: receive(world))
+    writes = [s for s in sent if s.startswith(("INSERT", "UPDATE", "WITH"))]
+    if rt.db.engine.dialect.name == "postgresql":
+        # after the code's number (dossier_sequences): the dossier, then one statement
+        assert writes[-2].startswith("INSERT INTO dossiers ") and writes[-1].startswith("WITH")
+        assert not any(w.startswith("INSERT INTO events") for w in writes)
+        assert re.findall(r"(INSERT INTO|UPDATE) (\w+)", writes[-1])[-1] == ("INSERT INTO", "events")
+    else:
+        assert [w.split()[2] for w in writes if w.startswith("INSERT")][-1] == "events"
+    with rt.db.session_factory() as s:
+        assert verify_chain(s) == []
+        assert s.scalars(select(Event.kind).order_by(Event.id.desc()).limit(1)).one() == "dossier.received"
+
+
 @pytest.mark.postgres  # SQLite's one writer holds the log from BEGIN: no one can append meanwhile
 def test_an_event_appended_after_the_aggregate_was_read_goes_before_the_save_s_event(world):
     """Someone appends between the aggregate's read and its save: the save's statement

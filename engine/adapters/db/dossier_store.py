@@ -192,7 +192,13 @@ _INSERT_DOSSIER = insert(_dossiers)
 _INSERT_STEP = insert(_tasks)
 # PostgreSQL partitions dossiers and steps by their ids, each local year of receipt
 # owning a block of ids (migration 0019): the id of a new row comes from its year.
-_INSERT_DOSSIER_IN_YEAR = insert(_dossiers).values(id=func.isoflow_next_id("dossiers", bindparam("receipt_year")))
+# The dossier's INSERT also brings the event log's head back (unlocked), as the
+# aggregate's read does: the receipt's event can then go with the save (`save`).
+_INSERT_DOSSIER_IN_YEAR = (
+    insert(_dossiers).values(id=func.isoflow_next_id("dossiers", bindparam("receipt_year")))
+    .returning(_dossiers.c.id, *[select(_heads.c[name]).where(_heads.c.id == 1).scalar_subquery()
+                                 for name in ("last_event_id", "last_hash")])
+)
 _INSERT_STEP_IN_YEAR = insert(_tasks).values(id=func.isoflow_next_id("tasks", bindparam("receipt_year")))
 _INSERT_PAUSE = insert(_pauses)
 _INSERT_STATE = insert(_states)
@@ -273,8 +279,14 @@ class DossierStore:
     # --- saving -----------------------------------------------------------------------
 
     def insert(self, dossier: DossierRecord) -> None:
-        """Insert a new dossier's row (its id comes back); `save` writes the rest."""
-        dossier.id = self._insert(self._insert_dossier, dossier, dossier)
+        """Insert a new dossier's row (its id comes back, and on PostgreSQL the event
+        log's head as `chain_head`); `save` writes the rest."""
+        if self._by_year:
+            values = {**_insertable(dossier), "receipt_year": receipt_year(dossier.received_at)}
+            dossier.id, *head = self.connection.execute(self._insert_dossier, values).one()
+            dossier.chain_head = (head[0], head[1]) if head[0] is not None else None
+        else:
+            dossier.id = self._insert(self._insert_dossier, dossier, dossier)
         dossier.mark_stored()
 
     def save(self, dossier: DossierRecord, event: dict[str, Any] | None = None) -> bool:
