@@ -10,7 +10,7 @@ in any case `apology_lead` (1 working day) before the appointment.
 Every instant is counted in working time with the unit's calendar, and nothing is due
 while the dossier's clock is paused. `reschedule` stores the next instant on each open
 task and on the dossier (`next_escalation_at`, indexed); the projection
-(`DossierFlow.save`) calls it whenever a dossier changes, and the sweep calls the
+(`DossierFlow.save_and_log`) calls it whenever a dossier changes, and the sweep calls the
 same functions, so the rule lives here only.
 """
 from __future__ import annotations

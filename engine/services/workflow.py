@@ -3,8 +3,9 @@
 `DossierFlow` puts the three parts together: the workflow instance
 (`engine.adapters.spiff`), the dossier aggregate whose rules project what the engine
 did (`engine.domain.dossier`), and the escalation instants (`engine.services.deadlines`).
-It changes the aggregate in memory; `save` writes it with the workflow state inside the
-caller's unit of work, so state, projection and log commit together.
+It changes the aggregate in memory; `save_and_log` writes it with the workflow state and
+the use case's event inside the caller's unit of work, so state, projection and log
+commit together.
 """
 from __future__ import annotations
 
@@ -96,13 +97,9 @@ class DossierFlow:
             state.state_json, state.next_timer_at, state.updated_at = \
                 changes.state_json, changes.next_timer_at, self.now
 
-    def save(self) -> None:
-        """Store the next escalation instants (engine.scheduler) after any change of the
-        dossier, then write the aggregate (what changed) and the workflow state."""
-        reschedule(self.uow, self.dossier, self.model, self.calendar)
-        self.uow.dossiers.save(self.dossier)
-
     def save_and_log(self, kind: str, entity_type: str, entity_id: str | int, **fields: Any) -> None:
-        """`save`, and the use case's event with it (`UnitOfWork.save_and_log`)."""
+        """Store the next escalation instants (engine.scheduler) after any change of the
+        dossier, then write the aggregate (what changed) and the workflow state, and the
+        use case's event with them (`UnitOfWork.save_and_log`)."""
         reschedule(self.uow, self.dossier, self.model, self.calendar)
         self.uow.save_and_log(self.dossier, kind, entity_type, entity_id, **fields)
