@@ -155,10 +155,11 @@ _AGGREGATE_COLUMNS += [
     select(_revisions.c.token).where(_revisions.c.kind == kind).scalar_subquery().label(f"token_{kind}")
     for kind in TOKEN_KINDS
 ]
-# So does the event log's chain head, which SQLite callers may use (audit.append_event).
+# So does the event log's chain head, read unlocked: current for SQLite's appends (one
+# writer from BEGIN), the head expected by PostgreSQL's (UnitOfWork.save_and_log).
+_HEAD = [select(_heads.c[name]).where(_heads.c.id == 1).scalar_subquery() for name in ("last_event_id", "last_hash")]
 _HEAD_AT = _TOKENS_AT + len(TOKEN_KINDS)
-_AGGREGATE_COLUMNS += [select(_heads.c[name]).where(_heads.c.id == 1).scalar_subquery().label(f"head_{name}")
-                       for name in ("last_event_id", "last_hash")]
+_AGGREGATE_COLUMNS += [column.label(f"head_{name}") for column, name in zip(_HEAD, ("last_event_id", "last_hash"))]
 _AGGREGATE = (
     select(*_AGGREGATE_COLUMNS)
     .select_from(_dossiers.join(_units, _units.c.id == _dossiers.c.org_unit_id)
@@ -196,8 +197,7 @@ _INSERT_STEP = insert(_tasks)
 # aggregate's read does: the receipt's event can then go with the save (`save`).
 _INSERT_DOSSIER_IN_YEAR = (
     insert(_dossiers).values(id=func.isoflow_next_id("dossiers", bindparam("receipt_year")))
-    .returning(_dossiers.c.id, *[select(_heads.c[name]).where(_heads.c.id == 1).scalar_subquery()
-                                 for name in ("last_event_id", "last_hash")])
+    .returning(_dossiers.c.id, *_HEAD)
 )
 _INSERT_STEP_IN_YEAR = insert(_tasks).values(id=func.isoflow_next_id("tasks", bindparam("receipt_year")))
 _INSERT_PAUSE = insert(_pauses)
@@ -282,8 +282,7 @@ class DossierStore:
         """Insert a new dossier's row (its id comes back, and on PostgreSQL the event
         log's head as `chain_head`); `save` writes the rest."""
         if self._by_year:
-            values = {**_insertable(dossier), "receipt_year": receipt_year(dossier.received_at)}
-            dossier.id, *head = self.connection.execute(self._insert_dossier, values).one()
+            dossier.id, *head = self.connection.execute(self._insert_dossier, self._values(dossier, dossier)).one()
             dossier.chain_head = (head[0], head[1]) if head[0] is not None else None
         else:
             dossier.id = self._insert(self._insert_dossier, dossier, dossier)
@@ -345,7 +344,7 @@ class DossierStore:
                 pause.task_id = pause.step.id
         new_steps = [step for step in dossier.tasks if not step.stored]
         for step in new_steps:
-            part(("step",), {**_insertable(step), "receipt_year": receipt_year(dossier.received_at)})
+            part(("step",), self._values(step, dossier))
         changed_rows = []
         for table, record in _rows_of(dossier):
             changed = record.changes() if record.stored else None
@@ -353,11 +352,13 @@ class DossierStore:
                 part(("update", table.name), {**changed, "key": record.id})
                 changed_rows.append(record)
         write = self._state_write(dossier)
+        state_at = len(shape)
         if write is not None:
             statement, state_values = write
             part(("state", statement is _UPDATE_STATE), state_values)
         if not shape:
             return False
+        event_at = len(shape)
         if event is not None:
             part(("event",), event)
         row = self.connection.execute(_statement_at_once(tuple(shape)), values).one()
@@ -367,17 +368,22 @@ class DossierStore:
         for record in changed_rows:
             record.mark_stored()
         if write is not None:
-            if row[len(shape) - (2 if event is not None else 1)] != 1:
+            if row[state_at] != 1:
                 raise _stale(dossier, write[1])
             dossier.workflow_state.mark_stored()
         self.locked_head = (row[-2], row[-1]) if row[-2] is not None else None
-        return event is not None and row[len(shape) - 1] == 1
+        return event is not None and row[event_at] == 1
 
     def _insert(self, statement: Any, record: Record, dossier: DossierRecord) -> int:
+        return self.connection.execute(statement, self._values(record, dossier)).inserted_primary_key[0]
+
+    def _values(self, record: Record, dossier: DossierRecord) -> dict[str, Any]:
+        """An INSERT's values for a row of `dossier`: with its year of receipt where the
+        year chooses the id (PostgreSQL)."""
         values = _insertable(record)
         if self._by_year:
             values["receipt_year"] = receipt_year(dossier.received_at)
-        return self.connection.execute(statement, values).inserted_primary_key[0]
+        return values
 
     def _state_write(self, dossier: DossierRecord) -> tuple[Any, dict[str, Any]] | None:
         """The workflow state's INSERT or version-checked UPDATE and its values, if it changed."""
