@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 
 from engine.audit import Actor
+from engine.adapters.db.direct import DirectStatement
 from engine.adapters.db.models import ApiToken, Event, User
 from engine.errors import InvalidInput, NotFound, Problem, TooManyAttempts, Unauthenticated
 from engine.security import dummy_password_hash, new_token, token_digest, verify_password
@@ -107,7 +108,7 @@ def _check_throttle(session, now: datetime, username: str, source_address: str |
 
 # Checked on every request: statements built once, run on a plain connection.
 _SESSION_USER = select(User.username, User.active).where(User.id == bindparam("user_id"))
-_TOKEN_OWNER = (
+_TOKEN_OWNER = DirectStatement(
     select(ApiToken.id, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
            User.username, User.active)
     .join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == bindparam("digest"))
@@ -162,7 +163,7 @@ def token_actor(rt, token: str, source_address: str | None, *, unit=None) -> Act
         raise refused
     caller = Actor(None, "bearer token", source_address)
     if unit is not None:
-        now, row = unit.now, unit.connection.execute(_TOKEN_OWNER, {"digest": token_digest(token)}).first()
+        now, row = unit.now, _TOKEN_OWNER.first(unit.connection, {"digest": token_digest(token)})
     else:  # one statement alone: a write checks its caller before its own unit of work
         now, row = rt.clock.now(), rt.db.read_one(_TOKEN_OWNER, {"digest": token_digest(token)})
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:

@@ -6,7 +6,9 @@ row lock, changes the records in memory and saves them in one go: only the colum
 that changed are written, new steps and pauses are inserted, and the workflow state
 is written with an optimistic version check. The ORM models in `engine.adapters.db.models`
 stay the schema and serve the read side; on this path their loading and flushing
-cost several times the SQL itself (bench/runtime_bench.py).
+cost several times the SQL itself (bench/runtime_bench.py). For the same reason the
+statements every write runs (the aggregate's read, its steps and pauses, the save in
+one statement) are `DirectStatement`s: on PostgreSQL they run on the driver's cursor.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine.adapters.db.direct import DirectStatement
 from engine.adapters.db.models import (Dossier, DossierPause, Event, EventChainHead, OrgUnit, SettingRevision, Task,
                                        WorkflowState)
 from engine.adapters.db.partitions import code_block, ids_of_bound_block, receipt_year, year_block
@@ -171,23 +174,25 @@ _BY_TASK = _AGGREGATE.where(
     _dossiers.c.id == select(_tasks.c.dossier_id).where(_tasks.c.id == bindparam("key")).scalar_subquery()
 )
 _UNIT_BY_CODE = select(*[_units.c[name] for name in UnitRecord.COLUMNS]).where(_units.c.code == bindparam("code"))
-_STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
-          .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
+_ALL_STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
+              .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
+_STEPS = DirectStatement(_ALL_STEPS)
 
 # On PostgreSQL a code and a dossier's steps say their year of receipt, so these read
 # that year's partition and the legacy one, not every year's (engine.adapters.db.partitions).
 _BY_CODE_IN_YEAR = _BY_CODE.where(ids_of_bound_block(_dossiers.c.id))
-_STEPS_IN_YEAR = _STEPS.where(ids_of_bound_block(_tasks.c.id))
+_STEPS_IN_YEAR = DirectStatement(_ALL_STEPS.where(ids_of_bound_block(_tasks.c.id)))
 
 
-def _locking(by_code: Any) -> dict[str, tuple[Any, Any]]:
-    return {name: (query.with_for_update(of=_dossiers), query.with_for_update(of=_dossiers, skip_locked=True))
+def _locking(by_code: Any) -> dict[str, tuple[DirectStatement, DirectStatement]]:
+    return {name: (DirectStatement(query.with_for_update(of=_dossiers)),
+                   DirectStatement(query.with_for_update(of=_dossiers, skip_locked=True)))
             for name, query in (("id", _BY_ID), ("code", by_code), ("task", _BY_TASK))}
 
 
 _LOCKING, _LOCKING_IN_YEAR = _locking(_BY_CODE), _locking(_BY_CODE_IN_YEAR)
-_PAUSES = (select(*[_pauses.c[name] for name in PauseRecord.COLUMNS])
-           .where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id))
+_PAUSES = DirectStatement(select(*[_pauses.c[name] for name in PauseRecord.COLUMNS])
+                          .where(_pauses.c.dossier_id == bindparam("dossier_id")).order_by(_pauses.c.id))
 # New ids come back as `inserted_primary_key`: the row id on SQLite, RETURNING on PostgreSQL.
 _INSERT_DOSSIER = insert(_dossiers)
 _INSERT_STEP = insert(_tasks)
@@ -247,7 +252,7 @@ class DossierStore:
         parameters = {"key": key}
         if name == "code" and self._by_year:
             parameters["first"], parameters["end"] = code_block(code)
-        row = self.connection.execute(statement, parameters).first()
+        row = statement.first(self.connection, parameters)
         if row is None:
             return None
         dossier = DossierRecord.from_values(row[:_UNIT_AT])
@@ -260,13 +265,13 @@ class DossierStore:
         steps_of = {"dossier_id": dossier.id}
         if self._by_year:
             steps_of["first"], steps_of["end"] = year_block(receipt_year(dossier.received_at))
-        dossier.tasks = [StepRecord.from_values(r) for r in self.connection.execute(self._steps, steps_of)]
+        dossier.tasks = [StepRecord.from_values(r) for r in self._steps.rows(self.connection, steps_of)]
         dossier.pauses = []
         # A pause is only ever opened by a citizen-waiting step (Dossier.apply_workflow):
         # without such a step there is nothing to read.
         if any(step.clock == StepClock.PAUSED for step in dossier.tasks):
             steps = {t.id: t for t in dossier.tasks}
-            for r in self.connection.execute(_PAUSES, {"dossier_id": dossier.id}):
+            for r in _PAUSES.rows(self.connection, {"dossier_id": dossier.id}):
                 pause = PauseRecord.from_values(r)
                 pause.step = steps.get(pause.task_id)
                 dossier.pauses.append(pause)
@@ -361,7 +366,7 @@ class DossierStore:
         event_at = len(shape)
         if event is not None:
             part(("event",), event)
-        row = self.connection.execute(_statement_at_once(tuple(shape)), values).one()
+        [row] = _statement_at_once(tuple(shape)).rows(self.connection, values)
         for step, new_id in zip(new_steps, row):
             step.id = new_id
             step.mark_stored()
@@ -417,10 +422,10 @@ def _stale(dossier: DossierRecord, values: dict[str, Any]) -> StaleDataError:
 
 
 _TABLES = {table.name: table for table in (_tasks, _pauses, _dossiers)}
-_at_once: dict[tuple[tuple[Any, ...], ...], Any] = {}
+_at_once: dict[tuple[tuple[Any, ...], ...], DirectStatement] = {}
 
 
-def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> Any:
+def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> DirectStatement:
     """The one statement of `_save_at_once` for a shape of writes, built once per shape:
     ("step", columns) inserts a step and selects its new id; ("update", table, columns)
     and ("state", is_update, columns) write a row and select how many they wrote;
@@ -462,8 +467,9 @@ def _statement_at_once(shape: tuple[tuple[Any, ...], ...]) -> Any:
         cte = written.cte(f"w{i}")
         selected.append(select(func.count()).select_from(cte).scalar_subquery())
         ctes.append(cte)
-    statement = _at_once[shape] = select(*selected, select(head.c.last_event_id).scalar_subquery(),
-                                         select(head.c.last_hash).scalar_subquery()).add_cte(head, *ctes)
+    statement = _at_once[shape] = DirectStatement(
+        select(*selected, select(head.c.last_event_id).scalar_subquery(), select(head.c.last_hash).scalar_subquery())
+        .add_cte(head, *ctes))
     return statement
 
 

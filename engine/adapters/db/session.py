@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, Row, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.adapters.db.direct import DirectStatement
 from engine.errors import InvalidInput
 
 
@@ -139,12 +140,14 @@ class Database:
     def read_one(self, statement: Any, params: dict[str, Any]) -> Row | None:
         """The first row of one read outside any transaction: on PostgreSQL in autocommit
         (the statement alone, no BEGIN and ROLLBACK round trips); on SQLite in a short
-        read transaction."""
+        read transaction. `statement` may be a `DirectStatement`."""
         with self.engine.connect() as connection:
             if self.dialect == "postgresql":
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             else:
                 connection = connection.execution_options(isoflow_read_only=True)
+            if isinstance(statement, DirectStatement):
+                return statement.first(connection, params)
             return connection.execute(statement, params).first()
 
     def dispose(self) -> None:
