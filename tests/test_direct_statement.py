@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.adapters.db.direct import DirectStatement
+from engine.adapters.db.session import PREPARE_OPTION, as_read_only, end_read_only
 from engine.adapters.db.models import ApiToken, OrgUnit, User
 from engine.runtime import Runtime
 from engine.services.auth import issue_token
@@ -125,3 +126,18 @@ def test_an_instant_parameter_is_converted_like_connection_executes_it(world):
         assert [row.name for row in later.rows(connection, {"at": at})] == ["desk"]
         with pytest.raises(Exception, match="naive datetime"):  # UTCDateTime's own check ran
             later.rows(connection, {"at": at.replace(tzinfo=None)})
+
+
+@pytest.mark.postgres
+def test_a_read_only_unit_prepares_only_the_statements_it_chose(world):
+    plain = DirectStatement(select(_units.c.id).where(_units.c.code == bindparam("code")))
+    chosen = DirectStatement(select(_units.c.name).where(_units.c.code == bindparam("code")))
+    prepared = text("SELECT statement FROM pg_prepared_statements")
+    with world.rt.db.engine.connect() as connection:
+        reading = as_read_only(connection)
+        for _ in range(8):  # psycopg's own threshold is 5 runs
+            plain.first(reading, {"code": "TQ"})
+        chosen.first(reading.execution_options(**{PREPARE_OPTION: True}), {"code": "TQ"})
+        statements = " ".join(reading.execute(prepared).scalars().all())
+        end_read_only(reading, failed=False)
+    assert "org_units.name" in statements and "SELECT org_units.id" not in statements

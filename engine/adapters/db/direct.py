@@ -7,10 +7,10 @@ anew, one object per column, at every call. For the dossier aggregate's read (47
 columns) that work took longer than the statement's round trip itself
 (docs/performance.md). A `DirectStatement` is compiled once per dialect; each run
 converts its parameters and its result values with the type processors SQLAlchemy would
-use, tells the cursor-execute listeners (tests count statements with them) and raises
-SQLAlchemy's exceptions (the unit of work maps them to conflicts), invalidating a
-connection the server dropped. Other dialects run the statement through
-`Connection.execute`.
+use, is prepared or not as on SQLAlchemy's path (`session.prepare_choice`), tells the
+cursor-execute listeners (tests count statements with them) and raises SQLAlchemy's
+exceptions (the unit of work maps them to conflicts), invalidating a connection the
+server dropped. Other dialects run the statement through `Connection.execute`.
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from collections import namedtuple
 from typing import Any, Callable, NamedTuple
 
 from sqlalchemy import Connection
+
+from engine.adapters.db.session import prepare_choice
 
 _DIRECT_DIALECTS = ("postgresql",)
 
@@ -60,7 +62,8 @@ class DirectStatement:
                 for listener in connection.dispatch.before_cursor_execute:
                     sql, values = listener(connection, cursor, sql, values, None, False)
             try:
-                cursor.execute(sql, values)
+                # prepared as SQLAlchemy's path would (a read-only unit's choice, psycopg's default otherwise)
+                cursor.execute(sql, values, prepare=prepare_choice(connection.get_execution_options()))
             except dialect.loaded_dbapi.Error as error:
                 # wraps it as SQLAlchemy's exception, invalidating the connection if it is gone
                 connection._handle_dbapi_exception(error, sql, values, cursor, None)
@@ -112,7 +115,7 @@ class DirectStatement:
             raise RuntimeError(f"the statement returned {len(description)} columns, {len(columns)} expected")
         found = []
         for index, (column, described) in enumerate(zip(columns, description)):
-            process = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+            process = column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
             if process is not None:
                 found.append((index, process))
         return tuple(found)

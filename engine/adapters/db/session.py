@@ -9,7 +9,6 @@ from sqlalchemy import Connection, Engine, Row, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.adapters.db.direct import DirectStatement
 from engine.errors import InvalidInput
 
 
@@ -77,11 +76,19 @@ def end_read_only(connection: Connection, *, failed: bool) -> None:
     connection.connection.dbapi_connection.read_only = None
 
 
+def prepare_choice(execution_options: Any) -> bool | None:
+    """psycopg's `prepare` for a statement run with these options: None (its default)
+    unless a read-only unit runs it."""
+    if not execution_options.get("isoflow_read_only"):
+        return None
+    return bool(execution_options.get(PREPARE_OPTION))
+
+
 def _prepare_only_chosen_reads(cursor, statement, parameters, context) -> bool:
-    options = context.execution_options
-    if not options.get("isoflow_read_only"):
+    prepare = prepare_choice(context.execution_options)
+    if prepare is None:
         return False  # SQLAlchemy executes it as usual
-    cursor.execute(statement, parameters, prepare=bool(options.get(PREPARE_OPTION)))
+    cursor.execute(statement, parameters, prepare=prepare)
     return True
 
 
@@ -146,6 +153,8 @@ class Database:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             else:
                 connection = connection.execution_options(isoflow_read_only=True)
+            from engine.adapters.db.direct import DirectStatement  # it needs this module
+
             if isinstance(statement, DirectStatement):
                 return statement.first(connection, params)
             return connection.execute(statement, params).first()
