@@ -76,16 +76,16 @@ class DirectStatement:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        if processors:
-            processed = []
-            for row in rows:
-                row = list(row)
-                for index, process in processors:
-                    row[index] = process(row[index])
-                processed.append(row)
-            rows = processed
         make = compiled.row_class._make
-        return [make(row) for row in rows]
+        if not processors:
+            return [make(row) for row in rows]
+        processed = []
+        for row in rows:
+            values = list(row)
+            for index, process in processors:
+                values[index] = process(values[index])
+            processed.append(make(values))
+        return processed
 
     def first(self, connection: Connection, parameters: dict[str, Any]) -> Any | None:
         rows = self.rows(connection, parameters)

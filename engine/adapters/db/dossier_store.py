@@ -174,14 +174,14 @@ _BY_TASK = _AGGREGATE.where(
     _dossiers.c.id == select(_tasks.c.dossier_id).where(_tasks.c.id == bindparam("key")).scalar_subquery()
 )
 _UNIT_BY_CODE = select(*[_units.c[name] for name in UnitRecord.COLUMNS]).where(_units.c.code == bindparam("code"))
-_ALL_STEPS = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
-              .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
-_STEPS = DirectStatement(_ALL_STEPS)
+_STEPS_OF_DOSSIER = (select(*[_tasks.c[name] for name in StepRecord.COLUMNS])
+                     .where(_tasks.c.dossier_id == bindparam("dossier_id")).order_by(_tasks.c.id))
+_STEPS = DirectStatement(_STEPS_OF_DOSSIER)
 
 # On PostgreSQL a code and a dossier's steps say their year of receipt, so these read
 # that year's partition and the legacy one, not every year's (engine.adapters.db.partitions).
 _BY_CODE_IN_YEAR = _BY_CODE.where(ids_of_bound_block(_dossiers.c.id))
-_STEPS_IN_YEAR = DirectStatement(_ALL_STEPS.where(ids_of_bound_block(_tasks.c.id)))
+_STEPS_IN_YEAR = DirectStatement(_STEPS_OF_DOSSIER.where(ids_of_bound_block(_tasks.c.id)))
 
 
 def _locking(by_code: Any) -> dict[str, tuple[DirectStatement, DirectStatement]]:
